@@ -1,0 +1,1 @@
+"""Command-line pipelines: weekly ingest, reference areas, export, restore and demo data."""

@@ -1,0 +1,133 @@
+"""`python -m pipelines <command>`: ingest, areas load, export, restore, demo.
+
+Exit codes: 0 ok, 1 unexpected failure (warehouse unchanged), 2 usage or configuration
+error, 3 (ingest) at least one file refused.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from pathlib import Path
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m pipelines", description="Dashboards Veiligheid: pijplijnen")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    ing = sub.add_parser("ingest", help="laad de extractbestanden uit de inbox in het warehouse")
+    ing.add_argument("--inbox", help="map met extractbestanden (standaard VEILIGHEID_INBOX of data/inbox)")
+    ing.add_argument("--warehouse", help="warehouse-bestand (standaard VEILIGHEID_WAREHOUSE of data/warehouse.duckdb)")
+    ing.add_argument("--json", action="store_true", help="druk één JSON-object af op stdout")
+
+    areas = sub.add_parser("areas", help="referentiegebieden")
+    areas_sub = areas.add_subparsers(dest="areas_command", required=True)
+    load = areas_sub.add_parser("load", help="vervang de gebieden van een warehouse")
+    load.add_argument("--wijken", required=True, type=Path)
+    load.add_argument("--buurten", required=True, type=Path)
+    load.add_argument("--bevolking", required=True, type=Path)
+    load.add_argument("--kerncijfers", type=Path)
+    load.add_argument("--stadsdelen", type=Path)
+    load.add_argument("--warehouse")
+
+    exp = sub.add_parser("export", help="geaggregeerde aantallen van de actuele records")
+    exp.add_argument("--kind", required=True)
+    exp.add_argument("--by", required=True, help="kolommen, komma-gescheiden")
+    exp.add_argument("--from", dest="date_from")
+    exp.add_argument("--to", dest="date_to")
+    exp.add_argument("--warehouse")
+    exp.add_argument("--format", choices=("csv", "json"), default="csv")
+
+    res = sub.add_parser("restore", help="toon of herstel een eerdere warehouseversie")
+    g = res.add_mutually_exclusive_group(required=True)
+    g.add_argument("--list", action="store_true")
+    g.add_argument("--to", type=int, metavar="VERSION")
+    res.add_argument("--warehouse")
+
+    demo = sub.add_parser("demo", help="schrijf demo-extractbestanden in de inbox")
+    try:
+        from pipelines.demo import add_arguments
+        add_arguments(demo)
+    except ImportError:  # pragma: no cover - demo module is part of the product
+        pass
+    return p
+
+
+def _areas(args) -> int:
+    from veiligheid.areas import AreaFiles, read_area_files, replace_areas
+    from veiligheid.config import Config
+    from veiligheid.warehouse import write_version
+
+    cfg = Config.from_env(warehouse=args.warehouse)
+    files = AreaFiles(args.wijken, args.buurten, args.bevolking, args.kerncijfers, args.stadsdelen)
+    for f in (args.wijken, args.buurten, args.bevolking, args.kerncijfers, args.stadsdelen):
+        if f is not None and not f.is_file():
+            raise FileNotFoundError(f"bestand niet gevonden: {f}")
+    read_area_files(files)  # validate before taking the lock
+    with write_version(cfg.warehouse, cfg.keep_versions, cfg.lock_timeout) as w:
+        report = replace_areas(w.con, files)
+        n_bu = w.con.execute("SELECT count(*) FROM buurten").fetchone()[0]
+        n_wk = w.con.execute("SELECT count(*) FROM wijken").fetchone()[0]
+        w.note = f"gebieden geladen: {n_bu} buurten, {n_wk} wijken"
+    print(f"gebieden geladen in {cfg.warehouse}: {n_bu} buurten, {n_wk} wijken (versie {w.new_version})")
+    for table, r in report.items():
+        print(f"  {table}: {r['records']} records opnieuw geplaatst, {r['niet_geplaatst']} niet te plaatsen")
+    return 0
+
+
+def _restore(args) -> int:
+    from veiligheid.config import Config
+    from veiligheid.warehouse import list_versions, restore
+
+    cfg = Config.from_env(warehouse=args.warehouse)
+    if args.list:
+        versions = list_versions(cfg.warehouse)
+        if not versions:
+            print(f"geen versies bij {cfg.warehouse}")
+        for v in versions:
+            mark = "*" if v.current else " "
+            print(f"{mark} {v.version:6d}  {v.created_at:%d-%m-%Y %H:%M:%S}  {v.note}")
+        return 0
+    try:
+        v = restore(cfg.warehouse, args.to, cfg.lock_timeout)
+    except KeyError:
+        kept = ", ".join(str(v.version) for v in list_versions(cfg.warehouse)) or "geen"
+        print(f"fout: versie {args.to} bestaat niet (bewaard: {kept})", file=sys.stderr)
+        return 2
+    print(f"versie {v.version} is weer het actuele warehouse ({cfg.warehouse})")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from pipelines.export import ExportError
+    from veiligheid.areas import AreasError
+    from veiligheid.config import ConfigError
+    from veiligheid.warehouse import LockTimeout
+
+    try:
+        if args.command == "ingest":
+            from pipelines.ingest import main as ingest_main
+            return ingest_main(args)
+        if args.command == "areas":
+            return _areas(args)
+        if args.command == "export":
+            from pipelines.export import main as export_main
+            return export_main(args)
+        if args.command == "restore":
+            return _restore(args)
+        if args.command == "demo":
+            from pipelines.demo import run
+            return run(args)
+    except (ConfigError, ExportError, AreasError, LockTimeout, FileNotFoundError) as exc:
+        print(f"fout: {exc}", file=sys.stderr)
+        return 2
+    except Exception:  # noqa: BLE001 - the run did not publish anything
+        traceback.print_exc()
+        print("onverwachte fout: het warehouse is ongewijzigd", file=sys.stderr)
+        return 1
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,686 @@
+"""Weekly ingest: extract files in the inbox -> checked, placed, current records in the warehouse.
+
+One run is one new warehouse version (see ``veiligheid.warehouse``): it applies
+completely or not at all. Files are moved out of the inbox only after the new
+version is published; a rerun after a crash finds them again and, if their
+content was already loaded, skips them.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from veiligheid import contract as C
+from veiligheid.areas import PLACEMENT_ERRORS, place
+from veiligheid.config import Config
+from veiligheid.warehouse import ensure_warehouse, write_version
+
+log = logging.getLogger("ingest")
+
+
+class FileRefused(Exception):
+    """The whole file is refused; the message (Dutch) says why."""
+
+
+@dataclass
+class FileResult:
+    file: str
+    kind: str | None
+    week: str | None
+    status: str
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_new: int = 0
+    rows_replaced: int = 0
+    reason: str | None = None
+    rows_unchanged: int = 0
+    rows_superseded: int = 0
+    location_disagreements: int = 0
+    ignored_columns: list[str] = field(default_factory=list)
+    path: Path | None = field(default=None, repr=False)
+    sha256: str | None = field(default=None, repr=False)
+
+    def public(self) -> dict:
+        d = asdict(self)
+        d.pop("path")
+        d.pop("sha256")
+        return d
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    warehouse: str
+    files: list[FileResult]
+    version: int | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return 3 if any(f.status == "refused" for f in self.files) else 0
+
+    def to_json(self) -> dict:
+        return {"run_id": self.run_id, "warehouse": self.warehouse, "version": self.version,
+                "files": [f.public() for f in self.files]}
+
+
+# ------------------------------------------------------------------ reading
+def parse_name(name: str) -> tuple[str, str, int, dt.date]:
+    """(kind, 'YYYY-Www', yyyyww, last day of that ISO week) or FileRefused."""
+    m = C.FILE_NAME_RE.match(name)
+    if not m:
+        raise FileRefused(f"bestandsnaam '{name}' volgt het patroon niet; verwacht: {C.FILE_NAME_PATTERN}")
+    year, week = int(m.group("year")), int(m.group("week"))
+    try:
+        end = dt.date.fromisocalendar(year, week, 7)
+    except ValueError:
+        raise FileRefused(f"bestandsnaam '{name}': week {year}-W{week:02d} bestaat niet") from None
+    return m.group("kind").lower(), f"{year}-W{week:02d}", year * 100 + week, end
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass
+class RawFile:
+    """A file read into DuckDB as `table` with VARCHAR columns c0..cN and `rec` (0-based)."""
+    table: str
+    headers: list[str]
+    rows: int
+    rejected: list[tuple[int, str, int]]  # (line, raw text, field count) of rows with too many fields
+    line_of: callable  # rec indexes -> {rec: line}
+
+
+def _decode(data: bytes, name: str) -> tuple[str, str]:
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError as exc:
+        raise FileRefused(f"{name}: tekenset niet herkend (geen UTF-8 en geen Windows-1252, byte {exc.start})") from None
+
+
+def _sniff_delimiter(header_line: str) -> str:
+    semi, comma = header_line.count(";"), header_line.count(",")
+    return ";" if semi >= comma and semi > 0 else ","
+
+
+def read_csv_file(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: Path) -> RawFile:
+    data = path.read_bytes()
+    text, encoding = _decode(data, path.name)
+    del data
+    first = text.split("\n", 1)[0].rstrip("\r")
+    if not first.strip():
+        raise FileRefused(f"{path.name}: leeg bestand of lege eerste regel; de eerste regel moet de kolomnamen bevatten")
+    delim = _sniff_delimiter(first)
+    headers = next(csv.reader([first], delimiter=delim, quotechar='"'))
+    source = path
+    if encoding != "utf-8":  # hand DuckDB clean UTF-8 (diacritics of Windows-1252 exports intact)
+        source = workdir / (uuid.uuid4().hex + ".csv")
+        source.write_text(text, encoding="utf-8", newline="")
+    del text
+    cols = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(headers)))
+    rj = f"{table}_rejects"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {table} AS
+        SELECT (row_number() OVER () - 1)::BIGINT AS rec, *
+        FROM read_csv(?, delim=?, quote='"', escape='"', header=true, columns={{{cols}}},
+                      auto_detect=false, null_padding=true, store_rejects=true,
+                      rejects_table='{rj}', rejects_scan='{rj}_scan', encoding='utf-8')""",
+                [str(source), delim])
+    n_rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    n_rej = con.execute(f"SELECT count(DISTINCT line) FROM {rj}").fetchone()[0]
+    con.execute(f"DROP TABLE IF EXISTS {rj}")
+    con.execute(f"DROP TABLE IF EXISTS {rj}_scan")
+
+    def line_pass(wanted: set[int] | None) -> tuple[dict[int, int], list[tuple[int, str, int]]]:
+        """Exact physical line numbers of records, and the rejected rows (one Python pass)."""
+        out: dict[int, int] = {}
+        rejected: list[tuple[int, str, int]] = []
+        with open(source, encoding="utf-8-sig", newline="") as fh:
+            reader = csv.reader(fh, delimiter=delim, quotechar='"')
+            next(reader, None)
+            rec, prev_end = 0, reader.line_num
+            for row in reader:
+                start = prev_end + 1
+                prev_end = reader.line_num
+                if not row:
+                    continue
+                if len(row) > len(headers):
+                    rejected.append((start, delim.join(row), len(row)))
+                    continue
+                if wanted is not None and rec in wanted:
+                    out[rec] = start
+                rec += 1
+        return out, rejected
+
+    rejected: list[tuple[int, str, int]] = []
+    if n_rej:
+        _, rejected = line_pass(set())
+
+    def line_of(recs: set[int]) -> dict[int, int]:
+        if not recs:
+            return {}
+        return line_pass(recs)[0]
+
+    return RawFile(table, headers, n_rows, rejected, line_of)
+
+
+def _cell(v) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return "ja" if v else "nee"
+    if isinstance(v, dt.datetime):
+        return v.strftime("%Y-%m-%d %H:%M:%S") if v.time() != dt.time(0) else v.strftime("%Y-%m-%d")
+    if isinstance(v, dt.date):
+        return v.strftime("%Y-%m-%d")
+    if isinstance(v, dt.time):
+        return v.strftime("%H:%M")
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    return str(v)
+
+
+def read_xlsx_file(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> RawFile:
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - any reader failure means the file is broken
+        raise FileRefused(f"{path.name}: geen leesbaar XLSX-bestand ({type(exc).__name__})") from None
+    try:
+        if not wb.worksheets:
+            raise FileRefused(f"{path.name}: het XLSX-bestand heeft geen werkblad")
+        rows = wb.worksheets[0].iter_rows(values_only=True)
+        headers, lines, values = None, [], []
+        for lineno, row in enumerate(rows, start=1):
+            cells = [_cell(v) for v in row]
+            if not any(c is not None and str(c).strip() for c in cells):
+                continue
+            if headers is None:
+                headers = [c or "" for c in cells]
+                continue
+            lines.append(lineno)
+            values.append(cells)
+    finally:
+        wb.close()
+    if headers is None:
+        raise FileRefused(f"{path.name}: leeg werkblad; de eerste regel moet de kolomnamen bevatten")
+    while headers and not headers[-1]:
+        headers.pop()
+    n = len(headers)
+    rejected = []
+    keep_lines, keep = [], []
+    for line, cells in zip(lines, values):
+        extra = [c for c in cells[n:] if c is not None and str(c).strip()]
+        if extra:
+            rejected.append((line, ";".join("" if c is None else str(c) for c in cells), n + len(extra)))
+            continue
+        cells = (cells + [None] * n)[:n]
+        keep_lines.append(line)
+        keep.append(cells)
+    df = pd.DataFrame(keep, columns=[f"c{i}" for i in range(n)], dtype="object").astype("string")
+    df.insert(0, "rec", range(len(df)))
+    con.register("_xlsx", df)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT rec::BIGINT AS rec, * EXCLUDE (rec) FROM _xlsx")
+    con.unregister("_xlsx")
+    line_map = dict(enumerate(keep_lines))
+    return RawFile(table, headers, len(df), rejected, lambda recs: {r: line_map[r] for r in recs})
+
+
+# ------------------------------------------------------------------ checking
+def _q(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def _date_formats() -> str:
+    fmts = [d + t for d in C.DATE_FORMATS for t in C.TIME_SUFFIXES]
+    return "[" + ", ".join(_q(f) for f in fmts) + "]"
+
+
+def _code_case(col: C.Column, v: str) -> str:
+    pairs = [(a.lower(), a) for a in col.allowed] + [(s.lower(), c) for s, c in col.synonyms]
+    whens = " ".join(f"WHEN {_q(k)} THEN {_q(val)}" for k, val in pairs)
+    return f"CASE lower({v}) {whens} END"
+
+
+def _number(v: str, thousands: bool) -> str:
+    plain = f"CASE WHEN regexp_full_match({v}, '[+-]?[0-9]+([.,][0-9]+)?') THEN TRY_CAST(replace({v}, ',', '.') AS DOUBLE)"
+    if thousands:
+        plain += (f" WHEN regexp_full_match({v}, '[+-]?[0-9]{{1,3}}(\\.[0-9]{{3}})+(,[0-9]+)?')"
+                  f" THEN TRY_CAST(replace(replace({v}, '.', ''), ',', '.') AS DOUBLE)"
+                  f" WHEN regexp_full_match({v}, '[+-]?[0-9]{{1,3}}(,[0-9]{{3}})+(\\.[0-9]+)?')"
+                  f" THEN TRY_CAST(replace({v}, ',', '') AS DOUBLE)")
+    return plain + " END"
+
+
+def column_sql(col: C.Column, week_end: dt.date) -> tuple[str, str]:
+    """(parsed value expression, Dutch error expression) for one column of stage table `s`."""
+    v = f's."{col.name}"'
+    t = col.type
+    err_parts: list[tuple[str, str]] = []
+    if t == C.TEXT:
+        p = v
+        if col.name == "adres_id":  # 16-digit BAG id; Excel drops the leading zero of a number
+            p = f"CASE WHEN regexp_full_match({v}, '[0-9]{{1,16}}') THEN lpad({v}, 16, '0') END"
+            err_parts.append((f"{p} IS NULL", "geen BAG-id van 16 cijfers"))
+    elif t in (C.DATE, C.DATETIME):
+        p = f"try_strptime({v}, {_date_formats()})"
+        err_parts.append((f"{p} IS NULL", "ongeldige datum (verwacht dd-mm-jjjj, d-m-jjjj, jjjj-mm-dd of dd/mm/jjjj)"))
+        err_parts.append((f"{p} < DATE {_q(C.MIN_DATE)}", "datum vóór 01-01-2010"))
+        if not col.future_ok:
+            err_parts.append((f"{p} >= DATE {_q((week_end + dt.timedelta(days=1)).isoformat())}",
+                              f"datum na het einde van de extractweek ({week_end:%d-%m-%Y})"))
+        if t == C.DATE:
+            p = f"CAST({p} AS DATE)"
+    elif t == C.TIME:
+        p = f"CAST(try_strptime({v}, ['%H:%M', '%H:%M:%S']) AS TIME)"
+        err_parts.append((f"{p} IS NULL", "ongeldige tijd (verwacht UU:MM)"))
+    elif t == C.CODE:
+        p = _code_case(col, v)
+        shown = ", ".join(col.allowed) if len(col.allowed) <= 12 else "zie soort_misdrijf.csv"
+        err_parts.append((f"{p} IS NULL", f"onbekende waarde voor {col.name} (toegestaan: {shown})"))
+        if col.default is not None:
+            p = f"coalesce({p}, {_q(col.default)})"
+            err_parts = [(f"{v} IS NOT NULL AND {c}", m) for c, m in err_parts]
+    elif t in (C.INT, C.YEAR):
+        p = f"CASE WHEN regexp_full_match({v}, '[+-]?[0-9]{{1,9}}') THEN CAST({v} AS INTEGER) END"
+        err_parts.append((f"{p} IS NULL", "geen geheel getal"))
+        if t == C.YEAR:
+            err_parts.append((f"{p} > {week_end.year}", "geboortejaar ligt na het extractjaar"))
+    elif t in (C.AMOUNT, C.COORD):
+        p = _number(v, thousands=(t == C.AMOUNT))
+        err_parts.append((f"{p} IS NULL", "geen getal" + (" (bedrag)" if t == C.AMOUNT else "")))
+    elif t == C.YESNO:
+        yes = ", ".join(_q(x) for x in C.YES_TOKENS)
+        no = ", ".join(_q(x) for x in C.NO_TOKENS)
+        p = f"CASE WHEN lower({v}) IN ({yes}) THEN true WHEN lower({v}) IN ({no}) THEN false END"
+        err_parts.append((f"{p} IS NULL", "geen ja/nee-waarde"))
+    elif t == C.BUURTCODE:
+        p = (f"CASE WHEN regexp_full_match(upper({v}), 'BU[0-9]{{8}}') THEN upper({v}) "
+             f"WHEN regexp_full_match({v}, '[0-9]{{8}}') THEN 'BU' || {v} END")
+        err_parts.append((f"{p} IS NULL", "ongeldige buurtcode (verwacht BU + 8 cijfers)"))
+    elif t == C.WIJKCODE:
+        p = (f"CASE WHEN regexp_full_match(upper({v}), 'WK[0-9]{{6}}') THEN upper({v}) "
+             f"WHEN regexp_full_match({v}, '[0-9]{{6}}') THEN 'WK' || {v} END")
+        err_parts.append((f"{p} IS NULL", "ongeldige wijkcode (verwacht WK + 6 cijfers)"))
+    else:  # pragma: no cover - the contract only uses the types above
+        raise ValueError(t)
+    if col.min is not None:
+        err_parts.append((f"{p} < {col.min}", f"waarde kleiner dan {col.min:g}"))
+    if col.max is not None:
+        err_parts.append((f"{p} > {col.max}", f"waarde groter dan {col.max:g}"))
+    whens = []
+    if col.required:
+        whens.append(f"WHEN {v} IS NULL THEN 'verplichte waarde ontbreekt'")
+    for cond, msg in err_parts:
+        whens.append(f"WHEN {v} IS NOT NULL AND ({cond}) THEN {_q(msg)}")
+    err = f"CASE {' '.join(whens)} END" if whens else "NULL::VARCHAR"
+    return p, err
+
+
+CLEAN = ("CASE WHEN lower(trim({x}, ' \t\u00a0')) IN ("
+         + ", ".join(_q(t) for t in C.NULL_TOKENS) + ") THEN NULL ELSE trim({x}, ' \t\u00a0') END")
+
+
+@dataclass
+class Checked:
+    valid_table: str  # rows to merge (one per key)
+    errors_table: str  # rec, column, value, reason
+    rows_read: int
+    rows_bad: int
+    disagreements: int
+
+
+def check(con: duckdb.DuckDBPyConnection, kind: C.Kind, raw: RawFile, mapping: dict[str, int],
+          week_end: dt.date) -> Checked:
+    # stage 1: cleaned text per contract column
+    sel = ["rec"]
+    for col in kind.columns:
+        if col.name in mapping:
+            sel.append(f'{CLEAN.format(x="c" + str(mapping[col.name]))} AS "{col.name}"')
+        else:
+            sel.append(f'NULL::VARCHAR AS "{col.name}"')
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _s AS SELECT {', '.join(sel)} FROM {raw.table}")
+
+    # stage 2: parsed values and per-column errors
+    parsed, errs = [], []
+    for col in kind.columns:
+        p, e = column_sql(col, week_end)
+        parsed.append(f'{p} AS "{col.name}"')
+        errs.append(f'{e} AS "e__{col.name}"')
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _p AS SELECT s.rec, {', '.join(parsed)}, {', '.join(errs)} FROM _s s")
+
+    # row-level rules: one-of groups, coordinate pairs, date order
+    rules = []
+    for group, msg in kind.one_of:
+        rules.append((group[0], " AND ".join(f's."{c}" IS NULL' for c in group), msg))
+    if kind.coordinates:
+        rules.append(("x_rd", '(s.x_rd IS NULL) <> (s.y_rd IS NULL)', "x_rd en y_rd horen samen"))
+        rules.append(("lat", '(s.lat IS NULL) <> (s.lon IS NULL)', "lat en lon horen samen"))
+    for earlier, later in kind.order_rules:
+        rules.append((later, f'p."{later}" < p."{earlier}"', f"{later} ligt vóór {earlier}"))
+
+    err_selects = []
+    for col in kind.columns:
+        err_selects.append(f"""SELECT p.rec, '{col.name}' AS "column", s."{col.name}" AS value, p."e__{col.name}" AS reason
+                               FROM _p p JOIN _s s USING (rec) WHERE p."e__{col.name}" IS NOT NULL""")
+    for colname, cond, msg in rules:
+        err_selects.append(f"""SELECT p.rec, '{colname}', s."{colname}", {_q(msg)}
+                               FROM _p p JOIN _s s USING (rec) WHERE {cond}""")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _err AS {' UNION ALL '.join(err_selects)}")
+
+    # location: RD and WGS84 both, then placement on the areas
+    bu, wk = ("woon_buurtcode", "woon_wijkcode") if not kind.coordinates else ("buurtcode", "wijkcode")
+    if kind.coordinates:
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _loc AS
+            WITH ok AS (SELECT * FROM _p WHERE rec NOT IN (SELECT rec FROM _err)),
+            pts AS (
+                SELECT rec, {bu} AS in_bu, {wk} AS in_wk, x_rd, y_rd, lat, lon,
+                    CASE WHEN x_rd IS NOT NULL THEN ST_Transform(ST_Point(x_rd, y_rd), 'EPSG:28992', 'EPSG:4326', always_xy := true)
+                         WHEN lat IS NOT NULL THEN ST_Point(lon, lat) END AS wgs,
+                    CASE WHEN x_rd IS NULL AND lat IS NOT NULL
+                         THEN ST_Transform(ST_Point(lon, lat), 'EPSG:4326', 'EPSG:28992', always_xy := true) END AS rd
+                FROM ok)
+            SELECT rec, in_bu, in_wk,
+                   coalesce(x_rd, ST_X(rd)) AS x_rd, coalesce(y_rd, ST_Y(rd)) AS y_rd,
+                   ST_Y(wgs) AS lat, ST_X(wgs) AS lon
+            FROM pts""")
+    else:
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _loc AS
+            SELECT rec, {bu} AS in_bu, {wk} AS in_wk, NULL::DOUBLE AS x_rd, NULL::DOUBLE AS y_rd,
+                   NULL::DOUBLE AS lat, NULL::DOUBLE AS lon
+            FROM _p WHERE rec NOT IN (SELECT rec FROM _err)""")
+    place(con, "_loc", "_placed")
+    perr = " ".join(f"WHEN {_q(k)} THEN {_q(v)}" for k, v in PLACEMENT_ERRORS.items())
+    con.execute(f"""
+        INSERT INTO _err
+        SELECT l.rec,
+               CASE WHEN l.x_rd IS NOT NULL THEN 'locatie' WHEN pl.error = 'unknown_wijk' THEN '{wk}' ELSE '{bu}' END,
+               CASE WHEN l.x_rd IS NOT NULL THEN printf('x=%.1f, y=%.1f', l.x_rd, l.y_rd)
+                    WHEN pl.error = 'unknown_wijk' THEN l.in_wk ELSE l.in_bu END,
+               CASE pl.error {perr} END
+        FROM _placed pl JOIN _loc l USING (rec) WHERE pl.error IS NOT NULL""")
+    disagreements = con.execute("SELECT count(*) FROM _placed WHERE disagree").fetchone()[0]
+
+    # the full record, with its identity hash, for duplicate detection and change detection
+    fact_cols = [c.name for c in kind.columns if not c.location]
+    extra = ""
+    if kind.name == "incidenten":
+        extra = (", CAST(p.pleegdatum AS DATE) AS pleegdatum_d, coalesce(p.pleegtijd, CASE WHEN s.pleegdatum LIKE '%:%' "
+                 "THEN CAST(p.pleegdatum AS TIME) END) AS pleegtijd_f")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _rec AS
+        SELECT p.rec, {', '.join(f'p."{c}"' for c in fact_cols)},
+               l.x_rd, l.y_rd, l.lat, l.lon, l.in_bu AS input_buurtcode, l.in_wk AS input_wijkcode,
+               pl.buurtcode, pl.wijkcode, pl.gemeentecode {extra},
+               hash({', '.join(f'p."{c}"' for c in fact_cols)}, l.x_rd, l.y_rd, l.in_bu, l.in_wk) AS _hash
+        FROM _p p JOIN _s s USING (rec) LEFT JOIN _loc l USING (rec) LEFT JOIN _placed pl USING (rec)""")
+
+    # duplicates inside the file: identical counts once, different -> all lines to quarantine
+    key = kind.key
+    con.execute(f"""
+        INSERT INTO _err
+        SELECT r.rec, '{key}', r."{key}", 'sleutel komt meerdere keren voor in dit bestand met verschillende waarden'
+        FROM _rec r JOIN (SELECT "{key}" FROM _rec WHERE "{key}" IS NOT NULL GROUP BY 1
+                          HAVING count(DISTINCT _hash) > 1) d USING ("{key}")
+        WHERE r.rec NOT IN (SELECT rec FROM _err)""")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _valid AS
+        SELECT * FROM _rec WHERE rec NOT IN (SELECT rec FROM _err)
+        QUALIFY row_number() OVER (PARTITION BY "{key}" ORDER BY rec) = 1""")
+    bad = con.execute("SELECT count(DISTINCT rec) FROM _err").fetchone()[0]
+    return Checked("_valid", "_err", raw.rows + len(raw.rejected), bad + len(raw.rejected), disagreements)
+
+
+# ------------------------------------------------------------------ merging
+def _fact_select(kind: C.Kind) -> str:
+    """Columns of the staged records in the fact table's order."""
+    if kind.name == "incidenten":
+        head = ("registratienummer, pleegdatum_d, pleegtijd_f, "
+                "CASE WHEN pleegtijd_f IS NOT NULL THEN pleegdatum_d + pleegtijd_f END, "
+                "registratiedatum, soort_code, soort, status")
+    elif kind.name == "registraties":
+        head = "registratie_id, CAST(datum AS DATE), datum, bron, categorie, omschrijving"
+    elif kind.name == "cyber_slachtoffers":
+        head = ("aangifte_id, aangiftedatum, delict, "
+                "coalesce(leeftijd, year(aangiftedatum) - geboortejaar), geboortejaar, geslacht, "
+                "opleidingsniveau, schadebedrag")
+    else:
+        head = ("zaaknummer, signaaldatum, signaalbron, ruimingsdatum, aantal_planten, type_pand, eigendom, "
+                "stroomdiefstal, besluit_13b, sluiting_begin, sluiting_eind, adres_id")
+    return head + ", x_rd, y_rd, lat, lon, input_buurtcode, input_wijkcode, buurtcode, wijkcode, gemeentecode"
+
+
+def merge(con: duckdb.DuckDBPyConnection, kind: C.Kind, res: FileResult, weeknr: int, seq: int, run_id: str) -> None:
+    key = kind.key
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _m AS
+        SELECT v."{key}" AS k, v._hash, c._hash AS cur_hash, c."{key}" IS NOT NULL AS present,
+               (c."{key}" IS NULL OR {weeknr} > c.bron_weeknr OR ({weeknr} = c.bron_weeknr AND {seq} > c.ingest_seq)) AS wins
+        FROM _valid v LEFT JOIN {kind.name} c ON c."{key}" = v."{key}" """)
+    new, replaced, unchanged, superseded = con.execute("""
+        SELECT count(*) FILTER (WHERE NOT present),
+               count(*) FILTER (WHERE present AND wins AND _hash <> cur_hash),
+               count(*) FILTER (WHERE present AND wins AND _hash = cur_hash),
+               count(*) FILTER (WHERE NOT wins) FROM _m""").fetchone()
+    con.execute(f'DELETE FROM {kind.name} WHERE "{key}" IN (SELECT k FROM _m WHERE present AND wins)')
+    con.execute(f"""
+        INSERT INTO {kind.name}
+        SELECT {_fact_select(kind)}, ?, ?, ?, ?, ?, _hash
+        FROM _valid WHERE "{key}" IN (SELECT k FROM _m WHERE wins)""",
+                [res.file, res.week, weeknr, seq, run_id])
+    res.rows_new, res.rows_replaced, res.rows_unchanged, res.rows_superseded = new, replaced, unchanged, superseded
+
+
+def store_quarantine(con, kind: C.Kind, raw: RawFile, res: FileResult, run_id: str) -> None:
+    recs = {r for (r,) in con.execute("SELECT DISTINCT rec FROM _err").fetchall()}
+    lines = raw.line_of(recs)
+    rows = [(r, lines.get(r)) for r in recs]
+    con.register("_lines", pd.DataFrame(rows, columns=["rec", "line"]).astype({"rec": "int64", "line": "Int64"}))
+    record = "json_object(" + ", ".join(f"{_q(h)}, r.c{i}" for i, h in enumerate(raw.headers)) + ")"
+    con.execute(f"""
+        INSERT INTO quarantine
+        SELECT ?, ?, ?, l.line, e."column", e.value, e.reason, {record}
+        FROM _err e JOIN _lines l USING (rec) JOIN {raw.table} r USING (rec)
+        ORDER BY l.line, e."column" """, [run_id, res.file, kind.name])
+    con.unregister("_lines")
+    for line, text, n in raw.rejected:
+        con.execute("INSERT INTO quarantine VALUES (?, ?, ?, ?, '(regel)', ?, ?, NULL)",
+                    [run_id, res.file, kind.name, line, text[:2000],
+                     f"te veel velden ({n}, verwacht {len(raw.headers)})"])
+
+
+# ------------------------------------------------------------------ the run
+def _summary_of_errors(con) -> str:
+    rows = con.execute("""SELECT "column", reason, count(*) FROM _err GROUP BY ALL ORDER BY 3 DESC LIMIT 5""").fetchall()
+    return "; ".join(f"{c}: {r} ({n}x)" for c, r, n in rows)
+
+
+def process_file(con: duckdb.DuckDBPyConnection, path: Path, seq: int, run_id: str, cfg: Config,
+                 workdir: Path) -> FileResult:
+    res = FileResult(file=path.name, kind=None, week=None, status="refused", path=path)
+    try:
+        kind_name, week, weeknr, week_end = parse_name(path.name)
+        res.kind, res.week = kind_name, week
+        kind = C.KINDS[kind_name]
+        res.sha256 = sha256_file(path)
+        seen = con.execute("SELECT run_id FROM ingest_files WHERE sha256 = ? AND status = 'loaded' LIMIT 1",
+                           [res.sha256]).fetchone()
+        if seen:
+            res.status = "skipped"
+            res.reason = f"dezelfde inhoud is al geladen (run {seen[0]})"
+            return res
+        table = "_raw"
+        if path.suffix.lower() == ".xlsx":
+            raw = read_xlsx_file(con, path, table)
+        else:
+            raw = read_csv_file(con, path, table, workdir)
+        mapping, ignored = C.match_headers(kind, raw.headers)
+        res.ignored_columns = ignored
+        missing = C.missing_required(kind, mapping)
+        if missing:
+            raise FileRefused(f"{path.name}: verplichte kolom ontbreekt: "
+                              + "; ".join(C.describe_column(c) for c in missing)
+                              + f". Gevonden kolommen: {', '.join(raw.headers)}")
+        chk = check(con, kind, raw, mapping, week_end)
+        res.rows_read = chk.rows_read
+        res.rows_quarantined = chk.rows_bad
+        res.location_disagreements = chk.disagreements
+        if chk.rows_read and chk.rows_bad * 100.0 > cfg.max_bad_rows_pct * chk.rows_read:
+            pct = 100.0 * chk.rows_bad / chk.rows_read
+            raise FileRefused(f"{path.name}: {chk.rows_bad} van {chk.rows_read} rijen afgekeurd "
+                              f"({pct:.1f}%, drempel {cfg.max_bad_rows_pct:g}%): de export is waarschijnlijk kapot. "
+                              f"Meest voorkomende fouten: {_summary_of_errors(con)}")
+        res.rows_loaded = chk.rows_read - chk.rows_bad
+        merge(con, kind, res, weeknr, seq, run_id)
+        store_quarantine(con, kind, raw, res, run_id)
+        res.status = "loaded"
+    except FileRefused as exc:
+        res.status = "refused"
+        res.reason = str(exc)
+        res.rows_loaded = 0
+    return res
+
+
+def inbox_files(inbox: Path) -> list[Path]:
+    files = [p for p in inbox.iterdir() if p.is_file() and not p.name.startswith(".")
+             and not p.name.endswith(".reden.txt")]
+
+    def order(p: Path):
+        m = C.FILE_NAME_RE.match(p.name)
+        week = (int(m.group("year")), int(m.group("week"))) if m else (0, 0)
+        return (week, p.stat().st_mtime_ns, p.name)
+
+    return sorted(files, key=order)
+
+
+def _unique_target(folder: Path, name: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    n = 1
+    while target.exists() or target.with_name(target.name + ".reden.txt").exists() and target.suffix != ".txt":
+        stem, dot, ext = name.rpartition(".")
+        target = folder / f"{stem}.{n}.{ext}" if dot else folder / f"{name}.{n}"
+        n += 1
+    return target
+
+
+def move_files(results: list[FileResult], cfg: Config) -> None:
+    """After the commit: loaded/skipped -> processed/<kind>/, refused -> refused/ + <name>.reden.txt."""
+    for r in results:
+        if r.path is None or not r.path.exists():
+            continue
+        if r.status == "refused":
+            target = _unique_target(cfg.refused, r.path.name)
+            shutil.move(str(r.path), target)
+            target.with_name(target.name + ".reden.txt").write_text(
+                f"Bestand: {r.file}\nGeweigerd op: {dt.datetime.now():%d-%m-%Y %H:%M}\nReden: {r.reason}\n"
+                "Herstel de export en lever het bestand opnieuw aan in de inbox.\n", encoding="utf-8")
+        else:
+            target = _unique_target(cfg.processed / (r.kind or "onbekend"), r.path.name)
+            shutil.move(str(r.path), target)
+
+
+def run_ingest(cfg: Config, progress=None) -> RunResult:
+    """Load every file in the inbox as one new warehouse version."""
+    run_id = dt.datetime.now().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    cfg.inbox.mkdir(parents=True, exist_ok=True)
+    ensure_warehouse(cfg.warehouse, cfg.keep_versions, cfg.lock_timeout)
+    files = inbox_files(cfg.inbox)
+    result = RunResult(run_id, str(cfg.warehouse), [])
+    started = dt.datetime.now()
+    log.info("run %s: %d bestand(en) in %s", run_id, len(files), cfg.inbox)
+    with tempfile.TemporaryDirectory(prefix="ingest-") as workdir, \
+            write_version(cfg.warehouse, cfg.keep_versions, cfg.lock_timeout) as w:
+        con = w.con
+        seq0 = int((con.execute("SELECT value FROM meta WHERE key='ingest_seq'").fetchone() or ["0"])[0])
+        for i, path in enumerate(files, start=1):
+            log.info("bestand %s: lezen en controleren", path.name)
+            res = process_file(con, path, seq0 + i, run_id, cfg, Path(workdir))
+            result.files.append(res)
+            log.info("bestand %s: %s (gelezen %d, geladen %d, quarantaine %d, nieuw %d, vervangen %d)%s",
+                     res.file, res.status, res.rows_read, res.rows_loaded, res.rows_quarantined, res.rows_new,
+                     res.rows_replaced, f" - {res.reason}" if res.reason else "")
+            con.execute("""INSERT INTO ingest_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                        [run_id, res.file, res.kind, res.week, res.sha256, res.status, res.rows_read,
+                         res.rows_loaded, res.rows_quarantined, res.rows_new, res.rows_replaced, res.rows_unchanged,
+                         res.rows_superseded, res.location_disagreements, res.ignored_columns, res.reason,
+                         dt.datetime.now()])
+            if progress:
+                progress(i, len(files), res)
+        con.execute("INSERT OR REPLACE INTO meta VALUES ('ingest_seq', ?)", [str(seq0 + len(files))])
+        n = {s: sum(1 for f in result.files if f.status == s) for s in ("loaded", "skipped", "refused")}
+        con.execute("INSERT INTO ingest_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [run_id, started, dt.datetime.now(), w.new_version, n["loaded"], n["skipped"], n["refused"],
+                     sum(f.rows_loaded for f in result.files), sum(f.rows_quarantined for f in result.files)])
+        if not files:
+            w.commit = False
+        w.note = f"ingest {run_id}: {n['loaded']} geladen, {n['skipped']} overgeslagen, {n['refused']} geweigerd"
+        result.version = w.new_version if files else w.base_version
+        log.info("nieuwe versie %d wordt gepubliceerd", w.new_version)
+    log.info("versie gepubliceerd; bestanden worden verplaatst")
+    move_files(result.files, cfg)
+    log.info("run %s klaar", run_id)
+    return result
+
+
+def main(args) -> int:
+    """CLI entry: exit 0 all loaded/skipped, 3 some refused, 2 usage/config, 1 unexpected."""
+    cfg = Config.from_env(warehouse=args.warehouse, inbox=args.inbox)
+    interactive = sys.stderr.isatty() and not args.json
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s ingest %(levelname)s %(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(logging.WARNING if interactive else logging.INFO)
+    log.propagate = False
+    bar = None
+    progress = None
+    if interactive:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(inbox_files(cfg.inbox)) if cfg.inbox.exists() else 0, unit="bestand", desc="ingest")
+
+        def progress(i, n, res):
+            bar.set_postfix_str(f"{res.file}: {res.status}")
+            bar.update(1)
+    try:
+        result = run_ingest(cfg, progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.json:
+        json.dump(result.to_json(), sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        for f in result.files:
+            print(f"{f.status:8} {f.file}: gelezen {f.rows_read}, geladen {f.rows_loaded}, "
+                  f"quarantaine {f.rows_quarantined}, nieuw {f.rows_new}, vervangen {f.rows_replaced}"
+                  + (f"\n         reden: {f.reason}" if f.reason else ""))
+        print(f"versie {result.version} van {result.warehouse}")
+    return result.exit_code

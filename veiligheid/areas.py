@@ -1,0 +1,275 @@
+"""Reference areas: reading CBS wijk/buurt files, loading them, and placing records on them.
+
+Areas are data, not code: nothing here names a gemeente. The bundled files in
+``geo/`` are simply the default set (found by their CBS-style file names).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from .config import GEO_DIR
+from .contract import soort_misdrijf
+
+BUURT_RE = re.compile(r"^BU\d{8}$")
+WIJK_RE = re.compile(r"^WK\d{6}$")
+
+
+class AreasError(ValueError):
+    """An area file cannot be used; the message (Dutch) names the file and the problem."""
+
+
+@dataclass
+class AreaFiles:
+    wijken: Path
+    buurten: Path
+    bevolking: Path
+    kerncijfers: Path | None = None
+    stadsdelen: Path | None = None
+
+
+def bundled_files(geo_dir: Path = GEO_DIR) -> AreaFiles:
+    def one(pattern: str, required: bool = True) -> Path | None:
+        hits = sorted(geo_dir.glob(pattern))
+        if not hits and required:
+            raise AreasError(f"geen bestand '{pattern}' in {geo_dir}")
+        return hits[0] if hits else None
+
+    return AreaFiles(
+        wijken=one("*_wijken_2024.geojson"),
+        buurten=one("*_buurten_2024.geojson"),
+        bevolking=one("*_buurten_bevolking_2024.csv"),
+        kerncijfers=one("*_wijken_kerncijfers_2024.csv", required=False),
+        stadsdelen=one("*_stadsdelen.csv", required=False),
+    )
+
+
+def _read_geo(path: Path, code_col: str, pattern: re.Pattern) -> gpd.GeoDataFrame:
+    try:
+        gdf = gpd.read_file(path)
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file
+        raise AreasError(f"{path.name}: kan het bestand niet lezen als GeoJSON ({exc})") from exc
+    if code_col not in gdf.columns:
+        raise AreasError(f"{path.name}: kolom '{code_col}' ontbreekt (gevonden: {', '.join(map(str, gdf.columns))})")
+    gdf[code_col] = gdf[code_col].astype(str).str.strip().str.upper()
+    bad = gdf.loc[~gdf[code_col].str.match(pattern), code_col]
+    if len(bad):
+        raise AreasError(f"{path.name}: ongeldige {code_col} '{bad.iloc[0]}'")
+    if gdf[code_col].duplicated().any():
+        raise AreasError(f"{path.name}: {code_col} '{gdf.loc[gdf[code_col].duplicated(), code_col].iloc[0]}' komt dubbel voor")
+    if gdf.crs is None:
+        gdf = gdf.set_crs(4326)
+    gdf = gdf.to_crs(4326)
+    gdf["geometry"] = shapely.make_valid(gdf.geometry.values)
+    if gdf.geometry.is_empty.any() or gdf.geometry.isna().any():
+        raise AreasError(f"{path.name}: een of meer gebieden hebben geen geometrie")
+    return gdf
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, dtype=str, encoding="utf-8-sig", sep=None, engine="python")
+    except Exception as exc:  # noqa: BLE001
+        raise AreasError(f"{path.name}: kan het CSV-bestand niet lezen ({exc})") from exc
+
+
+def _inwoners_column(df: pd.DataFrame, path: Path) -> str:
+    cols = [c for c in df.columns if c.lower().startswith("inwoners")]
+    if not cols:
+        raise AreasError(f"{path.name}: geen kolom 'inwoners…' met het aantal inwoners")
+    return cols[0]
+
+
+def read_area_files(files: AreaFiles) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Return (buurten, wijken, kerncijfers_long) ready to load; raises AreasError."""
+    bu = _read_geo(files.buurten, "buurtcode", BUURT_RE)
+    wk = _read_geo(files.wijken, "wijkcode", WIJK_RE)
+    bev = _read_csv(files.bevolking)
+    if "buurtcode" not in bev.columns:
+        raise AreasError(f"{files.bevolking.name}: kolom 'buurtcode' ontbreekt")
+    bev["buurtcode"] = bev["buurtcode"].str.strip().str.upper()
+    inw = _inwoners_column(bev, files.bevolking)
+    bev["inwoners"] = pd.to_numeric(bev[inw].str.replace(".", "", regex=False), errors="coerce")
+    if bev["inwoners"].isna().any():
+        raise AreasError(f"{files.bevolking.name}: kolom '{inw}' bevat een waarde die geen getal is "
+                         f"(buurt {bev.loc[bev['inwoners'].isna(), 'buurtcode'].iloc[0]})")
+
+    bu = bu.merge(bev.drop(columns=[c for c in ("wijkcode", "gemeentecode") if c in bev.columns and c in bu.columns]),
+                  on="buurtcode", how="left", suffixes=("", "_bev"))
+    missing = bu.loc[bu["inwoners"].isna(), "buurtcode"]
+    if len(missing):
+        raise AreasError(f"{files.bevolking.name}: geen inwoners voor buurt {missing.iloc[0]} uit {files.buurten.name}")
+    derived_wk = "WK" + bu["buurtcode"].str[2:8]
+    if "wijkcode" not in bu.columns:
+        bu["wijkcode"] = derived_wk
+    bu["wijkcode"] = bu["wijkcode"].fillna(derived_wk).astype(str).str.upper()
+    if "buurtnaam" not in bu.columns:
+        bu["buurtnaam"] = bu["buurtcode"]
+    bu["buurtnaam"] = bu["buurtnaam"].fillna(bu["buurtcode"])
+    if "gemeentecode" not in bu.columns:
+        bu["gemeentecode"] = "GM" + bu["buurtcode"].str[2:6]
+    unknown = sorted(set(bu["wijkcode"]) - set(wk["wijkcode"]))
+    if unknown:
+        raise AreasError(f"{files.buurten.name}: buurt ligt in wijk {unknown[0]}, die niet in {files.wijken.name} staat")
+
+    # stadsdeel: file > column in the wijken or bevolking file > the wijk's own name
+    if "wijknaam" not in wk.columns:
+        wk["wijknaam"] = wk["wijkcode"]
+    wk["stadsdeel_"] = None
+    if files.stadsdelen is not None:
+        sd = _read_csv(files.stadsdelen)
+        if not {"stadsdeel", "wijkcode"} <= set(sd.columns):
+            raise AreasError(f"{files.stadsdelen.name}: kolommen 'stadsdeel' en 'wijkcode' zijn verplicht")
+        sd = sd.assign(wijkcode=sd["wijkcode"].str.strip().str.upper())[["wijkcode", "stadsdeel"]].drop_duplicates()
+        if sd["wijkcode"].duplicated().any():
+            raise AreasError(f"{files.stadsdelen.name}: wijk {sd.loc[sd['wijkcode'].duplicated(), 'wijkcode'].iloc[0]} "
+                             "staat in meer dan één stadsdeel")
+        wk["stadsdeel_"] = wk["wijkcode"].map(dict(zip(sd["wijkcode"], sd["stadsdeel"])))
+    if "stadsdeel" in wk.columns:
+        wk["stadsdeel_"] = wk["stadsdeel_"].fillna(wk["stadsdeel"])
+    if "stadsdeel" in bev.columns and "wijkcode" in bev.columns:
+        m = bev.dropna(subset=["stadsdeel"]).assign(wijkcode=lambda d: d["wijkcode"].str.upper())
+        wk["stadsdeel_"] = wk["stadsdeel_"].fillna(wk["wijkcode"].map(dict(zip(m["wijkcode"], m["stadsdeel"]))))
+    wk["stadsdeel"] = wk["stadsdeel_"].fillna(wk["wijknaam"])
+    if "gemeentecode" not in wk.columns:
+        wk["gemeentecode"] = "GM" + wk["wijkcode"].str[2:6]
+    if "gemeentenaam" not in wk.columns:
+        wk["gemeentenaam"] = wk["gemeentecode"]
+
+    # one consistent map: a wijk's shape is the union of its buurten (the layers were simplified apart)
+    dissolved = bu.dissolve(by="wijkcode")["geometry"]
+    wk["geometry"] = [dissolved.get(code, geom) for code, geom in zip(wk["wijkcode"], wk.geometry)]
+    wk = gpd.GeoDataFrame(wk, geometry="geometry", crs=4326)
+    inw_wk = bu.groupby("wijkcode")["inwoners"].sum()
+    wk["inwoners"] = wk["wijkcode"].map(inw_wk).fillna(0)
+
+    kern = pd.DataFrame(columns=["wijkcode", "kenmerk", "waarde"])
+    if files.kerncijfers is not None:
+        k = _read_csv(files.kerncijfers)
+        if "wijkcode" not in k.columns:
+            raise AreasError(f"{files.kerncijfers.name}: kolom 'wijkcode' ontbreekt")
+        k["wijkcode"] = k["wijkcode"].str.strip().str.upper()
+        long = k.melt(id_vars=["wijkcode"], var_name="kenmerk", value_name="waarde")
+        long["waarde"] = pd.to_numeric(long["waarde"], errors="coerce")
+        kern = long.dropna(subset=["waarde"])
+        if "inwoners" in k.columns:  # the official wijk figure wins over the sum of rounded buurten
+            official = pd.to_numeric(k.set_index("wijkcode")["inwoners"], errors="coerce")
+            wk["inwoners"] = wk["wijkcode"].map(official).fillna(wk["inwoners"])
+
+    buurten = pd.DataFrame({
+        "buurtcode": bu["buurtcode"], "buurtnaam": bu["buurtnaam"], "wijkcode": bu["wijkcode"],
+        "gemeentecode": bu["gemeentecode"], "inwoners": bu["inwoners"].astype(int),
+        "wkt": bu.geometry.to_wkt(rounding_precision=6), "wkt_rd": bu.to_crs(28992).geometry.to_wkt(rounding_precision=2),
+    })
+    wijken = pd.DataFrame({
+        "wijkcode": wk["wijkcode"], "wijknaam": wk["wijknaam"], "gemeentecode": wk["gemeentecode"],
+        "gemeentenaam": wk["gemeentenaam"], "stadsdeel": wk["stadsdeel"], "inwoners": wk["inwoners"].astype(int),
+        "wkt": wk.geometry.to_wkt(rounding_precision=6),
+    })
+    return buurten, wijken, kern
+
+
+def write_areas(con: duckdb.DuckDBPyConnection, files: AreaFiles) -> None:
+    buurten, wijken, kern = read_area_files(files)
+    con.register("_bu", buurten)
+    con.register("_wk", wijken)
+    con.register("_kern", kern)
+    con.execute("DELETE FROM buurten")
+    con.execute("INSERT INTO buurten SELECT buurtcode, buurtnaam, wijkcode, gemeentecode, inwoners, "
+                "ST_GeomFromText(wkt), ST_GeomFromText(wkt_rd) FROM _bu")
+    con.execute("DELETE FROM wijken")
+    con.execute("INSERT INTO wijken SELECT wijkcode, wijknaam, gemeentecode, gemeentenaam, stadsdeel, inwoners, "
+                "ST_GeomFromText(wkt) FROM _wk")
+    con.execute("DELETE FROM wijk_kerncijfers")
+    con.execute("INSERT INTO wijk_kerncijfers SELECT wijkcode, kenmerk, waarde FROM _kern")
+    for name in ("_bu", "_wk", "_kern"):
+        con.unregister(name)
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('areas', ?)",
+                [f"{files.wijken.name}, {files.buurten.name}, {files.bevolking.name}"])
+    _write_soort_misdrijf(con)
+
+
+def _write_soort_misdrijf(con: duckdb.DuckDBPyConnection) -> None:
+    rows = [(r["code"], r["omschrijving"], r["thema"], r["stadsbrede_prioriteit"] == "ja", r["high_impact_crime"] == "ja")
+            for r in soort_misdrijf()]
+    con.execute("DELETE FROM soort_misdrijf")
+    con.executemany("INSERT INTO soort_misdrijf VALUES (?, ?, ?, ?, ?)", rows)
+
+
+def load_bundled_areas(con: duckdb.DuckDBPyConnection) -> None:
+    write_areas(con, bundled_files())
+
+
+# ---------------------------------------------------------------- placement
+PLACEMENT_ERRORS = {
+    "outside": "punt ligt buiten de gemeente",
+    "unknown_buurt": "onbekende buurtcode",
+    "unknown_wijk": "onbekende wijkcode",
+    "mismatch": "buurtcode ligt niet in de opgegeven wijkcode",
+}
+
+
+def place(con: duckdb.DuckDBPyConnection, source: str, out: str) -> None:
+    """Place the rows of `source` (rec, x_rd, y_rd, in_bu, in_wk) on the current areas.
+
+    Creates temp table `out` (rec, buurtcode, wijkcode, gemeentecode, error, disagree).
+    Coordinates win over codes; a point on a shared border goes to the lowest buurtcode.
+    """
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _hits AS
+        SELECT s.rec, min(b.buurtcode) AS bu
+        FROM {source} s JOIN buurten b ON ST_Intersects(b.geom_rd, ST_Point(s.x_rd, s.y_rd))
+        WHERE s.x_rd IS NOT NULL AND s.y_rd IS NOT NULL
+        GROUP BY s.rec""")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {out} AS
+        WITH j AS (
+            SELECT s.rec, s.x_rd, s.in_bu, s.in_wk, h.bu AS pt_bu,
+                   cb.buurtcode AS code_bu, cb.wijkcode AS code_bu_wk, cw.wijkcode AS code_wk
+            FROM {source} s
+            LEFT JOIN _hits h USING (rec)
+            LEFT JOIN buurten cb ON cb.buurtcode = s.in_bu
+            LEFT JOIN wijken cw ON cw.wijkcode = s.in_wk
+        ), r AS (
+            SELECT j.*,
+                CASE
+                    WHEN x_rd IS NOT NULL THEN CASE WHEN pt_bu IS NULL THEN 'outside' END
+                    WHEN in_bu IS NOT NULL AND code_bu IS NULL THEN 'unknown_buurt'
+                    WHEN in_wk IS NOT NULL AND code_wk IS NULL THEN 'unknown_wijk'
+                    WHEN in_bu IS NOT NULL AND in_wk IS NOT NULL AND code_bu_wk <> in_wk THEN 'mismatch'
+                END AS err,
+                CASE WHEN x_rd IS NOT NULL THEN pt_bu ELSE code_bu END AS bu
+            FROM j
+        )
+        SELECT r.rec, r.bu AS buurtcode,
+               CASE WHEN r.err IS NULL THEN coalesce(b.wijkcode, r.code_wk) END AS wijkcode,
+               CASE WHEN r.err IS NULL THEN w.gemeentecode END AS gemeentecode,
+               r.err AS error,
+               (r.x_rd IS NOT NULL AND r.err IS NULL AND
+                ((r.in_bu IS NOT NULL AND r.in_bu IS DISTINCT FROM r.bu) OR
+                 (r.in_wk IS NOT NULL AND r.in_wk IS DISTINCT FROM b.wijkcode))) AS disagree
+        FROM r
+        LEFT JOIN buurten b ON b.buurtcode = r.bu
+        LEFT JOIN wijken w ON w.wijkcode = coalesce(b.wijkcode, r.code_wk)""")
+
+
+def replace_areas(con: duckdb.DuckDBPyConnection, files: AreaFiles) -> dict[str, dict[str, int]]:
+    """Replace the areas and re-place every record on them. Returns counts per kind."""
+    write_areas(con, files)
+    report: dict[str, dict[str, int]] = {}
+    for table in ("incidenten", "registraties", "cyber_slachtoffers", "hennep"):
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _src AS
+            SELECT rowid AS rec, x_rd, y_rd, input_buurtcode AS in_bu, input_wijkcode AS in_wk FROM {table}""")
+        place(con, "_src", "_placed")
+        con.execute(f"""UPDATE {table} t SET buurtcode = p.buurtcode, wijkcode = p.wijkcode,
+                        gemeentecode = p.gemeentecode
+                        FROM _placed p WHERE t.rowid = p.rec""")
+        total, unplaced = con.execute("SELECT count(*), count(*) FILTER (WHERE error IS NOT NULL) FROM _placed").fetchone()
+        report[table] = {"records": int(total), "niet_geplaatst": int(unplaced)}
+    return report

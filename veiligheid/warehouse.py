@@ -1,0 +1,307 @@
+"""One place that owns the warehouse file: schema, read-only connections and versioned writes.
+
+DuckDB allows one read-write process or many read-only ones on a file, never both.
+So a write never touches the file that readers have open:
+
+* the writer (only ever the ingest or an areas load) takes an exclusive lock file,
+  copies the current version to a temporary file and applies its whole run there;
+* on success it checkpoints, closes, and stores the result as ``<name>.versions/vNNNNNN.duckdb``,
+  then swaps the warehouse path to it with an atomic ``os.replace`` of a hard link;
+* on any failure (or a SIGKILL) the temporary file is simply abandoned: the
+  warehouse path still points at the previous, complete version.
+
+Readers open the path read-only; one that opened the old version keeps reading it
+(the inode stays alive), the next one sees the new version. Never a half run.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import os
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import duckdb_extension_spatial
+
+SCHEMA_VERSION = 1
+_SPATIAL = Path(duckdb_extension_spatial.__file__).resolve().parent / "extensions" / "v1.5.5" / "spatial.duckdb_extension"
+_VERSION_RE = re.compile(r"^v(\d{6})\.duckdb$")
+
+
+def load_spatial(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """Load the spatial extension from the pinned wheel (no network, every connection)."""
+    con.execute(f"LOAD '{_SPATIAL.as_posix()}'")
+    return con
+
+
+def connect_memory() -> duckdb.DuckDBPyConnection:
+    return load_spatial(duckdb.connect())
+
+
+def connect_readonly(path: Path) -> duckdb.DuckDBPyConnection:
+    return load_spatial(duckdb.connect(str(path), read_only=True))
+
+
+def versions_dir(path: Path) -> Path:
+    return path.with_name(path.name + ".versions")
+
+
+def lock_path(path: Path) -> Path:
+    return path.with_name(path.name + ".lock")
+
+
+FACT_COLUMNS_SQL = {
+    "incidenten": """
+        registratienummer VARCHAR NOT NULL, pleegdatum DATE, pleegtijd TIME, pleegmoment TIMESTAMP,
+        registratiedatum DATE, soort_code VARCHAR, soort VARCHAR, status VARCHAR""",
+    "registraties": """
+        registratie_id VARCHAR NOT NULL, datum DATE, datum_tijd TIMESTAMP, bron VARCHAR, categorie VARCHAR,
+        omschrijving VARCHAR""",
+    "cyber_slachtoffers": """
+        aangifte_id VARCHAR NOT NULL, aangiftedatum DATE, delict VARCHAR, leeftijd INTEGER, geboortejaar INTEGER,
+        geslacht VARCHAR, opleidingsniveau VARCHAR, schadebedrag DOUBLE""",
+    "hennep": """
+        zaaknummer VARCHAR NOT NULL, signaaldatum DATE, signaalbron VARCHAR, ruimingsdatum DATE,
+        aantal_planten INTEGER, type_pand VARCHAR, eigendom VARCHAR, stroomdiefstal BOOLEAN, besluit_13b VARCHAR,
+        sluiting_begin DATE, sluiting_eind DATE, adres_id VARCHAR""",
+}
+PLACEMENT_COLUMNS_SQL = """
+        x_rd DOUBLE, y_rd DOUBLE, lat DOUBLE, lon DOUBLE, input_buurtcode VARCHAR, input_wijkcode VARCHAR,
+        buurtcode VARCHAR, wijkcode VARCHAR, gemeentecode VARCHAR"""
+LINEAGE_COLUMNS_SQL = """
+        bron_bestand VARCHAR NOT NULL, bron_week VARCHAR NOT NULL, bron_weeknr INTEGER NOT NULL,
+        ingest_seq BIGINT NOT NULL, run_id VARCHAR NOT NULL, _hash UBIGINT NOT NULL"""
+
+SCHEMA_SQL = f"""
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS buurten (
+    buurtcode VARCHAR PRIMARY KEY, buurtnaam VARCHAR, wijkcode VARCHAR, gemeentecode VARCHAR,
+    inwoners INTEGER, geom GEOMETRY, geom_rd GEOMETRY);
+CREATE TABLE IF NOT EXISTS wijken (
+    wijkcode VARCHAR PRIMARY KEY, wijknaam VARCHAR, gemeentecode VARCHAR, gemeentenaam VARCHAR,
+    stadsdeel VARCHAR, inwoners INTEGER, geom GEOMETRY);
+CREATE TABLE IF NOT EXISTS wijk_kerncijfers (wijkcode VARCHAR, kenmerk VARCHAR, waarde DOUBLE);
+CREATE TABLE IF NOT EXISTS soort_misdrijf (
+    code VARCHAR PRIMARY KEY, omschrijving VARCHAR, thema VARCHAR, stadsbrede_prioriteit BOOLEAN,
+    high_impact_crime BOOLEAN);
+CREATE TABLE IF NOT EXISTS incidenten ({FACT_COLUMNS_SQL['incidenten']}, {PLACEMENT_COLUMNS_SQL}, {LINEAGE_COLUMNS_SQL});
+CREATE TABLE IF NOT EXISTS registraties ({FACT_COLUMNS_SQL['registraties']}, {PLACEMENT_COLUMNS_SQL}, {LINEAGE_COLUMNS_SQL});
+CREATE TABLE IF NOT EXISTS cyber_slachtoffers ({FACT_COLUMNS_SQL['cyber_slachtoffers']}, {PLACEMENT_COLUMNS_SQL}, {LINEAGE_COLUMNS_SQL});
+CREATE TABLE IF NOT EXISTS hennep ({FACT_COLUMNS_SQL['hennep']}, {PLACEMENT_COLUMNS_SQL}, {LINEAGE_COLUMNS_SQL});
+CREATE TABLE IF NOT EXISTS ingest_runs (
+    run_id VARCHAR PRIMARY KEY, started_at TIMESTAMP, finished_at TIMESTAMP, version INTEGER,
+    files_loaded INTEGER, files_skipped INTEGER, files_refused INTEGER,
+    rows_loaded BIGINT, rows_quarantined BIGINT);
+CREATE TABLE IF NOT EXISTS ingest_files (
+    run_id VARCHAR, file VARCHAR, kind VARCHAR, week VARCHAR, sha256 VARCHAR, status VARCHAR,
+    rows_read BIGINT, rows_loaded BIGINT, rows_quarantined BIGINT, rows_new BIGINT, rows_replaced BIGINT,
+    rows_unchanged BIGINT, rows_superseded BIGINT, location_disagreements BIGINT,
+    ignored_columns VARCHAR[], reason VARCHAR, ingested_at TIMESTAMP);
+CREATE TABLE IF NOT EXISTS quarantine (
+    run_id VARCHAR, file VARCHAR, kind VARCHAR, line BIGINT, "column" VARCHAR, value VARCHAR,
+    reason VARCHAR, record VARCHAR);
+"""
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(SCHEMA_SQL)
+    con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+    con.execute("INSERT OR IGNORE INTO meta VALUES ('version', '0')")
+    con.execute("INSERT OR IGNORE INTO meta VALUES ('created_at', ?)", [dt.datetime.now().isoformat(timespec="seconds")])
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    version: int
+    path: Path
+    created_at: dt.datetime
+    current: bool
+    note: str
+
+
+def list_versions(path: Path) -> list[VersionInfo]:
+    vdir = versions_dir(path)
+    if not vdir.exists():
+        return []
+    try:
+        cur = os.stat(path).st_ino
+    except FileNotFoundError:
+        cur = None
+    out = []
+    for p in sorted(vdir.iterdir()):
+        m = _VERSION_RE.match(p.name)
+        if not m:
+            continue
+        st = p.stat()
+        note = ""
+        note_file = p.with_suffix(".txt")
+        if note_file.exists():
+            note = note_file.read_text(encoding="utf-8").strip()
+        out.append(VersionInfo(int(m.group(1)), p, dt.datetime.fromtimestamp(st.st_mtime), st.st_ino == cur, note))
+    return out
+
+
+def current_version(path: Path) -> int | None:
+    for v in list_versions(path):
+        if v.current:
+            return v.version
+    return None
+
+
+def version_token(path: Path) -> str:
+    """Cheap identity of the current warehouse file, for cache keys (changes on every swap)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "missing"
+    return f"{st.st_ino}:{st.st_mtime_ns}:{st.st_size}"
+
+
+def _fsync_dir(d: Path) -> None:
+    fd = os.open(d, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _point_to(path: Path, target: Path) -> None:
+    """Atomically make `path` a hard link to `target`."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.link")
+    os.link(target, tmp)
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+class LockTimeout(RuntimeError):
+    pass
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path, timeout: float):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fh = open(lock_path(path), "a+")
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise LockTimeout(f"een andere ingest houdt {lock_path(path)} al langer dan {timeout:.0f} s vast")
+                time.sleep(0.2)
+        yield
+    finally:
+        fh.close()
+
+
+class Writer:
+    """A pending new version of the warehouse; see `write_version`."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, base_version: int, new_version: int):
+        self.con = con
+        self.base_version = base_version
+        self.new_version = new_version
+        self.note = ""
+        self.commit = True  # set False to abandon the new version (nothing changed)
+
+
+def _next_version(path: Path) -> int:
+    return max([v.version for v in list_versions(path)] + [0]) + 1
+
+
+@contextlib.contextmanager
+def write_version(path: Path, keep: int = 4, lock_timeout: float = 600, init=None):
+    """Open a copy of the current warehouse read-write; publish it atomically on success.
+
+    `init(con)` fills a brand-new warehouse (schema and bundled areas) when none exists yet.
+    """
+    path = Path(path)
+    vdir = versions_dir(path)
+    vdir.mkdir(parents=True, exist_ok=True)
+    with exclusive_lock(path, lock_timeout):
+        # leftovers of a killed writer are never published: remove them
+        for p in vdir.glob(".tmp-*"):
+            p.unlink(missing_ok=True)
+        tmp = vdir / f".tmp-{uuid.uuid4().hex}.duckdb"
+        exists = path.exists()
+        if exists:
+            _copy_file(path, tmp)
+        con = load_spatial(duckdb.connect(str(tmp)))
+        try:
+            if not exists:
+                create_schema(con)
+                if init is not None:
+                    init(con)
+            base = int(con.execute("SELECT value FROM meta WHERE key='version'").fetchone()[0])
+            new = max(_next_version(path), base + 1)
+            writer = Writer(con, base, new)
+            yield writer
+            if not writer.commit and exists:
+                con.close()
+                tmp.unlink(missing_ok=True)
+                return
+            con.execute("UPDATE meta SET value=? WHERE key='version'", [str(new)])
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('written_at', ?)",
+                        [dt.datetime.now().isoformat(timespec="seconds")])
+            con.execute("CHECKPOINT")
+            con.close()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                con.close()
+            tmp.unlink(missing_ok=True)
+            Path(str(tmp) + ".wal").unlink(missing_ok=True)
+            raise
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        final = vdir / f"v{new:06d}.duckdb"
+        os.replace(tmp, final)
+        if writer.note:
+            final.with_suffix(".txt").write_text(writer.note + "\n", encoding="utf-8")
+        _point_to(path, final)  # the commit point
+        _prune(path, keep)
+
+
+def _copy_file(src: Path, dst: Path) -> None:
+    # copy_file_range / sendfile under the hood; falls back to a plain copy
+    import shutil
+
+    shutil.copyfile(src, dst)
+
+
+def _prune(path: Path, keep: int) -> None:
+    versions = list_versions(path)
+    for v in versions[:-keep] if keep < len(versions) else []:
+        if v.current:
+            continue
+        v.path.unlink(missing_ok=True)
+        v.path.with_suffix(".txt").unlink(missing_ok=True)
+
+
+def restore(path: Path, version: int, lock_timeout: float = 600) -> VersionInfo:
+    """Make a kept version the current warehouse again (atomic, like a write)."""
+    with exclusive_lock(path, lock_timeout):
+        for v in list_versions(path):
+            if v.version == version:
+                _point_to(path, v.path)
+                return v
+    raise KeyError(version)
+
+
+def ensure_warehouse(path: Path, keep: int = 4, lock_timeout: float = 600) -> bool:
+    """Create the warehouse with the bundled areas when it does not exist yet. True if created."""
+    if Path(path).exists():
+        return False
+    from .areas import load_bundled_areas
+
+    with write_version(path, keep, lock_timeout, init=load_bundled_areas) as w:
+        w.note = "nieuw warehouse met de meegeleverde gebieden"
+        if Path(path).exists():  # created meanwhile by another process
+            w.commit = False
+    return True
