@@ -1,0 +1,168 @@
+"""Warehouse guarantees: atomic runs (SIGKILL), readers during ingests, kept versions and restore."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import duckdb
+import pytest
+
+from conftest import REPO, cli, inside, write
+from veiligheid.warehouse import connect_readonly, list_versions
+
+
+def incident_file(inbox, week: int, keys: range, xy, name_suffix="") -> None:
+    lines = ["registratienummer;pleegdatum;soort_code;x_rd;y_rd"]
+    lines += [f"K{k};01-09-2024;1.1.1;{xy[0]};{xy[1]}" for k in keys]
+    write(inbox, f"incidenten_2024-W{week}{name_suffix}.csv", "\n".join(lines) + "\n")
+
+
+def state(path):
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return (con.execute("SELECT value FROM meta WHERE key='version'").fetchone()[0],
+                con.execute("SELECT count(*), sum(_hash) FROM incidenten").fetchone(),
+                con.execute("SELECT count(*) FROM ingest_files").fetchone()[0])
+    finally:
+        con.close()
+
+
+def start_ingest(cfg) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "pipelines", "ingest", "--inbox", str(cfg.inbox),
+                             "--warehouse", str(cfg.warehouse)], cwd=REPO, stderr=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, text=True)
+
+
+@pytest.mark.parametrize("moment", ["start", "file 1", "file 3", "publish"])
+def test_sigkill_leaves_warehouse_as_before_and_rerun_completes(env, buurten_rd, moment):
+    xy = inside(buurten_rd, "BU02680101")
+    incident_file(env.inbox, 47, range(0, 60_000), xy)
+    incident_file(env.inbox, 48, range(30_000, 90_000), xy)
+    incident_file(env.inbox, 48, range(90_000, 120_000), xy, "_b")
+    before = state(env.warehouse)
+    ino = env.warehouse.stat().st_ino
+    inbox_before = sorted(p.name for p in env.inbox.iterdir())
+
+    proc = start_ingest(env)
+    marker = {"file 1": "incidenten_2024-W47.csv: lezen", "file 3": "incidenten_2024-W48_b.csv: lezen",
+              "publish": "wordt gepubliceerd"}.get(moment)
+    if marker is None:
+        time.sleep(0.3)
+    else:
+        for line in proc.stderr:
+            if marker in line:
+                break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+
+    after_kill = state(env.warehouse)
+    if moment != "publish":
+        assert after_kill == before and env.warehouse.stat().st_ino == ino
+        assert sorted(p.name for p in env.inbox.iterdir()) == inbox_before
+    else:  # killed at the commit point: either all or nothing, never a mix
+        assert after_kill == before or after_kill[1][0] == 120_000
+    # a rerun completes, and the result is the full run
+    out = cli("ingest", "--inbox", str(env.inbox), "--warehouse", str(env.warehouse), "--json")
+    assert out.returncode == 0, out.stderr
+    assert state(env.warehouse)[1][0] == 120_000
+    assert list(env.inbox.iterdir()) == []
+    # no temporary leftovers survive a completed run
+    assert not [p for p in (env.warehouse.parent / "warehouse.duckdb.versions").iterdir() if p.name.startswith(".tmp")]
+
+
+READER = textwrap.dedent("""
+    import sys, time, json
+    sys.path.insert(0, {repo!r})
+    from veiligheid.warehouse import connect_readonly
+    path, stop_file = sys.argv[1], sys.argv[2]
+    seen, errors, n = set(), [], 0
+    import os
+    while not os.path.exists(stop_file):
+        try:
+            con = connect_readonly(path)
+            v = con.execute("SELECT value FROM meta WHERE key='version'").fetchone()[0]
+            rows = con.execute("SELECT count(*) FROM incidenten").fetchone()[0]
+            runs = con.execute("SELECT coalesce(sum(files_loaded), 0) FROM ingest_runs").fetchone()[0]
+            time.sleep(0.01)  # hold it open a little while the writer works
+            rows2 = con.execute("SELECT count(*) FROM incidenten").fetchone()[0]
+            con.close()
+            if rows != 1000 * runs or rows2 != rows:
+                errors.append(f"half run seen: version {{v}} rows {{rows}}/{{rows2}} runs {{runs}}")
+            seen.add(v)
+            n += 1
+        except Exception as exc:
+            errors.append(repr(exc))
+    print(json.dumps({{"versions": sorted(seen), "errors": errors, "reads": n}}))
+""")
+
+
+def test_readers_never_fail_and_never_see_half_runs(env, buurten_rd, tmp_path):
+    xy = inside(buurten_rd, "BU02680101")
+    script = tmp_path / "reader.py"
+    script.write_text(READER.format(repo=str(REPO)))
+    stop = tmp_path / "stop"
+    readers = [subprocess.Popen([sys.executable, str(script), str(env.warehouse), str(stop)],
+                                stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    # a dashboard-like reader that keeps one connection open during all ingests
+    holder = connect_readonly(env.warehouse)
+    try:
+        time.sleep(1.0)
+        for i in range(6):
+            incident_file(env.inbox, 40 + i, range(i * 1000, (i + 1) * 1000), xy)
+            out = cli("ingest", "--inbox", str(env.inbox), "--warehouse", str(env.warehouse), "--json")
+            assert out.returncode == 0, out.stderr  # an open dashboard never makes the ingest fail
+            assert json.loads(out.stdout)["files"][0]["rows_new"] == 1000
+        time.sleep(0.5)
+        assert holder.execute("SELECT count(*) FROM incidenten").fetchone()[0] == 0  # its own snapshot
+    finally:
+        stop.write_text("x")
+        holder.close()
+    for r in readers:
+        report = json.loads(r.communicate(timeout=60)[0])
+        assert report["errors"] == []
+        assert report["reads"] > 10
+        assert len(report["versions"]) >= 3  # it saw the versions change while reading
+    assert state(env.warehouse)[1][0] == 6000
+
+
+def test_last_four_versions_kept_and_restore(env, buurten_rd):
+    xy = inside(buurten_rd, "BU02680101")
+    for i in range(6):
+        incident_file(env.inbox, 40 + i, range(i * 10, (i + 1) * 10), xy)
+        assert cli("ingest", "--inbox", str(env.inbox), "--warehouse", str(env.warehouse)).returncode == 0
+    versions = list_versions(env.warehouse)
+    assert len(versions) == 4 and versions[-1].current
+    out = cli("restore", "--list", "--warehouse", str(env.warehouse))
+    assert out.returncode == 0
+    listed = [ln.lstrip("* ").split()[0] for ln in out.stdout.splitlines() if ln.strip()]
+    assert listed == [str(v.version) for v in versions]
+    assert out.stdout.splitlines()[-1].startswith("*")
+    target = versions[1]
+    out = cli("restore", "--to", str(target.version), "--warehouse", str(env.warehouse))
+    assert out.returncode == 0, out.stderr
+    assert state(env.warehouse)[1][0] == 10 * (target.version - (versions[-1].version - 6))
+    assert [v.version for v in list_versions(env.warehouse) if v.current] == [target.version]
+    # the next ingest builds on the restored version and gets a new, higher number
+    incident_file(env.inbox, 47, range(1000, 1010), xy)
+    assert cli("ingest", "--inbox", str(env.inbox), "--warehouse", str(env.warehouse)).returncode == 0
+    assert list_versions(env.warehouse)[-1].version == versions[-1].version + 1
+    bad = cli("restore", "--to", "999", "--warehouse", str(env.warehouse))
+    assert bad.returncode == 2 and "bestaat niet" in bad.stderr
+
+
+def test_first_command_creates_warehouse_with_bundled_areas(tmp_path):
+    wh = tmp_path / "nieuw" / "warehouse.duckdb"
+    out = cli("export", "--kind", "incidenten", "--by", "stadsdeel", "--warehouse", str(wh))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "stadsdeel,aantal"
+    con = connect_readonly(wh)
+    assert con.execute("SELECT count(*) FROM buurten").fetchone()[0] == 44
+    assert con.execute("SELECT count(*) FROM wijken").fetchone()[0] == 9
+    assert con.execute("SELECT sum(inwoners) FROM buurten").fetchone()[0] == 187_050
+    con.close()
