@@ -44,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--to", type=int, metavar="VERSION")
     res.add_argument("--warehouse")
 
+    sub.add_parser("firstrun", help="eerste start: bouw een demo-warehouse als het warehouse nog leeg is")
+
     demo = sub.add_parser("demo", help="schrijf demo-extractbestanden in de inbox")
     try:
         from pipelines.demo import add_arguments
@@ -98,6 +100,48 @@ def _restore(args) -> int:
     return 0
 
 
+def _firstrun(args) -> int:
+    """Build a demo warehouse (generate + ingest, with progress) when the warehouse holds no data yet."""
+    import shutil
+
+    from tqdm import tqdm
+
+    from pipelines.demo import generate
+    from pipelines.ingest import run_ingest
+    from veiligheid.config import Config
+    from veiligheid.warehouse import connect_readonly, ensure_warehouse
+
+    cfg = Config.from_env()
+    ensure_warehouse(cfg.warehouse, cfg.keep_versions, cfg.lock_timeout)
+    con = connect_readonly(cfg.warehouse)
+    try:
+        runs = con.execute("SELECT count(*) FROM ingest_runs").fetchone()[0]
+    finally:
+        con.close()
+    if runs:
+        print(f"warehouse {cfg.warehouse}: bevat al data")
+        return 0
+    print(f"Eerste start: het warehouse {cfg.warehouse} is leeg; er worden demodata gemaakt en geladen.")
+    demo_inbox = cfg.inbox.parent / "demo-inbox"
+    shutil.rmtree(demo_inbox, ignore_errors=True)
+    with tqdm(total=1, desc="demodata maken", unit="week", file=sys.stdout) as bar:
+        def on_week(done, total):
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+        generate(demo_inbox, progress=on_week)
+    demo_cfg = Config(**{**cfg.__dict__, "inbox": demo_inbox, "processed": demo_inbox.parent / "demo-processed",
+                         "refused": demo_inbox.parent / "demo-refused"})
+    n_files = sum(1 for _ in demo_inbox.iterdir())
+    with tqdm(total=n_files, desc="demodata laden", unit="bestand", file=sys.stdout) as bar:
+        result = run_ingest(demo_cfg, progress=lambda i, n, res: bar.update(1), mark_demo=True)
+    loaded = sum(f.rows_loaded for f in result.files)
+    quarantined = sum(f.rows_quarantined for f in result.files)
+    refused = sum(1 for f in result.files if f.status == "refused")
+    print(f"Demo-warehouse klaar: {loaded} rijen geladen, {quarantined} in quarantaine, {refused} bestand(en) geweigerd.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from pipelines.export import ExportError
@@ -116,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
             return export_main(args)
         if args.command == "restore":
             return _restore(args)
+        if args.command == "firstrun":
+            return _firstrun(args)
         if args.command == "demo":
             from pipelines.demo import run
             return run(args)

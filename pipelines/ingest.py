@@ -146,7 +146,7 @@ def read_csv_file(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdi
     rj = f"{table}_rejects"
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {table} AS
-        SELECT (row_number() OVER () - 1)::BIGINT AS rec, *
+        SELECT *
         FROM read_csv(?, delim=?, quote='"', escape='"', header=true, columns={{{cols}}},
                       auto_detect=false, null_padding=true, store_rejects=true,
                       rejects_table='{rj}', rejects_scan='{rj}_scan', encoding='utf-8')""",
@@ -246,7 +246,7 @@ def read_xlsx_file(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> Ra
     df = pd.DataFrame(keep, columns=[f"c{i}" for i in range(n)], dtype="object").astype("string")
     df.insert(0, "rec", range(len(df)))
     con.register("_xlsx", df)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT rec::BIGINT AS rec, * EXCLUDE (rec) FROM _xlsx")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * EXCLUDE (rec) FROM _xlsx ORDER BY rec")
     con.unregister("_xlsx")
     line_map = dict(enumerate(keep_lines))
     return RawFile(table, headers, len(df), rejected, lambda recs: {r: line_map[r] for r in recs})
@@ -356,106 +356,109 @@ class Checked:
     disagreements: int
 
 
+_NULL_OF = {C.DATE: "DATE", C.DATETIME: "TIMESTAMP", C.TIME: "TIME", C.INT: "INTEGER", C.YEAR: "INTEGER",
+            C.AMOUNT: "DOUBLE", C.COORD: "DOUBLE", C.YESNO: "BOOLEAN"}
+
+
 def check(con: duckdb.DuckDBPyConnection, kind: C.Kind, raw: RawFile, mapping: dict[str, int],
           week_end: dt.date) -> Checked:
-    # stage 1: cleaned text per contract column
-    sel = ["rec"]
+    """Clean, parse and check every row; place it on the areas. Few passes over the rows (speed)."""
+    # one pass: cleaned text (v__x), parsed value (x) and error (e__x) per contract column
+    inner, outer, err_cols = ["rowid AS rec"], ["s.rec"], []
     for col in kind.columns:
         if col.name in mapping:
-            sel.append(f'{CLEAN.format(x="c" + str(mapping[col.name]))} AS "{col.name}"')
+            inner.append(f'{CLEAN.format(x="c" + str(mapping[col.name]))} AS "{col.name}"')
+            p, e = column_sql(col, week_end)
+            outer += [f's."{col.name}" AS "v__{col.name}"', f'{p} AS "{col.name}"', f'{e} AS "e__{col.name}"']
+            err_cols.append(col.name)
         else:
-            sel.append(f'NULL::VARCHAR AS "{col.name}"')
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _s AS SELECT {', '.join(sel)} FROM {raw.table}")
-
-    # stage 2: parsed values and per-column errors
-    parsed, errs = [], []
-    for col in kind.columns:
-        p, e = column_sql(col, week_end)
-        parsed.append(f'{p} AS "{col.name}"')
-        errs.append(f'{e} AS "e__{col.name}"')
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _p AS SELECT s.rec, {', '.join(parsed)}, {', '.join(errs)} FROM _s s")
+            default = _q(col.default) if col.default is not None else "NULL"
+            outer += [f'NULL::VARCHAR AS "v__{col.name}"', f'{default}::{_NULL_OF.get(col.type, "VARCHAR")} AS "{col.name}"']
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _p AS SELECT {', '.join(outer)} "
+                f"FROM (SELECT {', '.join(inner)} FROM {raw.table}) s")
 
     # row-level rules: one-of groups, coordinate pairs, date order
     rules = []
     for group, msg in kind.one_of:
-        rules.append((group[0], " AND ".join(f's."{c}" IS NULL' for c in group), msg))
+        rules.append((group[0], " AND ".join(f'"v__{c}" IS NULL' for c in group), msg))
     if kind.coordinates:
-        rules.append(("x_rd", '(s.x_rd IS NULL) <> (s.y_rd IS NULL)', "x_rd en y_rd horen samen"))
-        rules.append(("lat", '(s.lat IS NULL) <> (s.lon IS NULL)', "lat en lon horen samen"))
+        rules.append(("x_rd", '("v__x_rd" IS NULL) <> ("v__y_rd" IS NULL)', "x_rd en y_rd horen samen"))
+        rules.append(("lat", '("v__lat" IS NULL) <> ("v__lon" IS NULL)', "lat en lon horen samen"))
     for earlier, later in kind.order_rules:
-        rules.append((later, f'p."{later}" < p."{earlier}"', f"{later} ligt vóór {earlier}"))
-
-    err_selects = []
-    for col in kind.columns:
-        err_selects.append(f"""SELECT p.rec, '{col.name}' AS "column", s."{col.name}" AS value, p."e__{col.name}" AS reason
-                               FROM _p p JOIN _s s USING (rec) WHERE p."e__{col.name}" IS NOT NULL""")
-    for colname, cond, msg in rules:
-        err_selects.append(f"""SELECT p.rec, '{colname}', s."{colname}", {_q(msg)}
-                               FROM _p p JOIN _s s USING (rec) WHERE {cond}""")
+        rules.append((later, f'"{later}" < "{earlier}"', f"{later} ligt vóór {earlier}"))
+    err_selects = [f"""SELECT rec, '{c}' AS "column", "v__{c}" AS value, "e__{c}" AS reason
+                       FROM _p WHERE "e__{c}" IS NOT NULL""" for c in err_cols]
+    err_selects += [f"""SELECT rec, '{c}', "v__{c}", {_q(msg)} FROM _p WHERE {cond}""" for c, cond, msg in rules]
     con.execute(f"CREATE OR REPLACE TEMP TABLE _err AS {' UNION ALL '.join(err_selects)}")
 
-    # location: RD and WGS84 both, then placement on the areas
+    # location: RD and WGS84 both, then placement on the areas (rows with bad values are quarantined anyway)
     bu, wk = ("woon_buurtcode", "woon_wijkcode") if not kind.coordinates else ("buurtcode", "wijkcode")
     if kind.coordinates:
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _loc AS
-            WITH ok AS (SELECT * FROM _p WHERE rec NOT IN (SELECT rec FROM _err)),
-            pts AS (
+            WITH pts AS (
                 SELECT rec, {bu} AS in_bu, {wk} AS in_wk, x_rd, y_rd, lat, lon,
-                    CASE WHEN x_rd IS NOT NULL THEN ST_Transform(ST_Point(x_rd, y_rd), 'EPSG:28992', 'EPSG:4326', always_xy := true)
-                         WHEN lat IS NOT NULL THEN ST_Point(lon, lat) END AS wgs,
-                    CASE WHEN x_rd IS NULL AND lat IS NOT NULL
+                    CASE WHEN x_rd IS NOT NULL AND y_rd IS NOT NULL
+                         THEN ST_Transform(ST_Point(x_rd, y_rd), 'EPSG:28992', 'EPSG:4326', always_xy := true) END AS wgs,
+                    CASE WHEN (x_rd IS NULL OR y_rd IS NULL) AND lat IS NOT NULL AND lon IS NOT NULL
                          THEN ST_Transform(ST_Point(lon, lat), 'EPSG:4326', 'EPSG:28992', always_xy := true) END AS rd
-                FROM ok)
+                FROM _p)
             SELECT rec, in_bu, in_wk,
-                   coalesce(x_rd, ST_X(rd)) AS x_rd, coalesce(y_rd, ST_Y(rd)) AS y_rd,
-                   ST_Y(wgs) AS lat, ST_X(wgs) AS lon
+                   CASE WHEN wgs IS NOT NULL THEN x_rd ELSE ST_X(rd) END AS x_rd,
+                   CASE WHEN wgs IS NOT NULL THEN y_rd ELSE ST_Y(rd) END AS y_rd,
+                   CASE WHEN wgs IS NOT NULL THEN ST_Y(wgs) WHEN rd IS NOT NULL THEN lat END AS lat,
+                   CASE WHEN wgs IS NOT NULL THEN ST_X(wgs) WHEN rd IS NOT NULL THEN lon END AS lon
             FROM pts""")
     else:
         con.execute(f"""CREATE OR REPLACE TEMP TABLE _loc AS
             SELECT rec, {bu} AS in_bu, {wk} AS in_wk, NULL::DOUBLE AS x_rd, NULL::DOUBLE AS y_rd,
-                   NULL::DOUBLE AS lat, NULL::DOUBLE AS lon
-            FROM _p WHERE rec NOT IN (SELECT rec FROM _err)""")
+                   NULL::DOUBLE AS lat, NULL::DOUBLE AS lon FROM _p""")
     place(con, "_loc", "_placed")
     perr = " ".join(f"WHEN {_q(k)} THEN {_q(v)}" for k, v in PLACEMENT_ERRORS.items())
     con.execute(f"""
         INSERT INTO _err
-        SELECT l.rec,
-               CASE WHEN l.x_rd IS NOT NULL THEN 'locatie' WHEN pl.error = 'unknown_wijk' THEN '{wk}' ELSE '{bu}' END,
-               CASE WHEN l.x_rd IS NOT NULL THEN printf('x=%.1f, y=%.1f', l.x_rd, l.y_rd)
-                    WHEN pl.error = 'unknown_wijk' THEN l.in_wk ELSE l.in_bu END,
-               CASE pl.error {perr} END
-        FROM _placed pl JOIN _loc l USING (rec) WHERE pl.error IS NOT NULL""")
+        SELECT rec,
+               CASE WHEN x_rd IS NOT NULL THEN 'locatie' WHEN error = 'unknown_wijk' THEN '{wk}' ELSE '{bu}' END,
+               CASE WHEN x_rd IS NOT NULL THEN printf('x=%.1f, y=%.1f', x_rd, y_rd)
+                    WHEN error = 'unknown_wijk' THEN in_wk ELSE in_bu END,
+               CASE error {perr} END
+        FROM _placed WHERE error IS NOT NULL AND rec NOT IN (SELECT rec FROM _err)""")
     disagreements = con.execute("SELECT count(*) FROM _placed WHERE disagree").fetchone()[0]
 
     # the full record, with its identity hash, for duplicate detection and change detection
     fact_cols = [c.name for c in kind.columns if not c.location]
     extra = ""
     if kind.name == "incidenten":
-        extra = (", CAST(p.pleegdatum AS DATE) AS pleegdatum_d, coalesce(p.pleegtijd, CASE WHEN s.pleegdatum LIKE '%:%' "
-                 "THEN CAST(p.pleegdatum AS TIME) END) AS pleegtijd_f")
+        extra = (', CAST(p.pleegdatum AS DATE) AS pleegdatum_d, coalesce(p.pleegtijd, CASE WHEN p."v__pleegdatum" '
+                 "LIKE '%:%' THEN CAST(p.pleegdatum AS TIME) END) AS pleegtijd_f")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _rec AS
         SELECT p.rec, {', '.join(f'p."{c}"' for c in fact_cols)},
-               l.x_rd, l.y_rd, l.lat, l.lon, l.in_bu AS input_buurtcode, l.in_wk AS input_wijkcode,
+               pl.x_rd, pl.y_rd, pl.lat, pl.lon, pl.in_bu AS input_buurtcode, pl.in_wk AS input_wijkcode,
                pl.buurtcode, pl.wijkcode, pl.gemeentecode {extra},
-               hash({', '.join(f'p."{c}"' for c in fact_cols)}, l.x_rd, l.y_rd, l.in_bu, l.in_wk) AS _hash
-        FROM _p p JOIN _s s USING (rec) LEFT JOIN _loc l USING (rec) LEFT JOIN _placed pl USING (rec)""")
+               hash({', '.join(f'p."{c}"' for c in fact_cols)}, pl.x_rd, pl.y_rd, pl.in_bu, pl.in_wk) AS _hash
+        FROM _p p JOIN _placed pl USING (rec)""")
 
-    # duplicates inside the file: identical counts once, different -> all lines to quarantine
+    # duplicates inside the file: identical lines count once, different ones all go to quarantine
     key = kind.key
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _dups AS
+        WITH candidates AS (  -- group on a 64-bit hash first (fast), then exactly on the few candidates
+            SELECT hash("{key}") AS h FROM _rec WHERE "{key}" IS NOT NULL GROUP BY 1 HAVING count(*) > 1)
+        SELECT "{key}" AS k, count(DISTINCT _hash) AS versions, min(rec) AS first
+        FROM _rec WHERE hash("{key}") IN (SELECT h FROM candidates)
+        GROUP BY 1 HAVING count(*) > 1""")
     con.execute(f"""
         INSERT INTO _err
         SELECT r.rec, '{key}', r."{key}", 'sleutel komt meerdere keren voor in dit bestand met verschillende waarden'
-        FROM _rec r JOIN (SELECT "{key}" FROM _rec WHERE "{key}" IS NOT NULL GROUP BY 1
-                          HAVING count(DISTINCT _hash) > 1) d USING ("{key}")
-        WHERE r.rec NOT IN (SELECT rec FROM _err)""")
+        FROM _rec r JOIN _dups d ON d.k = r."{key}"
+        WHERE d.versions > 1 AND r.rec NOT IN (SELECT rec FROM _err)""")
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _valid AS
-        SELECT * FROM _rec WHERE rec NOT IN (SELECT rec FROM _err)
-        QUALIFY row_number() OVER (PARTITION BY "{key}" ORDER BY rec) = 1""")
+        CREATE OR REPLACE TEMP TABLE _skip AS
+        SELECT rec FROM _err
+        UNION SELECT r.rec FROM _rec r JOIN _dups d ON d.k = r."{key}" WHERE r.rec <> d.first""")
     bad = con.execute("SELECT count(DISTINCT rec) FROM _err").fetchone()[0]
-    return Checked("_valid", "_err", raw.rows + len(raw.rejected), bad + len(raw.rejected), disagreements)
+    return Checked("_rec", "_err", raw.rows + len(raw.rejected), bad + len(raw.rejected), disagreements)
 
 
 # ------------------------------------------------------------------ merging
@@ -478,22 +481,24 @@ def _fact_select(kind: C.Kind) -> str:
 
 
 def merge(con: duckdb.DuckDBPyConnection, kind: C.Kind, res: FileResult, weeknr: int, seq: int, run_id: str) -> None:
+    """Apply the staged records: the version from the latest ISO week wins; same week, the later ingest."""
     key = kind.key
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _m AS
-        SELECT v."{key}" AS k, v._hash, c._hash AS cur_hash, c."{key}" IS NOT NULL AS present,
+        SELECT v.*, c._hash AS cur_hash, c."{key}" IS NOT NULL AS present,
                (c."{key}" IS NULL OR {weeknr} > c.bron_weeknr OR ({weeknr} = c.bron_weeknr AND {seq} > c.ingest_seq)) AS wins
-        FROM _valid v LEFT JOIN {kind.name} c ON c."{key}" = v."{key}" """)
+        FROM _rec v LEFT JOIN {kind.name} c ON c."{key}" = v."{key}"
+        WHERE v.rec NOT IN (SELECT rec FROM _skip)""")
     new, replaced, unchanged, superseded = con.execute("""
         SELECT count(*) FILTER (WHERE NOT present),
                count(*) FILTER (WHERE present AND wins AND _hash <> cur_hash),
                count(*) FILTER (WHERE present AND wins AND _hash = cur_hash),
                count(*) FILTER (WHERE NOT wins) FROM _m""").fetchone()
-    con.execute(f'DELETE FROM {kind.name} WHERE "{key}" IN (SELECT k FROM _m WHERE present AND wins)')
+    if replaced + unchanged:
+        con.execute(f'DELETE FROM {kind.name} WHERE "{key}" IN (SELECT "{key}" FROM _m WHERE present AND wins)')
     con.execute(f"""
         INSERT INTO {kind.name}
-        SELECT {_fact_select(kind)}, ?, ?, ?, ?, ?, _hash
-        FROM _valid WHERE "{key}" IN (SELECT k FROM _m WHERE wins)""",
+        SELECT {_fact_select(kind)}, ?, ?, ?, ?, ?, _hash FROM _m WHERE wins""",
                 [res.file, res.week, weeknr, seq, run_id])
     res.rows_new, res.rows_replaced, res.rows_unchanged, res.rows_superseded = new, replaced, unchanged, superseded
 
@@ -507,7 +512,7 @@ def store_quarantine(con, kind: C.Kind, raw: RawFile, res: FileResult, run_id: s
     con.execute(f"""
         INSERT INTO quarantine
         SELECT ?, ?, ?, l.line, e."column", e.value, e.reason, {record}
-        FROM _err e JOIN _lines l USING (rec) JOIN {raw.table} r USING (rec)
+        FROM _err e JOIN _lines l USING (rec) JOIN {raw.table} r ON r.rowid = e.rec
         ORDER BY l.line, e."column" """, [run_id, res.file, kind.name])
     con.unregister("_lines")
     for line, text, n in raw.rejected:
@@ -548,6 +553,10 @@ def process_file(con: duckdb.DuckDBPyConnection, path: Path, seq: int, run_id: s
             raise FileRefused(f"{path.name}: verplichte kolom ontbreekt: "
                               + "; ".join(C.describe_column(c) for c in missing)
                               + f". Gevonden kolommen: {', '.join(raw.headers)}")
+        for group, _msg in kind.one_of:
+            if not any(c in mapping for c in group):
+                raise FileRefused(f"{path.name}: geen van de kolommen {', '.join(group)} is aanwezig; "
+                                  f"minstens één ervan is verplicht. Gevonden kolommen: {', '.join(raw.headers)}")
         chk = check(con, kind, raw, mapping, week_end)
         res.rows_read = chk.rows_read
         res.rows_quarantined = chk.rows_bad
@@ -607,8 +616,11 @@ def move_files(results: list[FileResult], cfg: Config) -> None:
             shutil.move(str(r.path), target)
 
 
-def run_ingest(cfg: Config, progress=None) -> RunResult:
-    """Load every file in the inbox as one new warehouse version."""
+def run_ingest(cfg: Config, progress=None, mark_demo: bool = False) -> RunResult:
+    """Load every file in the inbox as one new warehouse version.
+
+    `mark_demo` labels the warehouse as demo data (meta `demo` = 'ja'), in the same version.
+    """
     run_id = dt.datetime.now().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     cfg.inbox.mkdir(parents=True, exist_ok=True)
     ensure_warehouse(cfg.warehouse, cfg.keep_versions, cfg.lock_timeout)
@@ -639,6 +651,8 @@ def run_ingest(cfg: Config, progress=None) -> RunResult:
         con.execute("INSERT INTO ingest_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [run_id, started, dt.datetime.now(), w.new_version, n["loaded"], n["skipped"], n["refused"],
                      sum(f.rows_loaded for f in result.files), sum(f.rows_quarantined for f in result.files)])
+        if mark_demo:
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('demo', 'ja')")
         if not files:
             w.commit = False
         w.note = f"ingest {run_id}: {n['loaded']} geladen, {n['skipped']} overgeslagen, {n['refused']} geweigerd"

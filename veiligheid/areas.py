@@ -190,6 +190,7 @@ def write_areas(con: duckdb.DuckDBPyConnection, files: AreaFiles) -> None:
     con.execute("INSERT INTO wijk_kerncijfers SELECT wijkcode, kenmerk, waarde FROM _kern")
     for name in ("_bu", "_wk", "_kern"):
         con.unregister(name)
+    write_grid(con)
     con.execute("INSERT OR REPLACE INTO meta VALUES ('areas', ?)",
                 [f"{files.wijken.name}, {files.buurten.name}, {files.bevolking.name}"])
     _write_soort_misdrijf(con)
@@ -215,23 +216,78 @@ PLACEMENT_ERRORS = {
 }
 
 
-def place(con: duckdb.DuckDBPyConnection, source: str, out: str) -> None:
-    """Place the rows of `source` (rec, x_rd, y_rd, in_bu, in_wk) on the current areas.
+GRID_CELL_M = 50.0
 
-    Creates temp table `out` (rec, buurtcode, wijkcode, gemeentecode, error, disagree).
+
+def write_grid(con: duckdb.DuckDBPyConnection, cell: float = GRID_CELL_M) -> None:
+    """A lookup grid over the buurten (RD): cells that lie wholly inside one buurt's interior.
+
+    Placing a point in such a cell needs no polygon test; points in other cells (near borders,
+    outside) get the exact test. Correct by construction: a closed cell inside one polygon's
+    interior cannot touch another polygon of a partition.
+    """
+    rows = con.execute("SELECT buurtcode, ST_AsWKB(geom_rd) FROM buurten ORDER BY buurtcode").fetchall()
+    con.execute("DELETE FROM buurt_grid")
+    if not rows:
+        return
+    codes = [r[0] for r in rows]
+    polys = shapely.from_wkb([bytes(r[1]) for r in rows])
+    x0, y0, x1, y1 = shapely.total_bounds(polys)
+    nx, ny = int((x1 - x0) // cell) + 1, int((y1 - y0) // cell) + 1
+    import numpy as np
+
+    ix, iy = np.meshgrid(np.arange(nx), np.arange(ny), indexing="ij")
+    ix, iy = ix.ravel(), iy.ravel()
+    boxes = shapely.box(x0 + ix * cell, y0 + iy * cell, x0 + (ix + 1) * cell, y0 + (iy + 1) * cell)
+    tree = shapely.STRtree(polys)
+    b_idx, p_idx = tree.query(boxes, predicate="within")
+    keep = shapely.contains_properly(polys[p_idx], boxes[b_idx])
+    b_idx, p_idx = b_idx[keep], p_idx[keep]
+    grid = pd.DataFrame({"cell": ix[b_idx].astype("int64") * ny + iy[b_idx], "buurtcode": np.array(codes)[p_idx]})
+    con.register("_grid", grid)
+    con.execute("INSERT INTO buurt_grid SELECT cell, buurtcode FROM _grid")
+    con.unregister("_grid")
+    for k, v in (("grid_x0", x0), ("grid_y0", y0), ("grid_cell", cell), ("grid_nx", nx), ("grid_ny", ny)):
+        con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [k, repr(float(v))])
+
+
+def _grid_cell_sql(con: duckdb.DuckDBPyConnection, x: str, y: str) -> str:
+    meta = dict(con.execute("SELECT key, value FROM meta WHERE key LIKE 'grid_%'").fetchall())
+    if not meta:
+        return "NULL::BIGINT"
+    x0, y0, c = float(meta["grid_x0"]), float(meta["grid_y0"]), float(meta["grid_cell"])
+    nx, ny = int(float(meta["grid_nx"])), int(float(meta["grid_ny"]))
+    ix, iy = f"floor(({x} - {x0!r}) / {c!r})", f"floor(({y} - {y0!r}) / {c!r})"
+    return (f"CASE WHEN {ix} >= 0 AND {ix} < {nx} AND {iy} >= 0 AND {iy} < {ny} "
+            f"THEN CAST({ix} AS BIGINT) * {ny} + CAST({iy} AS BIGINT) END")
+
+
+def place(con: duckdb.DuckDBPyConnection, source: str, out: str) -> None:
+    """Place the rows of `source` (rec, x_rd, y_rd, lat, lon, in_bu, in_wk) on the current areas.
+
+    Creates temp table `out`: the source columns plus buurtcode, wijkcode, gemeentecode,
+    error (a PLACEMENT_ERRORS key) and disagree (coordinates and codes disagree).
     Coordinates win over codes; a point on a shared border goes to the lowest buurtcode.
     """
+    cell = _grid_cell_sql(con, "s.x_rd", "s.y_rd")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _cells AS
+        SELECT s.rec, g.buurtcode AS bu
+        FROM {source} s LEFT JOIN buurt_grid g ON g.cell = {cell}
+        WHERE s.x_rd IS NOT NULL AND s.y_rd IS NOT NULL""")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _hits AS
+        SELECT rec, bu FROM _cells WHERE bu IS NOT NULL
+        UNION ALL
         SELECT s.rec, min(b.buurtcode) AS bu
-        FROM {source} s JOIN buurten b ON ST_Intersects(b.geom_rd, ST_Point(s.x_rd, s.y_rd))
-        WHERE s.x_rd IS NOT NULL AND s.y_rd IS NOT NULL
+        FROM {source} s JOIN _cells c ON c.rec = s.rec AND c.bu IS NULL
+        JOIN buurten b ON ST_Intersects(b.geom_rd, ST_Point(s.x_rd, s.y_rd))
         GROUP BY s.rec""")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {out} AS
         WITH j AS (
-            SELECT s.rec, s.x_rd, s.in_bu, s.in_wk, h.bu AS pt_bu,
-                   cb.buurtcode AS code_bu, cb.wijkcode AS code_bu_wk, cw.wijkcode AS code_wk
+            SELECT s.*, h.bu AS pt_bu, cb.buurtcode AS code_bu, cb.wijkcode AS code_bu_wk, cw.wijkcode AS code_wk,
+                   (s.x_rd IS NOT NULL AND s.y_rd IS NOT NULL) AS has_xy
             FROM {source} s
             LEFT JOIN _hits h USING (rec)
             LEFT JOIN buurten cb ON cb.buurtcode = s.in_bu
@@ -239,19 +295,20 @@ def place(con: duckdb.DuckDBPyConnection, source: str, out: str) -> None:
         ), r AS (
             SELECT j.*,
                 CASE
-                    WHEN x_rd IS NOT NULL THEN CASE WHEN pt_bu IS NULL THEN 'outside' END
+                    WHEN has_xy THEN CASE WHEN pt_bu IS NULL THEN 'outside' END
                     WHEN in_bu IS NOT NULL AND code_bu IS NULL THEN 'unknown_buurt'
                     WHEN in_wk IS NOT NULL AND code_wk IS NULL THEN 'unknown_wijk'
                     WHEN in_bu IS NOT NULL AND in_wk IS NOT NULL AND code_bu_wk <> in_wk THEN 'mismatch'
                 END AS err,
-                CASE WHEN x_rd IS NOT NULL THEN pt_bu ELSE code_bu END AS bu
+                CASE WHEN has_xy THEN pt_bu ELSE code_bu END AS bu
             FROM j
         )
-        SELECT r.rec, r.bu AS buurtcode,
+        SELECT r.rec, r.x_rd, r.y_rd, r.lat, r.lon, r.in_bu, r.in_wk,
+               r.bu AS buurtcode,
                CASE WHEN r.err IS NULL THEN coalesce(b.wijkcode, r.code_wk) END AS wijkcode,
                CASE WHEN r.err IS NULL THEN w.gemeentecode END AS gemeentecode,
                r.err AS error,
-               (r.x_rd IS NOT NULL AND r.err IS NULL AND
+               (r.has_xy AND r.err IS NULL AND
                 ((r.in_bu IS NOT NULL AND r.in_bu IS DISTINCT FROM r.bu) OR
                  (r.in_wk IS NOT NULL AND r.in_wk IS DISTINCT FROM b.wijkcode))) AS disagree
         FROM r
@@ -265,7 +322,8 @@ def replace_areas(con: duckdb.DuckDBPyConnection, files: AreaFiles) -> dict[str,
     report: dict[str, dict[str, int]] = {}
     for table in ("incidenten", "registraties", "cyber_slachtoffers", "hennep"):
         con.execute(f"""CREATE OR REPLACE TEMP TABLE _src AS
-            SELECT rowid AS rec, x_rd, y_rd, input_buurtcode AS in_bu, input_wijkcode AS in_wk FROM {table}""")
+            SELECT rowid AS rec, x_rd, y_rd, lat, lon, input_buurtcode AS in_bu, input_wijkcode AS in_wk
+            FROM {table}""")
         place(con, "_src", "_placed")
         con.execute(f"""UPDATE {table} t SET buurtcode = p.buurtcode, wijkcode = p.wijkcode,
                         gemeentecode = p.gemeentecode

@@ -85,6 +85,7 @@ CREATE TABLE IF NOT EXISTS buurten (
 CREATE TABLE IF NOT EXISTS wijken (
     wijkcode VARCHAR PRIMARY KEY, wijknaam VARCHAR, gemeentecode VARCHAR, gemeentenaam VARCHAR,
     stadsdeel VARCHAR, inwoners INTEGER, geom GEOMETRY);
+CREATE TABLE IF NOT EXISTS buurt_grid (cell BIGINT, buurtcode VARCHAR);
 CREATE TABLE IF NOT EXISTS wijk_kerncijfers (wijkcode VARCHAR, kenmerk VARCHAR, waarde DOUBLE);
 CREATE TABLE IF NOT EXISTS soort_misdrijf (
     code VARCHAR PRIMARY KEY, omschrijving VARCHAR, thema VARCHAR, stadsbrede_prioriteit BOOLEAN,
