@@ -21,6 +21,7 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "VEILIGHEID_MAX_BAD_ROWS_PCT": ("20", "A file with more bad rows than this percentage is refused whole."),
     "VEILIGHEID_KEEP_VERSIONS": ("4", "How many warehouse versions are kept for `restore`."),
     "VEILIGHEID_LOCK_TIMEOUT": ("600", "Seconds an ingest waits for another ingest to finish."),
+    "VEILIGHEID_PORT": ("8501", "Port of the app started by run.sh (read by run.sh)."),
 }
 
 
