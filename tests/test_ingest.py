@@ -486,3 +486,23 @@ def test_cli_unexpected_failure_exit_1(env, buurten_rd):
     assert "ongewijzigd" in out.stderr
     assert env.warehouse.read_bytes().startswith(b"this is not")
     assert (env.inbox / "incidenten_2024-W47.csv").exists()
+
+
+def test_file_without_any_location_column_is_refused(env):
+    write(env.inbox, "registraties_2024-W45.csv", "registratie_id;datum;bron;categorie\nR1;01-11-2024;MOR;Overig\n")
+    f = one(run_ingest(env))
+    assert f.status == "refused"
+    assert "x_rd, lat, buurtcode, wijkcode" in f.reason and "verplicht" in f.reason
+
+
+def test_second_ingest_waits_for_the_first_and_gives_up_clearly(env, buurten_rd):
+    from veiligheid.warehouse import exclusive_lock
+
+    xy = inside(buurten_rd, "BU02680101")
+    write(env.inbox, "incidenten_2024-W47.csv", INC_HEAD + inc_row("A1", "01-11-2024", "1.1.1", xy))
+    with exclusive_lock(env.warehouse, timeout=1):
+        out = cli("ingest", "--inbox", str(env.inbox), "--warehouse", str(env.warehouse),
+                  env_extra={"VEILIGHEID_LOCK_TIMEOUT": "1"})
+    assert out.returncode == 2 and "andere ingest" in out.stderr
+    assert (env.inbox / "incidenten_2024-W47.csv").exists()
+    assert cli("ingest", "--inbox", str(env.inbox), "--warehouse", str(env.warehouse)).returncode == 0
