@@ -25,7 +25,7 @@ import duckdb
 import pandas as pd
 
 from veiligheid import contract as C
-from veiligheid.areas import PLACEMENT_ERRORS, place
+from veiligheid.areas import PLACEMENT_ERRORS, placement_sql
 from veiligheid.config import Config
 from veiligheid.warehouse import ensure_warehouse, write_version
 
@@ -391,41 +391,31 @@ def check(con: duckdb.DuckDBPyConnection, kind: C.Kind, raw: RawFile, mapping: d
     err_selects += [f"""SELECT rec, '{c}', "v__{c}", {_q(msg)} FROM _p WHERE {cond}""" for c, cond, msg in rules]
     con.execute(f"CREATE OR REPLACE TEMP TABLE _err AS {' UNION ALL '.join(err_selects)}")
 
-    # location: RD and WGS84 both, then placement on the areas (rows with bad values are quarantined anyway)
+    # location: RD New and WGS84 both (RD wins when both are given), in one narrow table
     bu, wk = ("woon_buurtcode", "woon_wijkcode") if not kind.coordinates else ("buurtcode", "wijkcode")
     if kind.coordinates:
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _loc AS
             WITH pts AS (
                 SELECT rec, {bu} AS in_bu, {wk} AS in_wk, x_rd, y_rd, lat, lon,
+                    (x_rd IS NOT NULL AND y_rd IS NOT NULL) AS xy,
                     CASE WHEN x_rd IS NOT NULL AND y_rd IS NOT NULL
                          THEN ST_Transform(ST_Point(x_rd, y_rd), 'EPSG:28992', 'EPSG:4326', always_xy := true) END AS wgs,
                     CASE WHEN (x_rd IS NULL OR y_rd IS NULL) AND lat IS NOT NULL AND lon IS NOT NULL
                          THEN ST_Transform(ST_Point(lon, lat), 'EPSG:4326', 'EPSG:28992', always_xy := true) END AS rd
                 FROM _p)
             SELECT rec, in_bu, in_wk,
-                   CASE WHEN wgs IS NOT NULL THEN x_rd ELSE ST_X(rd) END AS x_rd,
-                   CASE WHEN wgs IS NOT NULL THEN y_rd ELSE ST_Y(rd) END AS y_rd,
-                   CASE WHEN wgs IS NOT NULL THEN ST_Y(wgs) WHEN rd IS NOT NULL THEN lat END AS lat,
-                   CASE WHEN wgs IS NOT NULL THEN ST_X(wgs) WHEN rd IS NOT NULL THEN lon END AS lon
+                   CASE WHEN xy THEN x_rd ELSE ST_X(rd) END AS x_rd, CASE WHEN xy THEN y_rd ELSE ST_Y(rd) END AS y_rd,
+                   CASE WHEN xy THEN ST_Y(wgs) WHEN rd IS NOT NULL THEN lat END AS lat,
+                   CASE WHEN xy THEN ST_X(wgs) WHEN rd IS NOT NULL THEN lon END AS lon
             FROM pts""")
     else:
         con.execute(f"""CREATE OR REPLACE TEMP TABLE _loc AS
             SELECT rec, {bu} AS in_bu, {wk} AS in_wk, NULL::DOUBLE AS x_rd, NULL::DOUBLE AS y_rd,
                    NULL::DOUBLE AS lat, NULL::DOUBLE AS lon FROM _p""")
-    place(con, "_loc", "_placed")
-    perr = " ".join(f"WHEN {_q(k)} THEN {_q(v)}" for k, v in PLACEMENT_ERRORS.items())
-    con.execute(f"""
-        INSERT INTO _err
-        SELECT rec,
-               CASE WHEN x_rd IS NOT NULL THEN 'locatie' WHEN error = 'unknown_wijk' THEN '{wk}' ELSE '{bu}' END,
-               CASE WHEN x_rd IS NOT NULL THEN printf('x=%.1f, y=%.1f', x_rd, y_rd)
-                    WHEN error = 'unknown_wijk' THEN in_wk ELSE in_bu END,
-               CASE error {perr} END
-        FROM _placed WHERE error IS NOT NULL AND rec NOT IN (SELECT rec FROM _err)""")
-    disagreements = con.execute("SELECT count(*) FROM _placed WHERE disagree").fetchone()[0]
 
-    # the full record, with its identity hash, for duplicate detection and change detection
+    # placement on the areas, and the full record with its identity hash
+    placed = placement_sql(con, "_loc")
     fact_cols = [c.name for c in kind.columns if not c.location]
     extra = ""
     if kind.name == "incidenten":
@@ -435,9 +425,19 @@ def check(con: duckdb.DuckDBPyConnection, kind: C.Kind, raw: RawFile, mapping: d
         CREATE OR REPLACE TEMP TABLE _rec AS
         SELECT p.rec, {', '.join(f'p."{c}"' for c in fact_cols)},
                pl.x_rd, pl.y_rd, pl.lat, pl.lon, pl.in_bu AS input_buurtcode, pl.in_wk AS input_wijkcode,
-               pl.buurtcode, pl.wijkcode, pl.gemeentecode {extra},
+               pl.buurtcode, pl.wijkcode, pl.gemeentecode, pl.error AS _placement_error, pl.disagree AS _disagree {extra},
                hash({', '.join(f'p."{c}"' for c in fact_cols)}, pl.x_rd, pl.y_rd, pl.in_bu, pl.in_wk) AS _hash
-        FROM _p p JOIN _placed pl USING (rec)""")
+        FROM _p p JOIN ({placed}) pl USING (rec)""")
+    perr = " ".join(f"WHEN {_q(k)} THEN {_q(v)}" for k, v in PLACEMENT_ERRORS.items())
+    con.execute(f"""
+        INSERT INTO _err
+        SELECT rec,
+               CASE WHEN x_rd IS NOT NULL THEN 'locatie' WHEN _placement_error = 'unknown_wijk' THEN '{wk}' ELSE '{bu}' END,
+               CASE WHEN x_rd IS NOT NULL THEN printf('x=%.1f, y=%.1f', x_rd, y_rd)
+                    WHEN _placement_error = 'unknown_wijk' THEN input_wijkcode ELSE input_buurtcode END,
+               CASE _placement_error {perr} END
+        FROM _rec WHERE _placement_error IS NOT NULL AND rec NOT IN (SELECT rec FROM _err)""")
+    disagreements = con.execute("SELECT count(*) FROM _rec WHERE _disagree").fetchone()[0]
 
     # duplicates inside the file: identical lines count once, different ones all go to quarantine
     key = kind.key

@@ -262,34 +262,30 @@ def _grid_cell_sql(con: duckdb.DuckDBPyConnection, x: str, y: str) -> str:
             f"THEN CAST({ix} AS BIGINT) * {ny} + CAST({iy} AS BIGINT) END")
 
 
-def place(con: duckdb.DuckDBPyConnection, source: str, out: str) -> None:
-    """Place the rows of `source` (rec, x_rd, y_rd, lat, lon, in_bu, in_wk) on the current areas.
+def placement_sql(con: duckdb.DuckDBPyConnection, source: str) -> str:
+    """A SELECT that places the rows of `source` on the current areas.
 
-    Creates temp table `out`: the source columns plus buurtcode, wijkcode, gemeentecode,
-    error (a PLACEMENT_ERRORS key) and disagree (coordinates and codes disagree).
+    `source` (a table name) has rec, x_rd, y_rd (RD New; NULL when absent), in_bu, in_wk (CBS codes
+    or NULL). The SELECT returns every source column plus buurtcode, wijkcode, gemeentecode,
+    error (a PLACEMENT_ERRORS key or NULL) and disagree (coordinates and codes disagree).
     Coordinates win over codes; a point on a shared border goes to the lowest buurtcode.
+    The exact polygon test runs only for points outside the lookup grid (temp table `_exact`).
     """
     cell = _grid_cell_sql(con, "s.x_rd", "s.y_rd")
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _cells AS
-        SELECT s.rec, g.buurtcode AS bu
-        FROM {source} s LEFT JOIN buurt_grid g ON g.cell = {cell}
-        WHERE s.x_rd IS NOT NULL AND s.y_rd IS NOT NULL""")
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _hits AS
-        SELECT rec, bu FROM _cells WHERE bu IS NOT NULL
-        UNION ALL
+        CREATE OR REPLACE TEMP TABLE _exact AS
         SELECT s.rec, min(b.buurtcode) AS bu
-        FROM {source} s JOIN _cells c ON c.rec = s.rec AND c.bu IS NULL
+        FROM (SELECT s.* FROM {source} s LEFT JOIN buurt_grid g ON g.cell = {cell}
+              WHERE s.x_rd IS NOT NULL AND s.y_rd IS NOT NULL AND g.cell IS NULL) s
         JOIN buurten b ON ST_Intersects(b.geom_rd, ST_Point(s.x_rd, s.y_rd))
         GROUP BY s.rec""")
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {out} AS
+    return f"""
         WITH j AS (
-            SELECT s.*, h.bu AS pt_bu, cb.buurtcode AS code_bu, cb.wijkcode AS code_bu_wk, cw.wijkcode AS code_wk,
-                   (s.x_rd IS NOT NULL AND s.y_rd IS NOT NULL) AS has_xy
+            SELECT s.*, coalesce(g.buurtcode, e.bu) AS pt_bu, cb.buurtcode AS code_bu, cb.wijkcode AS code_bu_wk,
+                   cw.wijkcode AS code_wk, (s.x_rd IS NOT NULL AND s.y_rd IS NOT NULL) AS has_xy
             FROM {source} s
-            LEFT JOIN _hits h USING (rec)
+            LEFT JOIN buurt_grid g ON g.cell = {cell}
+            LEFT JOIN _exact e ON e.rec = s.rec
             LEFT JOIN buurten cb ON cb.buurtcode = s.in_bu
             LEFT JOIN wijken cw ON cw.wijkcode = s.in_wk
         ), r AS (
@@ -299,21 +295,21 @@ def place(con: duckdb.DuckDBPyConnection, source: str, out: str) -> None:
                     WHEN in_bu IS NOT NULL AND code_bu IS NULL THEN 'unknown_buurt'
                     WHEN in_wk IS NOT NULL AND code_wk IS NULL THEN 'unknown_wijk'
                     WHEN in_bu IS NOT NULL AND in_wk IS NOT NULL AND code_bu_wk <> in_wk THEN 'mismatch'
-                END AS err,
+                END AS error,
                 CASE WHEN has_xy THEN pt_bu ELSE code_bu END AS bu
             FROM j
         )
-        SELECT r.rec, r.x_rd, r.y_rd, r.lat, r.lon, r.in_bu, r.in_wk,
+        SELECT r.* EXCLUDE (pt_bu, code_bu, code_bu_wk, code_wk, has_xy, bu, error),
                r.bu AS buurtcode,
-               CASE WHEN r.err IS NULL THEN coalesce(b.wijkcode, r.code_wk) END AS wijkcode,
-               CASE WHEN r.err IS NULL THEN w.gemeentecode END AS gemeentecode,
-               r.err AS error,
-               (r.has_xy AND r.err IS NULL AND
+               CASE WHEN r.error IS NULL THEN coalesce(b.wijkcode, r.code_wk) END AS wijkcode,
+               CASE WHEN r.error IS NULL THEN w.gemeentecode END AS gemeentecode,
+               r.error,
+               (r.has_xy AND r.error IS NULL AND
                 ((r.in_bu IS NOT NULL AND r.in_bu IS DISTINCT FROM r.bu) OR
                  (r.in_wk IS NOT NULL AND r.in_wk IS DISTINCT FROM b.wijkcode))) AS disagree
         FROM r
         LEFT JOIN buurten b ON b.buurtcode = r.bu
-        LEFT JOIN wijken w ON w.wijkcode = coalesce(b.wijkcode, r.code_wk)""")
+        LEFT JOIN wijken w ON w.wijkcode = coalesce(b.wijkcode, r.code_wk)"""
 
 
 def replace_areas(con: duckdb.DuckDBPyConnection, files: AreaFiles) -> dict[str, dict[str, int]]:
@@ -324,7 +320,7 @@ def replace_areas(con: duckdb.DuckDBPyConnection, files: AreaFiles) -> dict[str,
         con.execute(f"""CREATE OR REPLACE TEMP TABLE _src AS
             SELECT rowid AS rec, x_rd, y_rd, lat, lon, input_buurtcode AS in_bu, input_wijkcode AS in_wk
             FROM {table}""")
-        place(con, "_src", "_placed")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _placed AS {placement_sql(con, '_src')}")
         con.execute(f"""UPDATE {table} t SET buurtcode = p.buurtcode, wijkcode = p.wijkcode,
                         gemeentecode = p.gemeentecode
                         FROM _placed p WHERE t.rowid = p.rec""")
