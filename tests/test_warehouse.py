@@ -166,3 +166,19 @@ def test_first_command_creates_warehouse_with_bundled_areas(tmp_path):
     assert con.execute("SELECT count(*) FROM wijken").fetchone()[0] == 9
     assert con.execute("SELECT sum(inwoners) FROM buurten").fetchone()[0] == 187_050
     con.close()
+
+
+def test_one_process_sees_a_new_version_while_an_old_connection_is_open(env, buurten_rd):
+    """DuckDB caches a database per path per process; readers must still see the newest version."""
+    xy = inside(buurten_rd, "BU02680101")
+    incident_file(env.inbox, 40, range(0, 10), xy)
+    assert cli("ingest", "--inbox", str(env.inbox), "--warehouse", str(env.warehouse)).returncode == 0
+    old = connect_readonly(env.warehouse)
+    assert old.execute("SELECT count(*) FROM incidenten").fetchone()[0] == 10
+    incident_file(env.inbox, 41, range(10, 30), xy)
+    assert cli("ingest", "--inbox", str(env.inbox), "--warehouse", str(env.warehouse)).returncode == 0
+    new = connect_readonly(env.warehouse)
+    assert new.execute("SELECT count(*) FROM incidenten").fetchone()[0] == 30
+    assert old.execute("SELECT count(*) FROM incidenten").fetchone()[0] == 10  # its own snapshot
+    old.close()
+    new.close()

@@ -43,8 +43,28 @@ def connect_memory() -> duckdb.DuckDBPyConnection:
     return load_spatial(duckdb.connect())
 
 
+def current_file(path: Path) -> Path:
+    """The version file the warehouse path points at now (the path itself when there is none).
+
+    DuckDB keeps one database instance per file path per process: connecting to the same path
+    again while an older connection is open returns the *old* instance (the old version's data).
+    Opening the version file itself gives every version its own path, so a new load shows.
+    """
+    for v in list_versions(Path(path)):
+        if v.current:
+            return v.path
+    return Path(path)
+
+
 def connect_readonly(path: Path) -> duckdb.DuckDBPyConnection:
-    return load_spatial(duckdb.connect(str(path), read_only=True))
+    """A read-only connection to the current version of the warehouse."""
+    target = current_file(path)
+    try:
+        return load_spatial(duckdb.connect(str(target), read_only=True))
+    except duckdb.IOException:
+        if target == Path(path):
+            raise
+        return load_spatial(duckdb.connect(str(path), read_only=True))  # pruned meanwhile: the path itself
 
 
 def versions_dir(path: Path) -> Path:

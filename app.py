@@ -1,0 +1,41 @@
+"""Dashboards Veiligheid Nijmegen: the app shell (navigation, banner, shared filter state).
+
+Run with `./run.sh` (or `streamlit run app.py`). Pages live in views/ (one file per page);
+they only lay out widgets and charts, the figures come from veiligheid.queries / veiligheid.stats.
+
+Why views/ and not pages/: a folder named `pages/` next to app.py switches Streamlit into its old
+multipage mode until the first st.navigation call of the process. Then the first request after a
+server start for a deep link (/data?...) runs the page file without this shell (no banner, no filter
+state) and shows "Page not found"; AppTest does the same on every run. tests/test_app.py guards it.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from veiligheid import ui  # noqa: E402
+
+st.set_page_config(page_title="Dashboards Veiligheid", page_icon="🛡️", layout="wide")
+
+pages = [
+    st.Page("views/dashboards_veiligheid.py", title="Dashboards veiligheid", icon=":material/monitoring:",
+            url_path="dashboards-veiligheid", default=True),
+    st.Page("views/data.py", title="Data", icon=":material/database:", url_path="data"),
+]
+page = st.navigation(pages)
+
+ui.require_warehouse()
+fresh = ui.freshness()
+valid = ui.valid(fresh)
+ui.init_state(valid)
+ui.banner(fresh)
+ui.show_notices()
+
+page.run()
+
+ui.footer()
+ui.write_url(ui.get_state())

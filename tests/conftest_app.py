@@ -1,0 +1,70 @@
+"""Fixtures for the app tests: one demo warehouse per test session (import the fixtures you need).
+
+    from tests.conftest_app import demo_warehouse, app_warehouse  # noqa: F401
+
+The build (pipelines.demo.generate + pipelines.ingest.run_ingest, 60 weeks, ~45 s) happens once per
+pytest process, however many modules import the fixtures; every test that may change the
+warehouse gets its own copy.
+"""
+from __future__ import annotations
+
+import inspect
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+DEMO_WEEKS = 60  # > 56: a year-earlier comparison of the last 4 weeks is inside the data
+_BUILT: dict[str, Path] = {}
+
+
+def build_demo_warehouse(root: Path, weeks: int = DEMO_WEEKS, scale: float = 1.0, seed: int = 0) -> Path:
+    """Generate demo extracts into root/inbox and load them into root/warehouse.duckdb (meta demo = 'ja')."""
+    from pipelines.demo import generate
+    from pipelines.ingest import run_ingest
+    from veiligheid.config import Config
+    from veiligheid.warehouse import write_version
+
+    inbox = root / "inbox"
+    generate(inbox, weeks=weeks, seed=seed, scale=scale)
+    cfg = Config.from_env(warehouse=str(root / "warehouse.duckdb"), inbox=str(inbox))
+    if "mark_demo" in inspect.signature(run_ingest).parameters:
+        run_ingest(cfg, mark_demo=True)
+    else:
+        run_ingest(cfg)
+        with write_version(cfg.warehouse) as w:
+            w.con.execute("INSERT OR REPLACE INTO meta VALUES ('demo', 'ja')")
+    shutil.rmtree(root / "processed", ignore_errors=True)
+    return cfg.warehouse
+
+
+def copy_warehouse(src: Path, dst_dir: Path) -> Path:
+    """A standalone copy of the current warehouse version (no version history)."""
+    dst_dir.mkdir(parents=True, exist_ok=True)
+    dst = dst_dir / "warehouse.duckdb"
+    shutil.copyfile(src, dst)
+    return dst
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(tmp_path_factory) -> Path:
+    """The shared, read-only demo warehouse (do not write to it; use `app_warehouse`)."""
+    if "main" not in _BUILT:
+        _BUILT["main"] = build_demo_warehouse(tmp_path_factory.mktemp("demo"))
+    return _BUILT["main"]
+
+
+@pytest.fixture
+def app_warehouse(demo_warehouse, tmp_path, monkeypatch) -> Path:
+    """A private copy of the demo warehouse, set as VEILIGHEID_WAREHOUSE for the app."""
+    wh = copy_warehouse(demo_warehouse, tmp_path / "data")
+    monkeypatch.setenv("VEILIGHEID_WAREHOUSE", str(wh))
+    monkeypatch.setenv("VEILIGHEID_INBOX", str(tmp_path / "data" / "inbox"))
+    return wh
+
+

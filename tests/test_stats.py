@@ -1,0 +1,163 @@
+"""Rates, indices, significance, formatting and the URL filter state: cases with known answers."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pandas as pd
+import pytest
+
+from veiligheid import filters as F
+from veiligheid import fmt, maps, stats
+
+
+# ------------------------------------------------------------------ stats
+def test_rate_per_1000():
+    assert stats.rate_per_1000(5, 2500) == pytest.approx(2.0)
+    assert math.isnan(stats.rate_per_1000(3, 0))
+    s = stats.rate_per_1000(pd.Series([10, 0, 4]), pd.Series([1000, 500, 0]))
+    assert s.iloc[0] == pytest.approx(10.0) and s.iloc[1] == 0.0 and math.isnan(s.iloc[2])
+    # a scalar population for a Series of counts (tiles)
+    assert list(stats.rate_per_1000(pd.Series([1, 2]), 1000)) == [1.0, 2.0]
+
+
+def test_index_100_is_city_average():
+    city = stats.rate_per_1000(300, 100_000)
+    assert stats.index_vs(city, city) == pytest.approx(100.0)
+    assert stats.index_vs(stats.rate_per_1000(6, 1000), stats.rate_per_1000(3, 1000)) == pytest.approx(200.0)
+    assert math.isnan(stats.index_vs(1.0, 0.0))
+    areas = pd.Series([1.5, 3.0, 4.5])
+    assert list(stats.index_vs(areas, 3.0)) == pytest.approx([50.0, 100.0, 150.0])
+
+
+def test_small_change_is_not_significant():
+    c = stats.compare(3, 2)
+    assert c.fraction == pytest.approx(0.5)
+    assert c.pvalue == pytest.approx(1.0)
+    assert not c.significant and c.direction == 0
+
+
+def test_large_change_is_significant():
+    c = stats.compare(150, 100)
+    assert c.pvalue < 0.01
+    assert c.significant and c.direction == 1
+    down = stats.compare(100, 150)
+    assert down.significant and down.direction == -1
+
+
+def test_significance_respects_exposure():
+    # 20 vs 10 events, but the current period is twice as long: no change in the rate
+    c = stats.compare(20, 10, current_exposure=2, previous_exposure=1)
+    assert c.fraction == pytest.approx(0.0)
+    assert c.pvalue > 0.5 and not c.significant
+
+
+def test_no_events_and_from_zero():
+    assert stats.change_pvalue(0, 0) == 1.0
+    c = stats.compare(7, 0)
+    assert math.isnan(c.fraction)  # "+inf %" is never shown
+    assert c.significant  # 7 vs 0 is significant (p = 2 * 0.5^7 = 0.016)
+    assert stats.change_pvalue(7, 0) == pytest.approx(2 * 0.5 ** 7)
+
+
+def test_compare_columns_aligned():
+    df = stats.compare_columns(pd.Series([3, 150, 0]), pd.Series([2, 100, 0]))
+    assert list(df["significant"]) == [False, True, False]
+    assert list(df["richting"]) == [0, 1, 0]
+
+
+def test_moving_average():
+    ma = stats.moving_average(pd.Series([1.0, 2, 3, 4, 5]), 4)
+    assert math.isnan(ma.iloc[2]) and ma.iloc[3] == pytest.approx(2.5) and ma.iloc[4] == pytest.approx(3.5)
+
+
+# ------------------------------------------------------------------ Dutch formatting
+def test_dutch_numbers_and_dates():
+    assert fmt.number(1234.5, 1) == "1.234,5"
+    assert fmt.integer(1234567) == "1.234.567"
+    assert fmt.number(float("nan"), 1) == "–"
+    assert fmt.signed_pct(0.5) == "+50%"
+    assert fmt.signed_pct(-0.123) == "−12%"
+    assert fmt.signed_pct(0.001) == "0%"
+    assert fmt.date(dt.date(2026, 11, 28)) == "28-11-2026"
+    assert fmt.iso_week(dt.date(2026, 11, 28)) == "2026-W48"
+    assert fmt.week_label("2026-W48") == "week 48 (2026)"
+    loc = fmt.altair_locale()
+    assert loc["number"]["decimal"] == "," and loc["time"]["date"] == "%d-%m-%Y"
+    assert loc["time"]["days"][0] == "zondag" and loc["time"]["shortMonths"][9] == "okt"
+
+
+# ------------------------------------------------------------------ periods and URL state
+VALID = F.Valid(themes=("Overvallen", "Auto-inbraken", "Fietsdiefstal"),
+                stadsdelen={"WK026801": "Centrum", "WK026807": "Dukenburg"},
+                wijken={"BU02680101": "WK026801", "BU02680731": "WK026807"},
+                data_end=dt.date(2026, 11, 22))
+
+
+def test_period_presets():
+    end = dt.date(2026, 11, 22)
+    p = F.resolve_period(F.FilterState(preset="4w"), end)
+    assert (p.start, p.end, p.days) == (dt.date(2026, 10, 26), end, 28)
+    assert (p.prev_start, p.prev_end) == (dt.date(2026, 9, 28), dt.date(2026, 10, 25))
+    assert p.ya_start.weekday() == p.start.weekday() and (p.start - p.ya_start).days == 364
+    y = F.resolve_period(F.FilterState(preset="jtd"), end)
+    assert y.start == dt.date(2026, 1, 1) and y.ya_start == dt.date(2025, 1, 1) and y.ya_end == dt.date(2025, 11, 22)
+    assert y.prev_days == y.days
+    c = F.resolve_period(F.FilterState(preset="aangepast", start=dt.date(2024, 2, 1), end=dt.date(2024, 2, 29)), end)
+    assert c.ya_end == dt.date(2023, 2, 28) and c.prev_end == dt.date(2024, 1, 31)
+
+
+def test_url_round_trip():
+    state = F.FilterState(preset="aangepast", start=dt.date(2026, 1, 5), end=dt.date(2026, 3, 1),
+                          themes=("Overvallen", "Auto-inbraken"), stadsdeel="WK026807", wijk="BU02680731",
+                          level="stadsdeel", measure="index")
+    params = F.to_params(state)
+    back, notices = F.parse_params(params, VALID)
+    assert back == state and notices == []
+    assert F.to_params(F.FilterState()) == {}  # defaults keep links short
+
+
+@pytest.mark.parametrize("params", [
+    {"periode": "1000w"}, {"periode": "aangepast", "van": "gisteren"}, {"periode": "aangepast", "van": "2026-13-45",
+                                                                        "tot": "2026-01-01"},
+    {"thema": "Kattenkwaad"}, {"stadsdeel": "WK999999"}, {"wijk": "<script>"}, {"kaart": "3d"}, {"maat": "x"},
+    {"periode": "aangepast", "van": "1900-01-01", "tot": "1900-02-01"},
+])
+def test_bad_url_values_fall_back_with_notice(params):
+    state, notices = F.parse_params(params, VALID)
+    assert notices, params
+    assert state.preset in F.PRESETS and state.level in F.LEVELS and state.measure in F.MEASURES
+    assert state.stadsdeel in (None, *VALID.stadsdelen) and state.wijk in (None, *VALID.wijken)
+
+
+def test_url_lenient_forms():
+    state, notices = F.parse_params({"thema": ["overvallen,FIETSDIEFSTAL"], "stadsdeel": "dukenburg",
+                                     "wijk": "bu02680101"}, VALID)
+    assert state.themes == ("Overvallen", "Fietsdiefstal")
+    assert state.wijk == "BU02680101" and state.stadsdeel == "WK026801"  # the wijk's own stadsdeel wins
+    assert len(notices) == 1  # ... and that is told
+
+
+# ------------------------------------------------------------------ map classes
+def test_map_classes_and_legend():
+    assert maps.breaks(pd.Series([1.0, 2, 3]), "index") == list(maps.INDEX_BREAKS)
+    assert maps.colour(100.0, list(maps.INDEX_BREAKS), "index")[:3] == list(maps.DIVERGING[2])
+    assert maps.colour(float("nan"), [1.0], "per1000") == maps.NO_DATA
+    brk = maps.breaks(pd.Series(range(1, 101), dtype=float), "aantal")
+    assert brk == sorted(brk) and len(brk) == 4
+    leg = maps.legend(brk, "aantal")
+    assert len(leg) == 5 and leg[0][1].startswith("minder dan") and leg[-1][1].endswith("of meer")
+    sel = {"indices": {"gebieden": [3]}, "objects": {"gebieden": [{"properties": {"code": "WK026801"}}]}}
+    assert maps.selected_code(sel) == "WK026801" and maps.selected_code({}) is None
+
+
+def test_map_view_and_labels():
+    sq = lambda x, y, d: {"type": "Polygon", "coordinates": [[[x, y], [x + d, y], [x + d, y + d], [x, y + d], [x, y]]]}  # noqa: E731
+    geo = [{"code": "A", "naam": "Groot gebied", "geometry": sq(5.80, 51.82, 0.05), "label_lon": 5.825, "label_lat": 51.845},
+           {"code": "B", "naam": "Klein", "geometry": sq(5.825, 51.845, 0.001), "label_lon": 5.8255, "label_lat": 51.8455},
+           {"code": "C", "naam": "Ver weg", "geometry": sq(5.90, 51.80, 0.01), "label_lon": 5.905, "label_lat": 51.805}]
+    names = [r["naam"] for r in maps.labels(geo)]
+    assert names == ["Groot gebied", "Ver weg"]  # the small overlapping label gives way (it is in the tooltip)
+    assert maps.view_for(geo) == maps.VIEW
+    v = maps.view_for(geo, {"C"})
+    assert v["longitude"] == pytest.approx(5.905) and maps.VIEW["zoom"] < v["zoom"] <= 12.8

@@ -1,0 +1,74 @@
+"""Altair charts with Dutch labels, numbers and dates (plain Python, no Streamlit)."""
+from __future__ import annotations
+
+import datetime as dt
+
+import altair as alt
+import pandas as pd
+
+from . import fmt
+
+SERIES = ("Aantal per week", "Gemiddelde van 4 weken", "Zelfde week vorig jaar")
+COLOURS = ("#4a7ab5", "#08306b", "#d08c2f")
+
+
+def _dutch(chart):
+    return chart.configure(locale=fmt.altair_locale()).configure_axis(labelFontSize=12, titleFontSize=12) \
+        .configure_legend(labelFontSize=12, orient="top", title=None)
+
+
+def trend(weekly: pd.DataFrame, incomplete_week: str | None, period_start: dt.date, period_end: dt.date,
+          height: int = 320) -> alt.Chart:
+    """Weekly counts, the 4-week moving average and last year's line; the incomplete week greyed out."""
+    df = weekly.copy()
+    df["week"] = pd.to_datetime(df["week"])
+    df["weeklabel"] = [f"{fmt.week_label(w)}, vanaf {fmt.date(d.date())}" for w, d in zip(df["week_id"], df["week"])]
+    df["onvolledig"] = df["week_id"] == incomplete_week
+    full = df[~df["onvolledig"]]
+    long = pd.concat([
+        pd.DataFrame({"week": full["week"], "weeklabel": full["weeklabel"], "reeks": SERIES[0], "waarde": full["n"]}),
+        pd.DataFrame({"week": full["week"], "weeklabel": full["weeklabel"], "reeks": SERIES[1],
+                      "waarde": full["gemiddelde_4w"].round(1)}),
+        pd.DataFrame({"week": df["week"], "weeklabel": df["weeklabel"], "reeks": SERIES[2], "waarde": df["n_vorig_jaar"]}),
+    ]).dropna(subset=["waarde"])
+    colour = alt.Color("reeks:N", scale=alt.Scale(domain=list(SERIES), range=list(COLOURS)), title=None)
+    x = alt.X("week:T", title=None, axis=alt.Axis(format="%d %b", labelAngle=0, tickCount=8))
+    y = alt.Y("waarde:Q", title="incidenten per week", axis=alt.Axis(format=",.0f"))
+    tip = [alt.Tooltip("weeklabel:N", title="Week"), alt.Tooltip("reeks:N", title="Reeks"),
+           alt.Tooltip("waarde:Q", title="Aantal", format=",.1f")]
+    band = alt.Chart(pd.DataFrame({"van": [pd.Timestamp(period_start)], "tot": [pd.Timestamp(period_end)],
+                                   "t": ["gekozen periode"]})).mark_rect(color="#e8eef7", opacity=0.8).encode(
+        x="van:T", x2="tot:T", tooltip=[alt.Tooltip("t:N", title="Gearceerd")])
+    lines = alt.Chart(long).mark_line(point=alt.OverlayMarkDef(size=18)).encode(
+        x=x, y=y, color=colour,
+        strokeDash=alt.StrokeDash("reeks:N", scale=alt.Scale(domain=list(SERIES), range=[[1, 0], [1, 0], [5, 4]]),
+                                  legend=None),
+        strokeWidth=alt.StrokeWidth("reeks:N", scale=alt.Scale(domain=list(SERIES), range=[1.5, 3, 1.5]), legend=None),
+        tooltip=tip)
+    layers = [band, lines]
+    inc = df[df["onvolledig"]]
+    if not inc.empty:
+        inc = inc.assign(tekst="onvolledige week", label=[f"{n} (onvolledig)" for n in inc["n"]])
+        layers.append(alt.Chart(inc).mark_point(color="#9a9a9a", size=70, filled=True).encode(
+            x="week:T", y="n:Q",
+            tooltip=[alt.Tooltip("weeklabel:N", title="Week"), alt.Tooltip("n:Q", title="Aantal tot nu toe"),
+                     alt.Tooltip("tekst:N", title="Let op")]))
+        layers.append(alt.Chart(inc).mark_text(color="#777", dy=-12, fontSize=11).encode(
+            x="week:T", y="n:Q", text="label:N"))
+    return _dutch(alt.layer(*layers).properties(height=height))
+
+
+def heatmap(df: pd.DataFrame, height: int = 260) -> alt.Chart:
+    """Weekday x hour counts (dag 1 = maandag)."""
+    d = df.copy()
+    d["dagnaam"] = [fmt.WEEKDAYS[i - 1] for i in d["dag"]]
+    d["uurlabel"] = [f"{u:02d}:00–{u:02d}:59" for u in d["uur"]]
+    chart = alt.Chart(d).mark_rect(stroke="white", strokeWidth=1).encode(
+        x=alt.X("uur:O", title="uur van de dag", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("dagnaam:N", title=None, sort=list(fmt.WEEKDAYS)),
+        color=alt.Color("n:Q", title="aantal", scale=alt.Scale(scheme="orangered"),
+                        legend=alt.Legend(orient="right", format=",.0f", tickMinStep=1)),
+        tooltip=[alt.Tooltip("dagnaam:N", title="Dag"), alt.Tooltip("uurlabel:N", title="Tijd"),
+                 alt.Tooltip("n:Q", title="Aantal", format=",.0f")],
+    ).properties(height=height)
+    return chart.configure(locale=fmt.altair_locale()).configure_axis(labelFontSize=12, titleFontSize=12)

@@ -1,0 +1,223 @@
+"""The choropleth map as plain data: classes, colours, legend, tooltip and the pydeck Deck.
+
+No basemap: `map_provider=None` (no tiles, no network). Area outlines and names make
+the map readable on its own.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pydeck as pdk
+
+from . import fmt
+
+LAYER_ID = "gebieden"
+NO_DATA = [210, 210, 210, 255]
+SEQUENTIAL = ([255, 255, 204], [254, 217, 118], [253, 141, 60], [227, 26, 28], [128, 0, 38])
+DIVERGING = ([33, 102, 172], [146, 197, 222], [247, 247, 247], [244, 165, 130], [178, 24, 43])
+INDEX_BREAKS = (50.0, 80.0, 120.0, 200.0)
+INDEX_NOTES = ("veel lager dan de stad", "lager", "rond het stadsgemiddelde", "hoger", "veel hoger dan de stad")
+CHARSET = [chr(c) for c in range(32, 127)] + list("éèëêïíóöüúáàäçñÉËÏÖÜ’")
+VIEW = {"latitude": 51.842, "longitude": 5.835, "zoom": 11.0, "pitch": 0, "bearing": 0}
+
+MEASURE_COLUMN = {"aantal": "n", "per1000": "per_1000", "index": "index"}
+
+
+def _nice(x: float) -> float:
+    """Round to 2 significant digits (legend-friendly)."""
+    if x <= 0 or not math.isfinite(x):
+        return 0.0
+    mag = 10 ** (math.floor(math.log10(x)) - 1)
+    return round(x / mag) * mag
+
+
+def breaks(values: pd.Series, measure: str) -> list[float]:
+    """Upper bounds of the classes below the top one (up to 4 values, increasing)."""
+    if measure == "index":
+        return list(INDEX_BREAKS)
+    v = pd.to_numeric(values, errors="coerce").dropna()
+    v = v[v > 0]
+    if v.empty:
+        return []
+    qs = sorted({_nice(float(q)) for q in np.quantile(v, [0.2, 0.4, 0.6, 0.8])})
+    return [q for q in qs if q > 0]
+
+
+def colour(value, brk: list[float], measure: str) -> list[int]:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
+        return NO_DATA
+    palette = DIVERGING if measure == "index" else SEQUENTIAL
+    if measure != "index":
+        palette = palette[-(len(brk) + 1):] if brk else palette[:1]
+    i = int(np.searchsorted(brk, float(value), side="right"))
+    return [*palette[min(i, len(palette) - 1)], 235]
+
+
+def legend(brk: list[float], measure: str) -> list[tuple[list[int], str]]:
+    """[(rgb, label)] from low to high, plus the no-data entry."""
+    dec = 0 if measure in ("aantal", "index") else 1
+    palette = DIVERGING if measure == "index" else (SEQUENTIAL[-(len(brk) + 1):] if brk else SEQUENTIAL[:1])
+    edges = [None, *brk, None]
+    out = []
+    for i, rgb in enumerate(palette):
+        lo, hi = edges[i], edges[i + 1]
+        if lo is None and hi is None:
+            label = "alle gebieden"
+        elif lo is None:
+            label = f"minder dan {fmt.number(hi, dec)}"
+        elif hi is None:
+            label = f"{fmt.number(lo, dec)} of meer"
+        else:
+            label = f"{fmt.number(lo, dec)} tot {fmt.number(hi, dec)}"
+        if measure == "index":
+            label += f" ({INDEX_NOTES[i]})"
+        out.append((list(rgb), label))
+    if measure != "aantal":
+        out.append((NO_DATA[:3], "geen of bijna geen inwoners"))
+    return out
+
+
+def legend_html(items: list[tuple[list[int], str]], title: str) -> str:
+    rows = "".join(
+        f'<div style="display:flex;align-items:center;margin:2px 0">'
+        f'<span style="display:inline-block;width:18px;height:14px;margin-right:8px;border:1px solid #555;'
+        f'background:rgb({r},{g},{b})"></span><span>{label}</span></div>'
+        for (r, g, b), label in items)
+    return f'<div style="font-size:0.9rem"><div style="font-weight:600;margin-bottom:4px">{title}</div>{rows}</div>'
+
+
+def _change_text(n, prev, frac, significant, richting, label) -> str:
+    if prev is None or pd.isna(prev):
+        return f"{label}: geen vergelijking"
+    pct = fmt.signed_pct(frac) if not pd.isna(frac) else ("gelijk" if n == 0 else "nieuw")
+    base = f"{label}: {fmt.integer(prev)} → {fmt.integer(n)} ({pct})"
+    if significant:
+        return base + (" ▲ significant" if richting > 0 else " ▼ significant")
+    return base + ", geen significante verandering"
+
+
+def features(geo: list[dict], table: pd.DataFrame, measure: str, selected: str | None,
+             prev_label: str, focus: set[str] | None = None) -> tuple[dict, list[float]]:
+    """GeoJSON FeatureCollection with fill colours and tooltip texts, and the class breaks used.
+
+    Areas outside `focus` (when given) are drawn faded."""
+    col = MEASURE_COLUMN[measure]
+    t = table.set_index("code")
+    if measure != "aantal":  # rates of (nearly) empty areas are noise: no colour
+        few = t["inwoners"] < 100
+        t = t.assign(**{col: t[col].where(~few)})
+    brk = breaks(t[col], measure)
+    feats = []
+    for g in geo:
+        code = g["code"]
+        row = t.loc[code] if code in t.index else None
+        n = int(row["n"]) if row is not None else 0
+        rate = row["per_1000"] if row is not None else math.nan
+        idx = row["index"] if row is not None else math.nan
+        val = row[col] if row is not None else math.nan
+        props = {
+            "code": code,
+            "naam": g["naam"],
+            "fill": colour(val, brk, measure)[:3] + [235 if focus is None or code in focus else 70],
+            "line_width": 4 if code == selected else 1,
+            "tt_aantal": f"Aantal: {fmt.integer(n)}",
+            "tt_rate": ("Per 1.000 inwoners: " + fmt.number(rate, 1)
+                        + (f" (index {fmt.integer(idx)}, stad = 100)" if not pd.isna(idx) else "")
+                        if row is not None and row["inwoners"] >= 100 else "Te weinig inwoners voor een cijfer per 1.000"),
+            "tt_change": _change_text(n, row["n_vorige"] if row is not None else None,
+                                      row["verandering_vorige"] if row is not None else math.nan,
+                                      bool(row["significant_vorige"]) if row is not None else False,
+                                      int(row["richting_vorige"]) if row is not None else 0, prev_label),
+        }
+        feats.append({"type": "Feature", "properties": props, "geometry": g["geometry"]})
+    return {"type": "FeatureCollection", "features": feats}, brk
+
+
+def _project(lon: float, lat: float, zoom: float) -> tuple[float, float]:
+    """Web Mercator pixel position (deck.gl: 512 px world at zoom 0)."""
+    world = 512 * 2 ** zoom
+    return ((lon + 180) / 360 * world,
+            (1 - math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)) / math.pi) / 2 * world)
+
+
+def view_for(geo: list[dict], codes: set[str] | None = None, height: int = 560, width: int = 800) -> dict:
+    """The whole city (default view), or zoomed to the areas in `codes`."""
+    if not codes:
+        return dict(VIEW)
+    pts = [(x, y) for g in geo if g["code"] in codes for x, y in _coords(g["geometry"])]
+    if not pts:
+        return dict(VIEW)
+    lons, lats = [p[0] for p in pts], [p[1] for p in pts]
+    lon_c, lat_c = (min(lons) + max(lons)) / 2, (min(lats) + max(lats)) / 2
+    x0, y0 = _project(min(lons), max(lats), 0)
+    x1, y1 = _project(max(lons), min(lats), 0)
+    zoom = min(math.log2(width * 0.75 / max(x1 - x0, 1e-9)), math.log2(height * 0.75 / max(y1 - y0, 1e-9)))
+    return {**VIEW, "latitude": lat_c, "longitude": lon_c, "zoom": round(min(zoom, 12.8), 2)}
+
+
+def _coords(geom: dict):
+    def walk(c):
+        if isinstance(c[0], (int, float)):
+            yield c[0], c[1]
+        else:
+            for sub in c:
+                yield from walk(sub)
+    yield from walk(geom["coordinates"])
+
+
+def labels(geo: list[dict], view: dict | None = None, only: set[str] | None = None, size: int = 11) -> list[dict]:
+    """Area names that do not overlap at the given view (bigger areas first); the rest is in the tooltip."""
+    view = view or VIEW
+    placed: list[tuple[float, float, float, float]] = []
+    out = []
+
+    def extent(g):
+        xs = [x for x, _ in _coords(g["geometry"])]
+        ys = [y for _, y in _coords(g["geometry"])]
+        return (max(xs) - min(xs)) * (max(ys) - min(ys))
+
+    for g in sorted((g for g in geo if only is None or g["code"] in only), key=extent, reverse=True):
+        x, y = _project(g["label_lon"], g["label_lat"], view["zoom"])
+        w, h = len(g["naam"]) * size * 0.6 + 6, size + 4
+        box = (x - w / 2, y - h / 2, x + w / 2, y + h / 2)
+        if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+            continue
+        placed.append(box)
+        out.append({"naam": g["naam"], "lon": round(g["label_lon"], 5), "lat": round(g["label_lat"], 5)})
+    return out
+
+
+def deck(fc: dict, label_rows: list[dict], level: str, view: dict | None = None) -> pdk.Deck:
+    areas = pdk.Layer(
+        "GeoJsonLayer", fc, id=LAYER_ID, pickable=True, stroked=True, filled=True, auto_highlight=True,
+        highlight_color=[0, 90, 160, 90],
+        get_fill_color="properties.fill", get_line_color=[40, 40, 40, 255],
+        get_line_width="properties.line_width", line_width_units="'pixels'", line_width_min_pixels=1,
+    )
+    text = pdk.Layer(
+        "TextLayer", label_rows, id="namen", get_position=["lon", "lat"], get_text="naam",
+        get_size=13 if level == "stadsdeel" else 11, size_units="'pixels'", get_color=[20, 20, 20, 255],
+        get_text_anchor="'middle'", get_alignment_baseline="'center'",
+        font_family="'Arial, Helvetica, sans-serif'", font_weight=600 if level == "stadsdeel" else 400,
+        font_settings={"sdf": True}, outline_width=3, outline_color=[255, 255, 255, 230], pickable=False,
+    )
+    tooltip = {"html": "<b>{naam}</b><br/>{tt_aantal}<br/>{tt_rate}<br/>{tt_change}<br/><i>klik om te selecteren</i>",
+               "style": {"backgroundColor": "white", "color": "#222", "fontSize": "13px",
+                         "border": "1px solid #999", "padding": "6px"}}
+    return pdk.Deck(layers=[areas, text], initial_view_state=pdk.ViewState(**(view or VIEW)), map_provider=None,  # no basemap, no network (keep map_style unset!)
+                    tooltip=tooltip)
+
+
+def selected_code(selection) -> str | None:
+    """The area code from a st.pydeck_chart selection state (or None)."""
+    try:
+        objs = (selection or {}).get("objects", {}).get(LAYER_ID) or []
+    except AttributeError:
+        return None
+    if not objs:
+        return None
+    obj = objs[0]
+    props = obj.get("properties", obj) if isinstance(obj, dict) else {}
+    return props.get("code")

@@ -1,0 +1,253 @@
+"""Shared Streamlit bits: the warehouse connection and caches, the filter state, the banner.
+
+The warehouse is opened read-only, one connection per warehouse version (st.cache_resource);
+every query runs on its own cursor (see queries._df) and its result is cached keyed on the
+version token, so a new weekly load shows on the next rerun without restarting the server.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import streamlit as st
+
+from . import filters as F
+from . import fmt, queries
+from .config import Config
+from .warehouse import connect_readonly, version_token
+
+STATE = "filters"  # session_state key of the FilterState (never a widget key)
+NOTICES = "filter_notices"
+ATTRIBUTION = "Bron: CBS, PDOK (CC BY 4.0); incidenten: politie Oost-Nederland en gemeente."
+
+
+# ------------------------------------------------------------------ warehouse
+def warehouse_path() -> Path:
+    return Config.from_env().warehouse
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _connection(path: str, token: str) -> duckdb.DuckDBPyConnection:
+    """One read-only connection per warehouse version; treat as read-only, use cursors."""
+    return connect_readonly(Path(path))  # opens the current version file (see warehouse.current_file)
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _query(path: str, token: str, name: str, *args):
+    return getattr(queries, name)(_connection(path, token), *args)
+
+
+def token() -> str:
+    return version_token(warehouse_path())
+
+
+def query(name: str, *args):
+    """Run queries.<name>(con, *args), cached on the warehouse version and the arguments."""
+    path = warehouse_path()
+    return _query(str(path), version_token(path), name, *args)
+
+
+def require_warehouse() -> None:
+    path = warehouse_path()
+    if not path.exists():
+        st.error(f"Er is nog geen warehouse ({path}). Start de app met `./run.sh` (bouwt demodata) "
+                 "of laad eerst extractbestanden met `python -m pipelines ingest`.")
+        st.stop()
+
+
+# ------------------------------------------------------------------ freshness banner
+def freshness() -> queries.Freshness:
+    today = dt.date.today()
+    f = query("freshness", today, dt.datetime.combine(today, dt.time()))
+    # the age of the last ingest moves with the clock, not with the warehouse: recompute
+    if f.last_ingest is not None:
+        age = (dt.datetime.now() - f.last_ingest).total_seconds() / 86400
+        f = replace(f, ingest_age_days=age, stale=age > queries.STALE_DAYS)
+    return f
+
+
+def banner(f: queries.Freshness) -> None:
+    parts = []
+    if f.demo:
+        parts.append(":orange-badge[Demodata]")
+    if f.data_week:
+        week = fmt.week_label(f.data_week)
+        if f.incomplete_week == f.data_week:
+            week += " :gray-badge[week nog niet compleet]"
+        parts.append(f"Data t/m **{week}** (t/m {fmt.date(f.data_end)})")
+    else:
+        parts.append("**Nog geen incidenten ingeladen**")
+    parts.append(f"laatste inlading {fmt.datetime(f.last_ingest) if f.last_ingest else 'nooit'}")
+    st.markdown(" · ".join(parts))
+    if f.demo:
+        st.caption("Deze omgeving toont **demodata**: verzonnen incidenten, geijkt op openbare cijfers. "
+                   "Trek er geen conclusies uit.")
+    if f.stale:
+        if f.last_ingest is None:
+            st.warning("Er is nog nooit data ingeladen. Controleer de wekelijkse inlaadtaak.", icon=":material/warning:")
+        else:
+            st.warning(f"De laatste inlading is van {fmt.datetime(f.last_ingest)}, "
+                       f"{fmt.integer(f.ingest_age_days)} dagen geleden. De wekelijkse inlaadtaak (cron) werkt "
+                       "waarschijnlijk niet: de cijfers zijn niet actueel. Meld dit bij functioneel beheer.",
+                       icon=":material/warning:")
+
+
+# ------------------------------------------------------------------ filter state
+def valid(f: queries.Freshness) -> F.Valid:
+    sd = query("stadsdelen")
+    wk = query("wijken")
+    th = query("themes")
+    return F.Valid(themes=tuple(th["thema"]), stadsdelen=dict(zip(sd["code"], sd["naam"])),
+                   wijken=dict(zip(wk["code"], wk["stadsdeel_code"])), data_end=f.data_end,
+                   wijk_names=dict(zip(wk["code"], wk["naam"])))
+
+
+def init_state(v: F.Valid) -> F.FilterState:
+    """The session's filter state; parsed from the URL on the first run of a session."""
+    if STATE not in st.session_state:
+        state, notices = F.parse_params(_url_params(), v)
+        st.session_state[STATE] = state
+        st.session_state[NOTICES] = notices
+    return st.session_state[STATE]
+
+
+def _url_params() -> dict:
+    qp = st.query_params
+    return {k: qp.get_all(k) for k in qp.keys()}
+
+
+def get_state() -> F.FilterState:
+    return st.session_state.get(STATE, F.FilterState())
+
+
+def set_state(state: F.FilterState) -> None:
+    if state != st.session_state.get(STATE):
+        st.session_state[NOTICES] = []  # the user moved on: old link notices no longer apply
+    st.session_state[STATE] = state
+
+
+def write_url(state: F.FilterState) -> None:
+    """Write the state to the URL (also after a page change cleared it)."""
+    params = F.to_params(state)
+    if st.query_params.to_dict() != params:
+        st.query_params.from_dict(params)
+
+
+def show_notices() -> None:
+    for n in st.session_state.get(NOTICES, []):
+        st.warning(n, icon=":material/link:")
+
+
+# widget keys
+W_PRESET, W_RANGE, W_THEMES, W_SD, W_WIJK, W_LEVEL, W_MEASURE = (
+    "w_periode", "w_van_tot", "w_thema", "w_stadsdeel", "w_wijk", "w_kaart", "w_maat")
+
+
+def _seed(key: str, value) -> None:
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+def sync_widgets(state: F.FilterState) -> None:
+    """Put the state into the widget keys (after a map click or a restored link)."""
+    st.session_state[W_PRESET] = state.preset
+    st.session_state[W_THEMES] = list(state.themes)
+    st.session_state[W_SD] = state.stadsdeel or ""
+    st.session_state[W_WIJK] = state.wijk or ""
+    st.session_state[W_LEVEL] = state.level
+    st.session_state[W_MEASURE] = state.measure
+    if state.start and state.end:
+        st.session_state[W_RANGE] = (state.start, state.end)
+
+
+def _on_wijk_change(parents: dict[str, str]) -> None:
+    w = st.session_state.get(W_WIJK)
+    if w:
+        st.session_state[W_SD] = parents.get(w)
+
+
+def _on_sd_change(parents: dict[str, str]) -> None:
+    w, sd = st.session_state.get(W_WIJK), st.session_state.get(W_SD)
+    if w and parents.get(w) != sd:
+        st.session_state[W_WIJK] = ""
+
+
+def filter_sidebar(v: F.Valid, f: queries.Freshness) -> tuple[F.FilterState, F.Period]:
+    """The shared filters in the sidebar; returns the (stored) state and its period."""
+    state = get_state()
+    _seed(W_PRESET, state.preset)
+    _seed(W_THEMES, list(state.themes))
+    _seed(W_SD, state.stadsdeel or "")  # "" = no selection (None would show as an empty box)
+    _seed(W_WIJK, state.wijk or "")
+    _seed(W_RANGE, (state.start, state.end) if state.start and state.end
+          else (f.data_end - dt.timedelta(days=27), f.data_end))
+    sb = st.sidebar
+    sb.header("Filters")
+    preset = sb.selectbox("Periode", list(F.PRESETS), format_func=F.PRESETS.get, key=W_PRESET)
+    start = end = None
+    if preset == "aangepast":
+        rng = sb.date_input("Van – tot en met", key=W_RANGE, format="DD-MM-YYYY",
+                            min_value=f.data_start or F.MIN_DATE, max_value=f.data_end)
+        if isinstance(rng, (tuple, list)) and len(rng) == 2:
+            start, end = rng
+        else:  # the user picked only the first day so far: keep the previous range
+            start, end = state.start or f.data_end - dt.timedelta(days=27), state.end or f.data_end
+    sb.multiselect("Thema's", list(v.themes), key=W_THEMES, placeholder="Alle thema's",
+                   help="Leeg = alle thema's. De vier stadsbrede prioriteiten staan bovenaan.")
+    sd_opts = ["", *sorted(v.stadsdelen, key=v.stadsdelen.get)]
+    sb.selectbox("Stadsdeel", sd_opts, key=W_SD, format_func=lambda c: v.stadsdelen.get(c, "Hele stad"),
+                 on_change=_on_sd_change, args=(dict(v.wijken),))
+    sd = st.session_state.get(W_SD) or ""
+    wijk_codes = [c for c in v.wijken if not sd or v.wijken[c] == sd]
+    wijk_opts = ["", *sorted(wijk_codes, key=lambda c: v.wijk_names.get(c, c))]
+    if st.session_state.get(W_WIJK) not in wijk_opts:
+        st.session_state[W_WIJK] = ""
+    sb.selectbox("Wijk", wijk_opts, key=W_WIJK,
+                 format_func=lambda c: v.wijk_names.get(c, c) if c else
+                 ("Alle wijken" if not sd else "Alle wijken van het stadsdeel"),
+                 on_change=_on_wijk_change, args=(dict(v.wijken),))
+    new = replace(state, preset=preset, start=start, end=end, themes=tuple(st.session_state[W_THEMES]),
+                  stadsdeel=st.session_state.get(W_SD) or None, wijk=st.session_state.get(W_WIJK) or None)
+    if new.wijk:
+        new = replace(new, stadsdeel=v.wijken[new.wijk])
+    set_state(new)
+    period = F.resolve_period(new, f.data_end)
+    sb.caption(f"{fmt.period(period.start, period.end)} ({fmt.integer(period.days)} dagen)")
+    if any(st.session_state.get(k) for k in (W_THEMES, W_SD, W_WIJK)) or preset != F.DEFAULT_PRESET:
+        sb.button("Alle filters wissen", on_click=_reset_filters, width="stretch")
+    sb.caption("De filters staan ook in de adresbalk: kopieer de link om deze weergave te delen.")
+    return new, period
+
+
+def _reset_filters() -> None:
+    state = replace(get_state(), preset=F.DEFAULT_PRESET, start=None, end=None, themes=(), stadsdeel=None, wijk=None)
+    set_state(state)
+    sync_widgets(state)
+
+
+def footer() -> None:
+    st.sidebar.divider()
+    st.sidebar.caption(ATTRIBUTION)
+
+
+# ------------------------------------------------------------------ small display helpers
+def area_label(state: F.FilterState, v: F.Valid) -> str:
+    if state.wijk:
+        return f"wijk {v.wijk_names.get(state.wijk, state.wijk)} (stadsdeel {v.stadsdelen.get(state.stadsdeel, '')})"
+    if state.stadsdeel:
+        return f"stadsdeel {v.stadsdelen.get(state.stadsdeel, state.stadsdeel)}"
+    return f"heel {query('gemeentenaam')}"
+
+
+def themes_label(state: F.FilterState) -> str:
+    if not state.themes:
+        return "alle thema's"
+    return ", ".join(state.themes)
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """CSV as Dutch Excel expects it: ';' separated, UTF-8 with BOM."""
+    return df.to_csv(index=False, sep=";").encode("utf-8-sig")

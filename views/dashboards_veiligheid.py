@@ -1,0 +1,177 @@
+"""Page "Dashboards veiligheid": priorities, map, trend, time of day and the area table."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+import pandas as pd
+import streamlit as st
+
+from veiligheid import charts, filters as F, fmt, maps, queries, ui
+
+fresh = ui.freshness()
+valid = ui.valid(fresh)
+
+
+def _on_map_select() -> None:
+    """A click on the map selects that area (and filters the rest of the page)."""
+    state = ui.get_state()
+    code = maps.selected_code(st.session_state.get("kaart", {}).get("selection"))
+    if code is None:  # clicked beside the areas / deselected: back one level
+        new = state.with_area(state.stadsdeel, None) if state.level == "wijk" else state.with_area(None, None)
+    elif code in valid.stadsdelen:
+        new = state.with_area(code, None)
+    elif code in valid.wijken:
+        new = state.with_area(valid.wijken[code], code)
+    else:
+        return
+    ui.set_state(new)
+    ui.sync_widgets(new)
+
+
+def _on_view_change() -> None:
+    state = ui.get_state()
+    ui.set_state(replace(state, level=st.session_state[ui.W_LEVEL], measure=st.session_state[ui.W_MEASURE]))
+
+
+state, period = ui.filter_sidebar(valid, fresh)
+where = ui.area_label(state, valid)
+themes = state.themes
+prev_label = {"4w": "vorige 4 weken", "13w": "vorige 13 weken", "52w": "vorige 52 weken"}.get(
+    state.preset, "vorige periode")
+
+st.title("Dashboards veiligheid")
+st.markdown(f"Incidenten in **{where}** · {ui.themes_label(state)} · **{F.PRESETS[state.preset].lower()}**: "
+            f"{fmt.period(period.start, period.end)}"
+            + (f" :gray-badge[{fmt.week_label(fresh.incomplete_week)} onvolledig]"
+               if fresh.incomplete_week and period.start <= fresh.data_end <= period.end else ""))
+
+# ------------------------------------------------------------------ tiles
+tiles = ui.query("tiles", period, themes, state.stadsdeel, state.wijk, fresh.data_start)
+
+
+def _change_line(row: pd.Series, which: str, label: str) -> str:
+    prev = row[f"n_{'vorige' if which == 'vorige' else 'jaar'}"]
+    if pd.isna(prev):
+        return f"{label}: geen gegevens"
+    frac = row[f"verandering_{which}"]
+    pct = fmt.signed_pct(frac) if not pd.isna(frac) else ("gelijk" if row["n"] == 0 else "nieuw")
+    text = f"{label}: {fmt.integer(prev)} → {fmt.integer(row['n'])} ({pct})"
+    if row[f"significant_{which}"]:
+        up = row[f"richting_{which}"] > 0
+        return f"{label}: {fmt.integer(prev)} → {fmt.integer(row['n'])} " + (
+            f":red[**▲ {pct}**]" if up else f":green[**▼ {pct}**]")
+    return f":gray[{text}]"
+
+
+cols = st.columns(len(tiles))
+for col, (_, row) in zip(cols, tiles.iterrows()):
+    name = row["thema"]
+    if name == queries.TOTAL:
+        name = "Totaal, alle thema's" if not themes else "Totaal gekozen thema's"
+    with col.container(border=True):
+        st.markdown(f"**{name}**")
+        st.markdown(f"<span style='font-size:2rem;font-weight:600'>{fmt.integer(row['n'])}</span>",
+                    unsafe_allow_html=True)
+        st.caption(f"{fmt.number(row['per_1000'], 2)} per 1.000 inwoners")
+        st.markdown(_change_line(row, "vorige", f"t.o.v. {prev_label}"))
+        st.markdown(_change_line(row, "jaar", "t.o.v. jaar eerder"))
+st.caption("▲/▼ in kleur = statistisch significante verandering (exacte toets, p < 0,05). Grijs = het verschil "
+           "past bij toeval en is geen nieuws. De vier stadsbrede prioriteiten tellen altijd hun eigen thema.")
+
+# ------------------------------------------------------------------ map
+st.subheader("Kaart")
+c1, c2 = st.columns([1, 2])
+ui._seed(ui.W_LEVEL, state.level)
+ui._seed(ui.W_MEASURE, state.measure)
+c1.radio("Indeling", list(F.LEVELS), format_func=F.LEVELS.get, key=ui.W_LEVEL, horizontal=True,
+         on_change=_on_view_change)
+c2.radio("Kleur naar", list(F.MEASURES), format_func=F.MEASURES.get, key=ui.W_MEASURE, horizontal=True,
+         on_change=_on_view_change)
+state = ui.get_state()
+level, measure = state.level, state.measure
+map_table = ui.query("area_table", period, level, themes, None, fresh.data_start)
+geo = ui.query("area_geojson", level)
+selected = state.wijk if level == "wijk" else state.stadsdeel
+# with a stadsdeel chosen, the wijken map zooms in on it, names its wijken and fades the rest
+focus = set(map_table.loc[map_table["stadsdeel"] == valid.stadsdelen[state.stadsdeel], "code"]) \
+    if level == "wijk" and state.stadsdeel else None
+fc, brk = maps.features(geo, map_table, measure, selected, prev_label, focus)
+view = maps.view_for(geo, focus)
+deck = maps.deck(fc, maps.labels(geo, view, focus), level, view)
+mcol, lcol = st.columns([3, 1])
+with mcol:
+    st.pydeck_chart(deck, height=560, key="kaart", on_select=_on_map_select, selection_mode="single-object")
+with lcol:
+    title = {"aantal": "Aantal incidenten", "per1000": "Incidenten per 1.000 inwoners",
+             "index": "Index per 1.000 inwoners (stad = 100)"}[measure]
+    st.html(maps.legend_html(maps.legend(brk, measure), title))
+    st.caption(f"{F.LEVELS[level]}, {fmt.period(period.start, period.end)}. Ga met de muis over een gebied voor de "
+               "cijfers; **klik op een gebied** om de pagina daarop te filteren. Dikke rand = gekozen gebied.")
+    if state.stadsdeel or state.wijk:
+        st.button("Toon hele stad", on_click=lambda: (ui.set_state(ui.get_state().with_area(None, None)),
+                                                       ui.sync_widgets(ui.get_state())))
+    st.caption(ui.ATTRIBUTION)
+
+# ------------------------------------------------------------------ trend and time of day
+t1, t2 = st.columns([3, 2])
+with t1:
+    st.subheader("Verloop per week")
+    first = max(min(period.start, fresh.data_end - dt.timedelta(weeks=51)), fresh.data_start or F.MIN_DATE)
+    first = first - dt.timedelta(days=first.isoweekday() - 1)
+    if fresh.data_start and first < fresh.data_start:
+        first += dt.timedelta(days=7)  # never start with a half week
+    weekly = ui.query("weekly", first, fresh.data_end, themes, state.stadsdeel, state.wijk, fresh.data_start)
+    st.altair_chart(charts.trend(weekly, fresh.incomplete_week, period.start, period.end), width="stretch")
+    note = "Gearceerd: de gekozen periode. Weken lopen van maandag t/m zondag."
+    if fresh.incomplete_week:
+        note += f" {fmt.week_label(fresh.incomplete_week)} is nog niet compleet (grijze stip)."
+    st.caption(note)
+with t2:
+    st.subheader("Wanneer gebeurt het?")
+    wh = ui.query("weekday_hour", period, themes, state.stadsdeel, state.wijk)
+    st.altair_chart(charts.heatmap(wh), width="stretch")
+    extra = f" {fmt.integer(wh.attrs.get('zonder_tijd', 0))} incidenten zonder tijdstip niet getoond." \
+        if wh.attrs.get("zonder_tijd") else ""
+    st.caption(f"Aantal incidenten per dag en uur in de gekozen periode, {where}.{extra}")
+
+# ------------------------------------------------------------------ table
+table_level = "wijk" if state.stadsdeel or level == "wijk" else "stadsdeel"
+tbl = ui.query("area_table", period, table_level, themes, state.stadsdeel, fresh.data_start)
+area_word = "Wijk" if table_level == "wijk" else "Stadsdeel"
+st.subheader(f"{'Wijken' if table_level == 'wijk' else 'Stadsdelen'}"
+             + (f" in stadsdeel {valid.stadsdelen[state.stadsdeel]}" if state.stadsdeel else ""))
+
+
+def _sig(row: pd.Series, which: str) -> str:
+    if pd.isna(row[f"p_{which}"]):
+        return "–"
+    if not row[f"significant_{which}"]:
+        return "nee"
+    return "▲ ja, hoger" if row[f"richting_{which}"] > 0 else "▼ ja, lager"
+
+
+shown = pd.DataFrame({
+    area_word: tbl["naam"],
+    **({"Stadsdeel": tbl["stadsdeel"]} if table_level == "wijk" and not state.stadsdeel else {}),
+    "Inwoners": tbl["inwoners"],
+    "Aantal": tbl["n"],
+    "Per 1.000 inwoners": tbl["per_1000"].round(2).where(tbl["inwoners"] >= 100),
+    "Index (stad = 100)": tbl["index"].round(0).where(tbl["inwoners"] >= 100),
+    f"Aantal {prev_label}": tbl["n_vorige"],
+    f"Verandering t.o.v. {prev_label} (%)": (tbl["verandering_vorige"] * 100).round(0),
+    "Significant (vorige periode)": [_sig(r, "vorige") for _, r in tbl.iterrows()],
+    "Aantal jaar eerder": tbl["n_jaar"],
+    "Verandering t.o.v. jaar eerder (%)": (tbl["verandering_jaar"] * 100).round(0),
+    "Significant (jaar eerder)": [_sig(r, "jaar") for _, r in tbl.iterrows()],
+}).sort_values("Aantal", ascending=False, kind="stable").reset_index(drop=True)
+num_fmt = {c: (lambda v, d=(2 if c.startswith("Per") else 0): fmt.number(v, d, missing=""))
+           for c in shown.columns if shown[c].dtype.kind in "fiu" or str(shown[c].dtype) == "Int64"}
+st.dataframe(shown.style.format(num_fmt, na_rep="–"), hide_index=True, width="stretch", placeholder="–")
+st.caption("Klik op een kolomkop om te sorteren. Gebieden met minder dan 100 inwoners krijgen geen cijfer per "
+           "1.000 inwoners. 'Significant' = de verandering is groter dan toeval (p < 0,05).")
+csv_name = f"veiligheid_{table_level}_{period.start.isoformat()}_{period.end.isoformat()}.csv"
+csv_df = shown.copy()
+for c, f in num_fmt.items():  # the same Dutch formatting as on screen
+    csv_df[c] = [f(x) if not pd.isna(x) else "–" for x in csv_df[c]]
+st.download_button("Download tabel (CSV)", ui.csv_bytes(csv_df), file_name=csv_name, mime="text/csv")

@@ -1,0 +1,80 @@
+"""Page "Data": how fresh the data is, the ingest runs and what went to quarantine (counts only)."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from veiligheid import fmt, ui
+
+fresh = ui.freshness()
+KIND_NAMES = {"incidenten": "Incidenten", "registraties": "Registraties (gemeente)",
+              "cyber_slachtoffers": "Cyberslachtoffers", "hennep": "Hennepzaken"}
+
+st.title("Data")
+st.markdown("Hoe actueel de cijfers zijn, wat de wekelijkse inlading heeft gedaan en welke rijen zijn afgekeurd. "
+            "De extractbestanden komen elke week binnen en worden automatisch ingeladen.")
+
+c1, c2, c3 = st.columns(3)
+c1.metric("Data t/m", fmt.week_label(fresh.data_week) if fresh.data_week else "–",
+          help="De laatste ISO-week met incidenten.")
+c2.metric("Laatste inlading", fmt.datetime(fresh.last_ingest) if fresh.last_ingest else "nooit")
+c3.metric("Warehouseversie", fresh.version or "–")
+if fresh.incomplete_week:
+    st.info(f"{fmt.week_label(fresh.incomplete_week)} is nog niet voorbij: de cijfers van die week zijn onvolledig.")
+
+st.subheader("Per soort bestand")
+dw = ui.query("data_weeks")
+st.dataframe(pd.DataFrame({
+    "Soort": dw["soort"].map(KIND_NAMES).fillna(dw["soort"]),
+    "Data t/m week": [fmt.week_label(w) + (" (onvolledig)" if w == fresh.current_week else "") if w else "–"
+                      for w in dw["week"]],
+    "Laatste datum": [fmt.date(d) if not pd.isna(d) else "–" for d in dw["laatste_datum"]],
+    "Actuele records": [fmt.integer(n) for n in dw["records"]],
+}), hide_index=True, width="stretch")
+
+st.subheader("Inlaadrondes")
+runs = ui.query("ingest_runs", 20)
+if runs.empty:
+    st.info("Er is nog geen inlaadronde geweest.")
+else:
+    st.dataframe(pd.DataFrame({
+        "Gestart": [fmt.datetime(t) for t in runs["started_at"]],
+        "Klaar": [fmt.datetime(t) if not pd.isna(t) else "–" for t in runs["finished_at"]],
+        "Versie": runs["version"],
+        "Bestanden geladen": runs["files_loaded"],
+        "Overgeslagen (al geladen)": runs["files_skipped"],
+        "Geweigerd": runs["files_refused"],
+        "Rijen geladen": [fmt.integer(n) for n in runs["rows_loaded"]],
+        "Rijen in quarantaine": [fmt.integer(n) for n in runs["rows_quarantined"]],
+    }), hide_index=True, width="stretch")
+
+refused = ui.query("refused_files", 50)
+st.subheader("Geweigerde bestanden")
+if refused.empty:
+    st.success("Geen geweigerde bestanden.")
+else:
+    st.caption("Een geweigerd bestand is niet ingeladen en staat apart (map refused/) met de reden ernaast. "
+               "Laat de bron een verbeterde export aanleveren.")
+    st.dataframe(pd.DataFrame({
+        "Bestand": refused["file"], "Soort": refused["kind"].map(KIND_NAMES).fillna(refused["kind"]),
+        "Week": refused["week"], "Reden": refused["reason"],
+    }), hide_index=True, width="stretch")
+
+st.subheader("Quarantaine")
+st.caption("Rijen met een ongeldige waarde worden niet geteld maar apart bewaard. Hier staan alleen de aantallen per "
+           "bestand, soort en reden; de rijen zelf kunnen persoonsgegevens bevatten en worden niet getoond.")
+q = ui.query("quarantine_counts")
+if q.empty:
+    st.success("Geen rijen in quarantaine.")
+else:
+    by_reason = q.groupby(["kind", "reason"], as_index=False)["rijen"].sum().sort_values("rijen", ascending=False)
+    st.markdown("**Per soort en reden**")
+    st.dataframe(pd.DataFrame({
+        "Soort": by_reason["kind"].map(KIND_NAMES).fillna(by_reason["kind"]), "Reden": by_reason["reason"],
+        "Rijen": by_reason["rijen"],
+    }), hide_index=True, width="stretch")
+    st.markdown("**Per bestand**")
+    st.dataframe(pd.DataFrame({
+        "Bestand": q["file"], "Soort": q["kind"].map(KIND_NAMES).fillna(q["kind"]), "Kolom": q["kolom"],
+        "Reden": q["reason"], "Rijen": q["rijen"],
+    }), hide_index=True, width="stretch", height=400)
