@@ -27,6 +27,7 @@ import pandas as pd
 from veiligheid import contract as C
 from veiligheid.areas import PLACEMENT_ERRORS, placement_sql
 from veiligheid.config import Config
+from veiligheid.rd import rd_to_wgs84_sql, wgs84_to_rd_sql
 from veiligheid.warehouse import ensure_warehouse, write_version
 
 log = logging.getLogger("ingest")
@@ -184,6 +185,18 @@ def read_csv_file(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdi
     def line_of(recs: set[int]) -> dict[int, int]:
         if not recs:
             return {}
+        data = source.read_bytes()
+        if n_rej == 0 and b'"' not in data:
+            # no quoting and no rejected rows: records are exactly the non-blank lines after the header
+            import numpy as np
+
+            buf = np.frombuffer(data, dtype=np.uint8)
+            nl = np.flatnonzero(buf == 10)
+            starts = np.concatenate(([0], nl + 1))
+            ends = np.concatenate((nl, [len(buf)]))
+            cr = (ends > starts) & (buf[np.maximum(ends - 1, 0)] == 13)
+            nonblank = np.flatnonzero((ends - starts - cr) > 0)[1:]  # line indexes, header dropped
+            return {r: int(nonblank[r]) + 1 for r in recs if r < len(nonblank)}
         return line_pass(recs)[0]
 
     return RawFile(table, headers, n_rows, rejected, line_of)
@@ -263,6 +276,8 @@ def _date_formats() -> str:
 
 
 def _code_case(col: C.Column, v: str) -> str:
+    if not col.synonyms and all(a == a.lower() for a in col.allowed):  # e.g. soort_code: a fast IN list
+        return f"CASE WHEN lower({v}) IN ({', '.join(_q(a) for a in col.allowed)}) THEN lower({v}) END"
     pairs = [(a.lower(), a) for a in col.allowed] + [(s.lower(), c) for s, c in col.synonyms]
     whens = " ".join(f"WHEN {_q(k)} THEN {_q(val)}" for k, val in pairs)
     return f"CASE lower({v}) {whens} END"
@@ -279,72 +294,92 @@ def _number(v: str, thousands: bool) -> str:
 
 
 def column_sql(col: C.Column, week_end: dt.date) -> tuple[str, str]:
-    """(parsed value expression, Dutch error expression) for one column of stage table `s`."""
+    """(parse expression, Dutch error expression) for one contract column.
+
+    The parse expression reads the cleaned text `s."<name>"`; the error expression reads the
+    columns of the parsed table: `"v__<name>"` (cleaned text) and `"<name>"` (parsed value), so
+    nothing is parsed twice.
+    """
     v = f's."{col.name}"'
+    V, P = f'"v__{col.name}"', f'"{col.name}"'
     t = col.type
     err_parts: list[tuple[str, str]] = []
     if t == C.TEXT:
         p = v
         if col.name == "adres_id":  # 16-digit BAG id; Excel drops the leading zero of a number
             p = f"CASE WHEN regexp_full_match({v}, '[0-9]{{1,16}}') THEN lpad({v}, 16, '0') END"
-            err_parts.append((f"{p} IS NULL", "geen BAG-id van 16 cijfers"))
+            err_parts.append((f"{P} IS NULL", "geen BAG-id van 16 cijfers"))
     elif t in (C.DATE, C.DATETIME):
         p = f"try_strptime({v}, {_date_formats()})"
-        err_parts.append((f"{p} IS NULL", "ongeldige datum (verwacht dd-mm-jjjj, d-m-jjjj, jjjj-mm-dd of dd/mm/jjjj)"))
-        err_parts.append((f"{p} < DATE {_q(C.MIN_DATE)}", "datum vóór 01-01-2010"))
-        if not col.future_ok:
-            err_parts.append((f"{p} >= DATE {_q((week_end + dt.timedelta(days=1)).isoformat())}",
-                              f"datum na het einde van de extractweek ({week_end:%d-%m-%Y})"))
         if t == C.DATE:
             p = f"CAST({p} AS DATE)"
+        err_parts.append((f"{P} IS NULL", "ongeldige datum (verwacht dd-mm-jjjj, d-m-jjjj, jjjj-mm-dd of dd/mm/jjjj)"))
+        err_parts.append((f"{P} < DATE {_q(C.MIN_DATE)}", "datum vóór 01-01-2010"))
+        if not col.future_ok:
+            err_parts.append((f"{P} >= DATE {_q((week_end + dt.timedelta(days=1)).isoformat())}",
+                              f"datum na het einde van de extractweek ({week_end:%d-%m-%Y})"))
     elif t == C.TIME:
         p = f"CAST(try_strptime({v}, ['%H:%M', '%H:%M:%S']) AS TIME)"
-        err_parts.append((f"{p} IS NULL", "ongeldige tijd (verwacht UU:MM)"))
+        err_parts.append((f"{P} IS NULL", "ongeldige tijd (verwacht UU:MM)"))
     elif t == C.CODE:
         p = _code_case(col, v)
-        shown = ", ".join(col.allowed) if len(col.allowed) <= 12 else "zie soort_misdrijf.csv"
-        err_parts.append((f"{p} IS NULL", f"onbekende waarde voor {col.name} (toegestaan: {shown})"))
         if col.default is not None:
             p = f"coalesce({p}, {_q(col.default)})"
-            err_parts = [(f"{v} IS NOT NULL AND {c}", m) for c, m in err_parts]
+        known = ", ".join(_q(k) for k in dict.fromkeys([a.lower() for a in col.allowed] + [x.lower() for x, _ in col.synonyms]))
+        shown = ", ".join(col.allowed) if len(col.allowed) <= 12 else "zie soort_misdrijf.csv"
+        err_parts.append((f"lower({V}) NOT IN ({known})", f"onbekende waarde voor {col.name} (toegestaan: {shown})"))
     elif t in (C.INT, C.YEAR):
         p = f"CASE WHEN regexp_full_match({v}, '[+-]?[0-9]{{1,9}}') THEN CAST({v} AS INTEGER) END"
-        err_parts.append((f"{p} IS NULL", "geen geheel getal"))
+        err_parts.append((f"{P} IS NULL", "geen geheel getal"))
         if t == C.YEAR:
-            err_parts.append((f"{p} > {week_end.year}", "geboortejaar ligt na het extractjaar"))
+            err_parts.append((f"{P} > {week_end.year}", "geboortejaar ligt na het extractjaar"))
     elif t in (C.AMOUNT, C.COORD):
         p = _number(v, thousands=(t == C.AMOUNT))
-        err_parts.append((f"{p} IS NULL", "geen getal" + (" (bedrag)" if t == C.AMOUNT else "")))
+        err_parts.append((f"{P} IS NULL", "geen getal" + (" (bedrag)" if t == C.AMOUNT else "")))
     elif t == C.YESNO:
         yes = ", ".join(_q(x) for x in C.YES_TOKENS)
         no = ", ".join(_q(x) for x in C.NO_TOKENS)
         p = f"CASE WHEN lower({v}) IN ({yes}) THEN true WHEN lower({v}) IN ({no}) THEN false END"
-        err_parts.append((f"{p} IS NULL", "geen ja/nee-waarde"))
+        err_parts.append((f"{P} IS NULL", "geen ja/nee-waarde"))
     elif t == C.BUURTCODE:
         p = (f"CASE WHEN regexp_full_match(upper({v}), 'BU[0-9]{{8}}') THEN upper({v}) "
              f"WHEN regexp_full_match({v}, '[0-9]{{8}}') THEN 'BU' || {v} END")
-        err_parts.append((f"{p} IS NULL", "ongeldige buurtcode (verwacht BU + 8 cijfers)"))
+        err_parts.append((f"{P} IS NULL", "ongeldige buurtcode (verwacht BU + 8 cijfers)"))
     elif t == C.WIJKCODE:
         p = (f"CASE WHEN regexp_full_match(upper({v}), 'WK[0-9]{{6}}') THEN upper({v}) "
              f"WHEN regexp_full_match({v}, '[0-9]{{6}}') THEN 'WK' || {v} END")
-        err_parts.append((f"{p} IS NULL", "ongeldige wijkcode (verwacht WK + 6 cijfers)"))
+        err_parts.append((f"{P} IS NULL", "ongeldige wijkcode (verwacht WK + 6 cijfers)"))
     else:  # pragma: no cover - the contract only uses the types above
         raise ValueError(t)
     if col.min is not None:
-        err_parts.append((f"{p} < {col.min}", f"waarde kleiner dan {col.min:g}"))
+        err_parts.append((f"{P} < {col.min}", f"waarde kleiner dan {col.min:g}"))
     if col.max is not None:
-        err_parts.append((f"{p} > {col.max}", f"waarde groter dan {col.max:g}"))
+        err_parts.append((f"{P} > {col.max}", f"waarde groter dan {col.max:g}"))
     whens = []
     if col.required:
-        whens.append(f"WHEN {v} IS NULL THEN 'verplichte waarde ontbreekt'")
+        whens.append(f"WHEN {V} IS NULL THEN 'verplichte waarde ontbreekt'")
     for cond, msg in err_parts:
-        whens.append(f"WHEN {v} IS NOT NULL AND ({cond}) THEN {_q(msg)}")
+        whens.append(f"WHEN {V} IS NOT NULL AND ({cond}) THEN {_q(msg)}")
     err = f"CASE {' '.join(whens)} END" if whens else "NULL::VARCHAR"
     return p, err
 
 
-CLEAN = ("CASE WHEN lower(trim({x}, ' \t\u00a0')) IN ("
-         + ", ".join(_q(t) for t in C.NULL_TOKENS) + ") THEN NULL ELSE trim({x}, ' \t\u00a0') END")
+def _clean_sql() -> str:
+    """Cleaned text of raw column {x}: trimmed, and NULL for the contract's "no value" tokens.
+
+    Written for speed: the exact tokens first, trimming only for values with white space in them.
+    """
+    toks = tuple(dict.fromkeys(v for t in C.NULL_TOKENS for v in (t, t.upper(), t.capitalize())))
+    in_list = "(" + ", ".join(_q(t) for t in toks) + ")"
+    trimmed = "trim({x}, ' \t\u00a0')"
+    for t in toks:
+        trimmed = f"nullif({trimmed}, {_q(t)})"
+    return (f"CASE WHEN {{x}} IN {in_list} THEN NULL "
+            f"WHEN contains({{x}}, ' ') OR contains({{x}}, chr(9)) OR contains({{x}}, chr(160)) THEN {trimmed} "
+            f"ELSE {{x}} END")
+
+
+CLEAN = _clean_sql()
 
 
 @dataclass
@@ -369,8 +404,8 @@ def check(con: duckdb.DuckDBPyConnection, kind: C.Kind, raw: RawFile, mapping: d
         if col.name in mapping:
             inner.append(f'{CLEAN.format(x="c" + str(mapping[col.name]))} AS "{col.name}"')
             p, e = column_sql(col, week_end)
-            outer += [f's."{col.name}" AS "v__{col.name}"', f'{p} AS "{col.name}"', f'{e} AS "e__{col.name}"']
-            err_cols.append(col.name)
+            outer += [f's."{col.name}" AS "v__{col.name}"', f'{p} AS "{col.name}"']
+            err_cols.append((col.name, e))
         else:
             default = _q(col.default) if col.default is not None else "NULL"
             outer += [f'NULL::VARCHAR AS "v__{col.name}"', f'{default}::{_NULL_OF.get(col.type, "VARCHAR")} AS "{col.name}"']
@@ -386,37 +421,35 @@ def check(con: duckdb.DuckDBPyConnection, kind: C.Kind, raw: RawFile, mapping: d
         rules.append(("lat", '("v__lat" IS NULL) <> ("v__lon" IS NULL)', "lat en lon horen samen"))
     for earlier, later in kind.order_rules:
         rules.append((later, f'"{later}" < "{earlier}"', f"{later} ligt vóór {earlier}"))
-    err_selects = [f"""SELECT rec, '{c}' AS "column", "v__{c}" AS value, "e__{c}" AS reason
-                       FROM _p WHERE "e__{c}" IS NOT NULL""" for c in err_cols]
+    err_selects = [f"""SELECT * FROM (SELECT rec, '{c}' AS "column", "v__{c}" AS value, {e} AS reason FROM _p)
+                       WHERE reason IS NOT NULL""" for c, e in err_cols]
     err_selects += [f"""SELECT rec, '{c}', "v__{c}", {_q(msg)} FROM _p WHERE {cond}""" for c, cond, msg in rules]
     con.execute(f"CREATE OR REPLACE TEMP TABLE _err AS {' UNION ALL '.join(err_selects)}")
 
     # location: RD New and WGS84 both (RD wins when both are given), in one narrow table
     bu, wk = ("woon_buurtcode", "woon_wijkcode") if not kind.coordinates else ("buurtcode", "wijkcode")
     if kind.coordinates:
+        lat_sql, lon_sql = rd_to_wgs84_sql("x_rd", "y_rd")
+        x_sql, y_sql = wgs84_to_rd_sql("lat", "lon")
+        xy, ll = "(x_rd IS NOT NULL AND y_rd IS NOT NULL)", "(lat IS NOT NULL AND lon IS NOT NULL)"
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _loc AS
-            WITH pts AS (
-                SELECT rec, {bu} AS in_bu, {wk} AS in_wk, x_rd, y_rd, lat, lon,
-                    (x_rd IS NOT NULL AND y_rd IS NOT NULL) AS xy,
-                    CASE WHEN x_rd IS NOT NULL AND y_rd IS NOT NULL
-                         THEN ST_Transform(ST_Point(x_rd, y_rd), 'EPSG:28992', 'EPSG:4326', always_xy := true) END AS wgs,
-                    CASE WHEN (x_rd IS NULL OR y_rd IS NULL) AND lat IS NOT NULL AND lon IS NOT NULL
-                         THEN ST_Transform(ST_Point(lon, lat), 'EPSG:4326', 'EPSG:28992', always_xy := true) END AS rd
-                FROM _p)
-            SELECT rec, in_bu, in_wk,
-                   CASE WHEN xy THEN x_rd ELSE ST_X(rd) END AS x_rd, CASE WHEN xy THEN y_rd ELSE ST_Y(rd) END AS y_rd,
-                   CASE WHEN xy THEN ST_Y(wgs) WHEN rd IS NOT NULL THEN lat END AS lat,
-                   CASE WHEN xy THEN ST_X(wgs) WHEN rd IS NOT NULL THEN lon END AS lon
-            FROM pts""")
+            SELECT * EXCLUDE (x_rd, y_rd, lat, lon, {bu}, {wk}), {bu} AS in_bu, {wk} AS in_wk,
+                   CASE WHEN {xy} THEN x_rd WHEN {ll} THEN {x_sql} END AS x_rd,
+                   CASE WHEN {xy} THEN y_rd WHEN {ll} THEN {y_sql} END AS y_rd,
+                   CASE WHEN {xy} THEN {lat_sql} WHEN {ll} THEN lat END AS lat,
+                   CASE WHEN {xy} THEN {lon_sql} WHEN {ll} THEN lon END AS lon
+            FROM _p""")
     else:
         con.execute(f"""CREATE OR REPLACE TEMP TABLE _loc AS
-            SELECT rec, {bu} AS in_bu, {wk} AS in_wk, NULL::DOUBLE AS x_rd, NULL::DOUBLE AS y_rd,
+            SELECT * EXCLUDE ({bu}, {wk}), {bu} AS in_bu, {wk} AS in_wk, NULL::DOUBLE AS x_rd, NULL::DOUBLE AS y_rd,
                    NULL::DOUBLE AS lat, NULL::DOUBLE AS lon FROM _p""")
 
-    # placement on the areas, and the full record with its identity hash
+    # placement on the areas, the full record with its identity hash, and the current version of its key
+    # (one pass; the decision which version wins is made in merge())
     placed = placement_sql(con, "_loc")
     fact_cols = [c.name for c in kind.columns if not c.location]
+    key = kind.key
     extra = ""
     if kind.name == "incidenten":
         extra = (', CAST(p.pleegdatum AS DATE) AS pleegdatum_d, coalesce(p.pleegtijd, CASE WHEN p."v__pleegdatum" '
@@ -424,10 +457,13 @@ def check(con: duckdb.DuckDBPyConnection, kind: C.Kind, raw: RawFile, mapping: d
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _rec AS
         SELECT p.rec, {', '.join(f'p."{c}"' for c in fact_cols)},
-               pl.x_rd, pl.y_rd, pl.lat, pl.lon, pl.in_bu AS input_buurtcode, pl.in_wk AS input_wijkcode,
-               pl.buurtcode, pl.wijkcode, pl.gemeentecode, pl.error AS _placement_error, pl.disagree AS _disagree {extra},
-               hash({', '.join(f'p."{c}"' for c in fact_cols)}, pl.x_rd, pl.y_rd, pl.in_bu, pl.in_wk) AS _hash
-        FROM _p p JOIN ({placed}) pl USING (rec)""")
+               p.x_rd, p.y_rd, p.lat, p.lon, p.in_bu AS input_buurtcode, p.in_wk AS input_wijkcode,
+               p.buurtcode, p.wijkcode, p.gemeentecode, p.error AS _placement_error, p.disagree AS _disagree {extra},
+               hash({', '.join(f'p."{c}"' for c in fact_cols)}, p.x_rd, p.y_rd, p.in_bu, p.in_wk) AS _hash,
+               c._hash AS _cur_hash, c.bron_weeknr AS _cur_week, c.ingest_seq AS _cur_seq, c."{key}" IS NOT NULL AS _present,
+               true AS _ok
+        FROM ({placed}) p
+        LEFT JOIN {kind.name} c ON c."{key}" = p."{key}" """)
     perr = " ".join(f"WHEN {_q(k)} THEN {_q(v)}" for k, v in PLACEMENT_ERRORS.items())
     con.execute(f"""
         INSERT INTO _err
@@ -440,7 +476,6 @@ def check(con: duckdb.DuckDBPyConnection, kind: C.Kind, raw: RawFile, mapping: d
     disagreements = con.execute("SELECT count(*) FROM _rec WHERE _disagree").fetchone()[0]
 
     # duplicates inside the file: identical lines count once, different ones all go to quarantine
-    key = kind.key
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _dups AS
         WITH candidates AS (  -- group on a 64-bit hash first (fast), then exactly on the few candidates
@@ -457,6 +492,7 @@ def check(con: duckdb.DuckDBPyConnection, kind: C.Kind, raw: RawFile, mapping: d
         CREATE OR REPLACE TEMP TABLE _skip AS
         SELECT rec FROM _err
         UNION SELECT r.rec FROM _rec r JOIN _dups d ON d.k = r."{key}" WHERE r.rec <> d.first""")
+    con.execute("UPDATE _rec SET _ok = false WHERE rec IN (SELECT rec FROM _skip)")
     bad = con.execute("SELECT count(DISTINCT rec) FROM _err").fetchone()[0]
     return Checked("_rec", "_err", raw.rows + len(raw.rejected), bad + len(raw.rejected), disagreements)
 
@@ -483,22 +519,19 @@ def _fact_select(kind: C.Kind) -> str:
 def merge(con: duckdb.DuckDBPyConnection, kind: C.Kind, res: FileResult, weeknr: int, seq: int, run_id: str) -> None:
     """Apply the staged records: the version from the latest ISO week wins; same week, the later ingest."""
     key = kind.key
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _m AS
-        SELECT v.*, c._hash AS cur_hash, c."{key}" IS NOT NULL AS present,
-               (c."{key}" IS NULL OR {weeknr} > c.bron_weeknr OR ({weeknr} = c.bron_weeknr AND {seq} > c.ingest_seq)) AS wins
-        FROM _rec v LEFT JOIN {kind.name} c ON c."{key}" = v."{key}"
-        WHERE v.rec NOT IN (SELECT rec FROM _skip)""")
-    new, replaced, unchanged, superseded = con.execute("""
-        SELECT count(*) FILTER (WHERE NOT present),
-               count(*) FILTER (WHERE present AND wins AND _hash <> cur_hash),
-               count(*) FILTER (WHERE present AND wins AND _hash = cur_hash),
-               count(*) FILTER (WHERE NOT wins) FROM _m""").fetchone()
+    wins = f"(NOT _present OR {weeknr} > _cur_week OR ({weeknr} = _cur_week AND {seq} > _cur_seq))"
+    ok = "_ok"
+    new, replaced, unchanged, superseded = con.execute(f"""
+        SELECT count(*) FILTER (WHERE NOT _present),
+               count(*) FILTER (WHERE _present AND {wins} AND _hash <> _cur_hash),
+               count(*) FILTER (WHERE _present AND {wins} AND _hash = _cur_hash),
+               count(*) FILTER (WHERE NOT {wins}) FROM _rec WHERE {ok}""").fetchone()
     if replaced + unchanged:
-        con.execute(f'DELETE FROM {kind.name} WHERE "{key}" IN (SELECT "{key}" FROM _m WHERE present AND wins)')
+        con.execute(f"""DELETE FROM {kind.name} WHERE "{key}" IN
+                        (SELECT "{key}" FROM _rec WHERE _present AND {wins} AND {ok})""")
     con.execute(f"""
         INSERT INTO {kind.name}
-        SELECT {_fact_select(kind)}, ?, ?, ?, ?, ?, _hash FROM _m WHERE wins""",
+        SELECT {_fact_select(kind)}, ?, ?, ?, ?, ?, _hash FROM _rec WHERE {wins} AND {ok}""",
                 [res.file, res.week, weeknr, seq, run_id])
     res.rows_new, res.rows_replaced, res.rows_unchanged, res.rows_superseded = new, replaced, unchanged, superseded
 

@@ -506,3 +506,14 @@ def test_second_ingest_waits_for_the_first_and_gives_up_clearly(env, buurten_rd)
     assert out.returncode == 2 and "andere ingest" in out.stderr
     assert (env.inbox / "incidenten_2024-W47.csv").exists()
     assert cli("ingest", "--inbox", str(env.inbox), "--warehouse", str(env.warehouse)).returncode == 0
+
+
+def test_line_numbers_with_blank_lines_and_no_quotes(env, buurten_rd):
+    xy = inside(buurten_rd, "BU02680101")
+    text = (INC_HEAD + inc_row("A1", "18-11-2024", "1.1.1", xy) + "\n\n"
+            + "".join(inc_row(f"A{i}", "18-11-2024", "1.1.1", xy) for i in range(2, 10))
+            + "\n" + inc_row("BAD", "18-11-2024", "7.7.7", xy))
+    write(env.inbox, "incidenten_2024-W47.csv", text)  # header 1, A1 2, blanks 3-4, A2..A9 5-12, blank 13, BAD 14
+    f = one(run_ingest(env))
+    assert f.rows_read == 10 and f.rows_quarantined == 1
+    assert q(env, "SELECT line, value FROM quarantine") == [(14, "7.7.7")]

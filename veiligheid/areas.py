@@ -11,11 +11,13 @@ from pathlib import Path
 
 import duckdb
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
 from .config import GEO_DIR
 from .contract import soort_misdrijf
+from .warehouse import ensure_spatial
 
 BUURT_RE = re.compile(r"^BU\d{8}$")
 WIJK_RE = re.compile(r"^WK\d{6}$")
@@ -181,8 +183,9 @@ def write_areas(con: duckdb.DuckDBPyConnection, files: AreaFiles) -> None:
     con.register("_wk", wijken)
     con.register("_kern", kern)
     con.execute("DELETE FROM buurten")
+    ensure_spatial(con)
     con.execute("INSERT INTO buurten SELECT buurtcode, buurtnaam, wijkcode, gemeentecode, inwoners, "
-                "ST_GeomFromText(wkt), ST_GeomFromText(wkt_rd) FROM _bu")
+                "ST_GeomFromText(wkt), ST_GeomFromText(wkt_rd), ST_AsWKB(ST_GeomFromText(wkt_rd)) FROM _bu")
     con.execute("DELETE FROM wijken")
     con.execute("INSERT INTO wijken SELECT wijkcode, wijknaam, gemeentecode, gemeentenaam, stadsdeel, inwoners, "
                 "ST_GeomFromText(wkt) FROM _wk")
@@ -226,7 +229,7 @@ def write_grid(con: duckdb.DuckDBPyConnection, cell: float = GRID_CELL_M) -> Non
     outside) get the exact test. Correct by construction: a closed cell inside one polygon's
     interior cannot touch another polygon of a partition.
     """
-    rows = con.execute("SELECT buurtcode, ST_AsWKB(geom_rd) FROM buurten ORDER BY buurtcode").fetchall()
+    rows = con.execute("SELECT buurtcode, wkb_rd FROM buurten ORDER BY buurtcode").fetchall()
     con.execute("DELETE FROM buurt_grid")
     if not rows:
         return
@@ -269,16 +272,25 @@ def placement_sql(con: duckdb.DuckDBPyConnection, source: str) -> str:
     or NULL). The SELECT returns every source column plus buurtcode, wijkcode, gemeentecode,
     error (a PLACEMENT_ERRORS key or NULL) and disagree (coordinates and codes disagree).
     Coordinates win over codes; a point on a shared border goes to the lowest buurtcode.
-    The exact polygon test runs only for points outside the lookup grid (temp table `_exact`).
+    The exact polygon test (shapely) runs only for points outside the lookup grid (temp table `_exact`).
     """
     cell = _grid_cell_sql(con, "s.x_rd", "s.y_rd")
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _exact AS
-        SELECT s.rec, min(b.buurtcode) AS bu
-        FROM (SELECT s.* FROM {source} s LEFT JOIN buurt_grid g ON g.cell = {cell}
-              WHERE s.x_rd IS NOT NULL AND s.y_rd IS NOT NULL AND g.cell IS NULL) s
-        JOIN buurten b ON ST_Intersects(b.geom_rd, ST_Point(s.x_rd, s.y_rd))
-        GROUP BY s.rec""")
+    cand = con.execute(f"""
+        SELECT s.rec, s.x_rd, s.y_rd FROM {source} s LEFT JOIN buurt_grid g ON g.cell = {cell}
+        WHERE s.x_rd IS NOT NULL AND s.y_rd IS NOT NULL AND g.cell IS NULL""").fetchnumpy()
+    exact = pd.DataFrame({"rec": pd.Series([], dtype="int64"), "bu": pd.Series([], dtype="string")})
+    if len(cand["rec"]):
+        rows = con.execute("SELECT buurtcode, wkb_rd FROM buurten ORDER BY buurtcode").fetchall()
+        codes = [r[0] for r in rows]
+        polys = shapely.from_wkb([bytes(r[1]) for r in rows])
+        pts = shapely.points(np.asarray(cand["x_rd"], dtype=float), np.asarray(cand["y_rd"], dtype=float))
+        p_idx, b_idx = shapely.STRtree(polys).query(pts, predicate="intersects")
+        if len(p_idx):
+            hits = pd.DataFrame({"rec": np.asarray(cand["rec"])[p_idx], "bu": np.array(codes, dtype=object)[b_idx]})
+            exact = hits.groupby("rec", as_index=False)["bu"].min()  # shared border: the lowest buurtcode
+    con.register("_exact_df", exact)
+    con.execute("CREATE OR REPLACE TEMP TABLE _exact AS SELECT rec::BIGINT AS rec, bu::VARCHAR AS bu FROM _exact_df")
+    con.unregister("_exact_df")
     return f"""
         WITH j AS (
             SELECT s.*, coalesce(g.buurtcode, e.bu) AS pt_bu, cb.buurtcode AS code_bu, cb.wijkcode AS code_bu_wk,

@@ -39,6 +39,15 @@ def load_spatial(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def ensure_spatial(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """Load spatial on a connection that may not have it yet (writers load it only when needed:
+    loading takes about half a second, and the weekly ingest does not need it)."""
+    loaded = con.execute("SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'spatial'").fetchone()
+    if not (loaded and loaded[0]):
+        load_spatial(con)
+    return con
+
+
 def connect_memory() -> duckdb.DuckDBPyConnection:
     return load_spatial(duckdb.connect())
 
@@ -101,7 +110,7 @@ SCHEMA_SQL = f"""
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 CREATE TABLE IF NOT EXISTS buurten (
     buurtcode VARCHAR PRIMARY KEY, buurtnaam VARCHAR, wijkcode VARCHAR, gemeentecode VARCHAR,
-    inwoners INTEGER, geom GEOMETRY, geom_rd GEOMETRY);
+    inwoners INTEGER, geom GEOMETRY, geom_rd GEOMETRY, wkb_rd BLOB);
 CREATE TABLE IF NOT EXISTS wijken (
     wijkcode VARCHAR PRIMARY KEY, wijknaam VARCHAR, gemeentecode VARCHAR, gemeentenaam VARCHAR,
     stadsdeel VARCHAR, inwoners INTEGER, geom GEOMETRY);
@@ -254,7 +263,7 @@ def write_version(path: Path, keep: int = 4, lock_timeout: float = 600, init=Non
         exists = path.exists()
         if exists:
             _copy_file(path, tmp)
-        con = load_spatial(duckdb.connect(str(tmp)))
+        con = duckdb.connect(str(tmp))
         try:
             if not exists:
                 create_schema(con)
