@@ -216,6 +216,12 @@ def test_data_page_and_state_across_pages(app_url, page):
     assert page.get_by_text("Demodata").first.is_visible()
     assert page.get_by_text("Page not found").count() == 0
     assert "stadsdeel=WK026807" in page.url  # the filter state stays in the URL on every page
+    # the tables are drawn on canvases (glide data grid): wait until every one has drawn
+    page.wait_for_function("""() => {
+        const frames = [...document.querySelectorAll('[data-testid="stDataFrame"]')];
+        return frames.length >= 4 && frames.every(f => f.querySelector('canvas'));
+    }""", timeout=60_000)
+    page.wait_for_timeout(1500)
     _shot(page, "05_data")
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Dashboards veiligheid").click()
     _wait_dashboard(page)
