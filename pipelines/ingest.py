@@ -28,13 +28,21 @@ from veiligheid import contract as C
 from veiligheid.areas import PLACEMENT_ERRORS, placement_sql
 from veiligheid.config import Config
 from veiligheid.rd import rd_to_wgs84_sql, wgs84_to_rd_sql
-from veiligheid.warehouse import ensure_warehouse, write_version
+from veiligheid.warehouse import ensure_warehouse, exclusive_lock, write_version
 
 log = logging.getLogger("ingest")
 
 
 class FileRefused(Exception):
-    """The whole file is refused; the message (Dutch) says why."""
+    """The whole file is refused; the message (Dutch) says why.
+
+    `details` (e.g. the header line found) goes only into the `.reden.txt` beside the refused file,
+    not into the warehouse, because it may carry data values and the app shows the reason to viewers.
+    """
+
+    def __init__(self, message: str, details: str | None = None):
+        super().__init__(message)
+        self.details = details
 
 
 @dataclass
@@ -49,6 +57,7 @@ class FileResult:
     rows_new: int = 0
     rows_replaced: int = 0
     reason: str | None = None
+    details: str | None = field(default=None, repr=False)
     rows_unchanged: int = 0
     rows_superseded: int = 0
     location_disagreements: int = 0
@@ -60,6 +69,7 @@ class FileResult:
         d = asdict(self)
         d.pop("path")
         d.pop("sha256")
+        d.pop("details")
         return d
 
 
@@ -112,14 +122,13 @@ class RawFile:
 
 
 def _decode(data: bytes, name: str) -> tuple[str, str]:
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
+    body, encoding = (data[3:], "utf-8-sig") if data.startswith(b"\xef\xbb\xbf") else (data, "utf-8")
     try:
-        return data.decode("utf-8"), "utf-8"
+        return body.decode("utf-8"), encoding
     except UnicodeDecodeError:
         pass
     try:
-        return data.decode("cp1252"), "cp1252"
+        return body.decode("cp1252"), "cp1252"
     except UnicodeDecodeError as exc:
         raise FileRefused(f"{name}: tekenset niet herkend (geen UTF-8 en geen Windows-1252, byte {exc.start})") from None
 
@@ -129,10 +138,53 @@ def _sniff_delimiter(header_line: str) -> str:
     return ";" if semi >= comma and semi > 0 else ","
 
 
+def _numpy_records(data: bytes, delim: str, ncols: int):
+    """For a file without quotes: line number of every record and whether any line has too many fields.
+
+    Records are the non-blank lines after the header (as DuckDB reads them).
+    """
+    import numpy as np
+
+    buf = np.frombuffer(data, dtype=np.uint8)
+    nl = np.flatnonzero(buf == 10)
+    starts = np.concatenate(([0], nl + 1))
+    ends = np.concatenate((nl, [len(buf)]))
+    cr = (ends > starts) & (buf[np.maximum(ends - 1, 0)] == 13)
+    nonblank = np.flatnonzero((ends - starts - cr) > 0)
+    delims = np.flatnonzero(buf == ord(delim))
+    per_line = np.bincount(np.searchsorted(nl, delims), minlength=len(starts))
+    too_many = bool((per_line[nonblank[1:]] > ncols - 1).any()) if len(nonblank) > 1 else False
+    return nonblank[1:] + 1, too_many
+
+
+def _python_records(source: Path, delim: str, ncols: int):
+    """Line number of every record, and the rows with too many (non-empty) fields: (line, text, n)."""
+    lines: list[int] = []
+    rejected: list[tuple[int, str, int]] = []
+    with open(source, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh, delimiter=delim, quotechar='"')
+        next(reader, None)
+        prev_end = reader.line_num
+        for row in reader:
+            start = prev_end + 1
+            prev_end = reader.line_num
+            if not row:
+                continue
+            if len(row) > ncols and any(f.strip() for f in row[ncols:]):
+                rejected.append((start, delim.join(row), len(row)))
+                continue
+            lines.append(start)
+    return lines, rejected
+
+
 def read_csv_file(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: Path) -> RawFile:
+    """Read a CSV into `table`; DuckDB parses, and an independent count must agree with it.
+
+    Rows with too many fields go to quarantine. When DuckDB and the second reading disagree on the
+    rows (unbalanced quotes, for instance), no row can be trusted: the file is refused.
+    """
     data = path.read_bytes()
     text, encoding = _decode(data, path.name)
-    del data
     first = text.split("\n", 1)[0].rstrip("\r")
     if not first.strip():
         raise FileRefused(f"{path.name}: leeg bestand of lege eerste regel; de eerste regel moet de kolomnamen bevatten")
@@ -142,62 +194,54 @@ def read_csv_file(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdi
     if encoding != "utf-8":  # hand DuckDB clean UTF-8 (diacritics of Windows-1252 exports intact)
         source = workdir / (uuid.uuid4().hex + ".csv")
         source.write_text(text, encoding="utf-8", newline="")
+        data = source.read_bytes()
+    quoted = '"' in text
     del text
-    cols = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(headers)))
+    ncols = len(headers)
+    cols = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(ncols))
     rj = f"{table}_rejects"
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {table} AS
-        SELECT *
-        FROM read_csv(?, delim=?, quote='"', escape='"', header=true, columns={{{cols}}},
-                      auto_detect=false, null_padding=true, store_rejects=true,
-                      rejects_table='{rj}', rejects_scan='{rj}_scan', encoding='utf-8')""",
-                [str(source), delim])
+
+    def duck_read(parallel: bool) -> None:
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE {table} AS
+            SELECT *
+            FROM read_csv(?, delim=?, quote='"', escape='"', header=true, columns={{{cols}}},
+                          auto_detect=false, null_padding=true, store_rejects=true, parallel={str(parallel).lower()},
+                          rejects_table='{rj}', rejects_scan='{rj}_scan', encoding='utf-8')""",
+                    [str(source), delim])
+
+    try:
+        try:
+            duck_read(parallel=True)
+        except duckdb.Error:  # e.g. quoted newlines with null padding need the serial reader
+            duck_read(parallel=False)
+    except duckdb.Error as exc:
+        raise FileRefused(f"{path.name}: het CSV-bestand is niet te lezen ({str(exc).splitlines()[0][:200]})") from None
     n_rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     n_rej = con.execute(f"SELECT count(DISTINCT line) FROM {rj}").fetchone()[0]
     con.execute(f"DROP TABLE IF EXISTS {rj}")
     con.execute(f"DROP TABLE IF EXISTS {rj}_scan")
 
-    def line_pass(wanted: set[int] | None) -> tuple[dict[int, int], list[tuple[int, str, int]]]:
-        """Exact physical line numbers of records, and the rejected rows (one Python pass)."""
-        out: dict[int, int] = {}
-        rejected: list[tuple[int, str, int]] = []
-        with open(source, encoding="utf-8-sig", newline="") as fh:
-            reader = csv.reader(fh, delimiter=delim, quotechar='"')
-            next(reader, None)
-            rec, prev_end = 0, reader.line_num
-            for row in reader:
-                start = prev_end + 1
-                prev_end = reader.line_num
-                if not row:
-                    continue
-                if len(row) > len(headers):
-                    rejected.append((start, delim.join(row), len(row)))
-                    continue
-                if wanted is not None and rec in wanted:
-                    out[rec] = start
-                rec += 1
-        return out, rejected
-
-    rejected: list[tuple[int, str, int]] = []
-    if n_rej:
-        _, rejected = line_pass(set())
+    lines, rejected = None, []
+    if not quoted and not n_rej:
+        lines, too_many = _numpy_records(data, delim, ncols)
+        if too_many:
+            lines = None
+    if lines is None:
+        lines, rejected = _python_records(source, delim, ncols)
+    if len(lines) != n_rows or len(rejected) != n_rej:
+        raise FileRefused(
+            f"{path.name}: de rijen zijn niet eenduidig te lezen ({n_rows} + {n_rej} afgewezen volgens de ene "
+            f"lezing, {len(lines)} + {len(rejected)} volgens de andere); controleer aanhalingstekens (\") en "
+            "scheidingstekens in de export")
+    # rows without any value (";;;;") are not data: they are neither read nor quarantined
+    con.execute(f"DELETE FROM {table} WHERE " + " AND ".join(
+        f"(c{i} IS NULL OR trim(c{i}) = '')" for i in range(ncols)))
+    n_rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    del data
 
     def line_of(recs: set[int]) -> dict[int, int]:
-        if not recs:
-            return {}
-        data = source.read_bytes()
-        if n_rej == 0 and b'"' not in data:
-            # no quoting and no rejected rows: records are exactly the non-blank lines after the header
-            import numpy as np
-
-            buf = np.frombuffer(data, dtype=np.uint8)
-            nl = np.flatnonzero(buf == 10)
-            starts = np.concatenate(([0], nl + 1))
-            ends = np.concatenate((nl, [len(buf)]))
-            cr = (ends > starts) & (buf[np.maximum(ends - 1, 0)] == 13)
-            nonblank = np.flatnonzero((ends - starts - cr) > 0)[1:]  # line indexes, header dropped
-            return {r: int(nonblank[r]) + 1 for r in recs if r < len(nonblank)}
-        return line_pass(recs)[0]
+        return {r: int(lines[r]) for r in recs if r < len(lines)}
 
     return RawFile(table, headers, n_rows, rejected, line_of)
 
@@ -284,13 +328,18 @@ def _code_case(col: C.Column, v: str) -> str:
 
 
 def _number(v: str, thousands: bool) -> str:
-    plain = f"CASE WHEN regexp_full_match({v}, '[+-]?[0-9]+([.,][0-9]+)?') THEN TRY_CAST(replace({v}, ',', '.') AS DOUBLE)"
-    if thousands:
-        plain += (f" WHEN regexp_full_match({v}, '[+-]?[0-9]{{1,3}}(\\.[0-9]{{3}})+(,[0-9]+)?')"
-                  f" THEN TRY_CAST(replace(replace({v}, '.', ''), ',', '.') AS DOUBLE)"
-                  f" WHEN regexp_full_match({v}, '[+-]?[0-9]{{1,3}}(,[0-9]{{3}})+(\\.[0-9]+)?')"
-                  f" THEN TRY_CAST(replace({v}, ',', '') AS DOUBLE)")
-    return plain + " END"
+    """A number with a decimal comma or point; amounts may also carry thousands separators.
+
+    In an amount, a separator followed by exactly three digits and nothing else is a thousands
+    separator ("1.500" and "1,500" are 1500 euro); "1.234,56", "1,234.56", "312,50", "1250" read as usual.
+    """
+    plain = f"WHEN regexp_full_match({v}, '[+-]?[0-9]+([.,][0-9]+)?') THEN TRY_CAST(replace({v}, ',', '.') AS DOUBLE)"
+    if not thousands:
+        return f"CASE {plain} END"
+    return (f"CASE WHEN regexp_full_match({v}, '[+-]?[0-9]{{1,3}}(\\.[0-9]{{3}})+(,[0-9]+)?')"
+            f" THEN TRY_CAST(replace(replace({v}, '.', ''), ',', '.') AS DOUBLE)"
+            f" WHEN regexp_full_match({v}, '[+-]?[0-9]{{1,3}}(,[0-9]{{3}})+(\\.[0-9]+)?')"
+            f" THEN TRY_CAST(replace({v}, ',', '') AS DOUBLE) {plain} END")
 
 
 def column_sql(col: C.Column, week_end: dt.date) -> tuple[str, str]:
@@ -343,11 +392,11 @@ def column_sql(col: C.Column, week_end: dt.date) -> tuple[str, str]:
         err_parts.append((f"{P} IS NULL", "geen ja/nee-waarde"))
     elif t == C.BUURTCODE:
         p = (f"CASE WHEN regexp_full_match(upper({v}), 'BU[0-9]{{8}}') THEN upper({v}) "
-             f"WHEN regexp_full_match({v}, '[0-9]{{8}}') THEN 'BU' || {v} END")
+             f"WHEN regexp_full_match({v}, '[0-9]{{7,8}}') THEN 'BU' || lpad({v}, 8, '0') END")  # Excel drops a leading 0
         err_parts.append((f"{P} IS NULL", "ongeldige buurtcode (verwacht BU + 8 cijfers)"))
     elif t == C.WIJKCODE:
         p = (f"CASE WHEN regexp_full_match(upper({v}), 'WK[0-9]{{6}}') THEN upper({v}) "
-             f"WHEN regexp_full_match({v}, '[0-9]{{6}}') THEN 'WK' || {v} END")
+             f"WHEN regexp_full_match({v}, '[0-9]{{5,6}}') THEN 'WK' || lpad({v}, 6, '0') END")
         err_parts.append((f"{P} IS NULL", "ongeldige wijkcode (verwacht WK + 6 cijfers)"))
     else:  # pragma: no cover - the contract only uses the types above
         raise ValueError(t)
@@ -468,9 +517,9 @@ def check(con: duckdb.DuckDBPyConnection, kind: C.Kind, raw: RawFile, mapping: d
     con.execute(f"""
         INSERT INTO _err
         SELECT rec,
-               CASE WHEN x_rd IS NOT NULL THEN 'locatie' WHEN _placement_error = 'unknown_wijk' THEN '{wk}' ELSE '{bu}' END,
-               CASE WHEN x_rd IS NOT NULL THEN printf('x=%.1f, y=%.1f', x_rd, y_rd)
-                    WHEN _placement_error = 'unknown_wijk' THEN input_wijkcode ELSE input_buurtcode END,
+               CASE _placement_error WHEN 'outside' THEN 'locatie' WHEN 'unknown_wijk' THEN '{wk}' ELSE '{bu}' END,
+               CASE _placement_error WHEN 'outside' THEN printf('x=%.1f, y=%.1f', x_rd, y_rd)
+                    WHEN 'unknown_wijk' THEN input_wijkcode ELSE input_buurtcode END,
                CASE _placement_error {perr} END
         FROM _rec WHERE _placement_error IS NOT NULL AND rec NOT IN (SELECT rec FROM _err)""")
     disagreements = con.execute("SELECT count(*) FROM _rec WHERE _disagree").fetchone()[0]
@@ -564,10 +613,10 @@ def process_file(con: duckdb.DuckDBPyConnection, path: Path, seq: int, run_id: s
                  workdir: Path) -> FileResult:
     res = FileResult(file=path.name, kind=None, week=None, status="refused", path=path)
     try:
+        res.sha256 = sha256_file(path)
         kind_name, week, weeknr, week_end = parse_name(path.name)
         res.kind, res.week = kind_name, week
         kind = C.KINDS[kind_name]
-        res.sha256 = sha256_file(path)
         seen = con.execute("SELECT run_id FROM ingest_files WHERE sha256 = ? AND status = 'loaded' LIMIT 1",
                            [res.sha256]).fetchone()
         if seen:
@@ -585,11 +634,11 @@ def process_file(con: duckdb.DuckDBPyConnection, path: Path, seq: int, run_id: s
         if missing:
             raise FileRefused(f"{path.name}: verplichte kolom ontbreekt: "
                               + "; ".join(C.describe_column(c) for c in missing)
-                              + f". Gevonden kolommen: {', '.join(raw.headers)}")
+                              + ".", details=f"Gevonden kolommen: {', '.join(raw.headers)}")
         for group, _msg in kind.one_of:
             if not any(c in mapping for c in group):
                 raise FileRefused(f"{path.name}: geen van de kolommen {', '.join(group)} is aanwezig; "
-                                  f"minstens één ervan is verplicht. Gevonden kolommen: {', '.join(raw.headers)}")
+                                  "minstens één ervan is verplicht.", details=f"Gevonden kolommen: {', '.join(raw.headers)}")
         chk = check(con, kind, raw, mapping, week_end)
         res.rows_read = chk.rows_read
         res.rows_quarantined = chk.rows_bad
@@ -606,6 +655,7 @@ def process_file(con: duckdb.DuckDBPyConnection, path: Path, seq: int, run_id: s
     except FileRefused as exc:
         res.status = "refused"
         res.reason = str(exc)
+        res.details = exc.details
         res.rows_loaded = 0
     return res
 
@@ -634,16 +684,24 @@ def _unique_target(folder: Path, name: str) -> Path:
 
 
 def move_files(results: list[FileResult], cfg: Config) -> None:
-    """After the commit: loaded/skipped -> processed/<kind>/, refused -> refused/ + <name>.reden.txt."""
+    """After the commit: loaded/skipped -> processed/<kind>/, refused -> refused/ + <name>.reden.txt.
+
+    A file whose content changed since it was read (re-delivered during the run) stays in the
+    inbox: the next run reads it again.
+    """
     for r in results:
         if r.path is None or not r.path.exists():
             continue
+        if r.sha256 is not None and sha256_file(r.path) != r.sha256:
+            log.warning("bestand %s is tijdens de run veranderd; het blijft in de inbox voor de volgende run", r.file)
+            continue
         if r.status == "refused":
             target = _unique_target(cfg.refused, r.path.name)
-            shutil.move(str(r.path), target)
-            target.with_name(target.name + ".reden.txt").write_text(
-                f"Bestand: {r.file}\nGeweigerd op: {dt.datetime.now():%d-%m-%Y %H:%M}\nReden: {r.reason}\n"
+            details = f"Details: {r.details}\n" if r.details else ""
+            target.with_name(target.name + ".reden.txt").write_text(  # the reason first, then the file
+                f"Bestand: {r.file}\nGeweigerd op: {dt.datetime.now():%d-%m-%Y %H:%M}\nReden: {r.reason}\n{details}"
                 "Herstel de export en lever het bestand opnieuw aan in de inbox.\n", encoding="utf-8")
+            shutil.move(str(r.path), target)
         else:
             target = _unique_target(cfg.processed / (r.kind or "onbekend"), r.path.name)
             shutil.move(str(r.path), target)
@@ -656,43 +714,47 @@ def run_ingest(cfg: Config, progress=None, mark_demo: bool = False) -> RunResult
     """
     run_id = dt.datetime.now().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     cfg.inbox.mkdir(parents=True, exist_ok=True)
-    ensure_warehouse(cfg.warehouse, cfg.keep_versions, cfg.lock_timeout)
-    files = inbox_files(cfg.inbox)
     result = RunResult(run_id, str(cfg.warehouse), [])
     started = dt.datetime.now()
-    log.info("run %s: %d bestand(en) in %s", run_id, len(files), cfg.inbox)
-    with tempfile.TemporaryDirectory(prefix="ingest-") as workdir, \
-            write_version(cfg.warehouse, cfg.keep_versions, cfg.lock_timeout) as w:
-        con = w.con
-        seq0 = int((con.execute("SELECT value FROM meta WHERE key='ingest_seq'").fetchone() or ["0"])[0])
-        for i, path in enumerate(files, start=1):
-            log.info("bestand %s: lezen en controleren", path.name)
-            res = process_file(con, path, seq0 + i, run_id, cfg, Path(workdir))
-            result.files.append(res)
-            log.info("bestand %s: %s (gelezen %d, geladen %d, quarantaine %d, nieuw %d, vervangen %d)%s",
-                     res.file, res.status, res.rows_read, res.rows_loaded, res.rows_quarantined, res.rows_new,
-                     res.rows_replaced, f" - {res.reason}" if res.reason else "")
-            con.execute("""INSERT INTO ingest_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                        [run_id, res.file, res.kind, res.week, res.sha256, res.status, res.rows_read,
-                         res.rows_loaded, res.rows_quarantined, res.rows_new, res.rows_replaced, res.rows_unchanged,
-                         res.rows_superseded, res.location_disagreements, res.ignored_columns, res.reason,
-                         dt.datetime.now()])
-            if progress:
-                progress(i, len(files), res)
-        con.execute("INSERT OR REPLACE INTO meta VALUES ('ingest_seq', ?)", [str(seq0 + len(files))])
-        n = {s: sum(1 for f in result.files if f.status == s) for s in ("loaded", "skipped", "refused")}
-        con.execute("INSERT INTO ingest_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [run_id, started, dt.datetime.now(), w.new_version, n["loaded"], n["skipped"], n["refused"],
-                     sum(f.rows_loaded for f in result.files), sum(f.rows_quarantined for f in result.files)])
-        if mark_demo:
-            con.execute("INSERT OR REPLACE INTO meta VALUES ('demo', 'ja')")
-        if not files:
-            w.commit = False
-        w.note = f"ingest {run_id}: {n['loaded']} geladen, {n['skipped']} overgeslagen, {n['refused']} geweigerd"
-        result.version = w.new_version if files else w.base_version
-        log.info("nieuwe versie %d wordt gepubliceerd", w.new_version)
-    log.info("versie gepubliceerd; bestanden worden verplaatst")
-    move_files(result.files, cfg)
+    # one ingest at a time, from listing the inbox until the files are moved out of it
+    with exclusive_lock(cfg.warehouse, cfg.lock_timeout):
+        ensure_warehouse(cfg.warehouse, cfg.keep_versions, cfg.lock_timeout, lock=False)
+        files = inbox_files(cfg.inbox)
+        log.info("run %s: %d bestand(en) in %s", run_id, len(files), cfg.inbox)
+        with tempfile.TemporaryDirectory(prefix="ingest-") as workdir, \
+                write_version(cfg.warehouse, cfg.keep_versions, cfg.lock_timeout, lock=False) as w:
+            con = w.con
+            log.info("werkkopie van versie %d gemaakt", w.base_version)
+            seq0 = int((con.execute("SELECT value FROM meta WHERE key='ingest_seq'").fetchone() or ["0"])[0])
+            for i, path in enumerate(files, start=1):
+                log.info("bestand %s: lezen en controleren", path.name)
+                res = process_file(con, path, seq0 + i, run_id, cfg, Path(workdir))
+                result.files.append(res)
+                log.info("bestand %s: %s (gelezen %d, geladen %d, quarantaine %d, nieuw %d, vervangen %d)%s",
+                         res.file, res.status, res.rows_read, res.rows_loaded, res.rows_quarantined, res.rows_new,
+                         res.rows_replaced, f" - {res.reason}" if res.reason else "")
+                con.execute("""INSERT INTO ingest_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                            [run_id, res.file, res.kind, res.week, res.sha256, res.status, res.rows_read,
+                             res.rows_loaded, res.rows_quarantined, res.rows_new, res.rows_replaced,
+                             res.rows_unchanged, res.rows_superseded, res.location_disagreements,
+                             res.ignored_columns, res.reason, dt.datetime.now()])
+                if progress:
+                    progress(i, len(files), res)
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('ingest_seq', ?)", [str(seq0 + len(files))])
+            n = {s: sum(1 for f in result.files if f.status == s) for s in ("loaded", "skipped", "refused")}
+            loaded = [f for f in result.files if f.status == "loaded"]  # a refused file stores no quarantine rows
+            con.execute("INSERT INTO ingest_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [run_id, started, dt.datetime.now(), w.new_version, n["loaded"], n["skipped"], n["refused"],
+                         sum(f.rows_loaded for f in loaded), sum(f.rows_quarantined for f in loaded)])
+            if mark_demo:
+                con.execute("INSERT OR REPLACE INTO meta VALUES ('demo', 'ja')")
+            if not files:
+                w.commit = False
+            w.note = f"ingest {run_id}: {n['loaded']} geladen, {n['skipped']} overgeslagen, {n['refused']} geweigerd"
+            result.version = w.new_version if files else w.base_version
+            log.info("nieuwe versie %d wordt gepubliceerd", w.new_version)
+        log.info("versie gepubliceerd; bestanden worden verplaatst")
+        move_files(result.files, cfg)
     log.info("run %s klaar", run_id)
     return result
 
@@ -728,6 +790,8 @@ def main(args) -> int:
         for f in result.files:
             print(f"{f.status:8} {f.file}: gelezen {f.rows_read}, geladen {f.rows_loaded}, "
                   f"quarantaine {f.rows_quarantined}, nieuw {f.rows_new}, vervangen {f.rows_replaced}"
+                  + (f", locatie wijkt af van code {f.location_disagreements}x" if f.location_disagreements else "")
+                  + (f"\n         genegeerde kolommen: {', '.join(f.ignored_columns)}" if f.ignored_columns else "")
                   + (f"\n         reden: {f.reason}" if f.reason else ""))
         print(f"versie {result.version} van {result.warehouse}")
     return result.exit_code

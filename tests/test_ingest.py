@@ -313,19 +313,21 @@ def test_outside_and_unknown_codes_are_bad_values(env, buurten_rd):
     assert reasons["MIS"][1] == "buurtcode ligt niet in de opgegeven wijkcode"
 
 
-def test_point_on_shared_border_goes_to_exactly_one_area(env, buurten_rd):
+def test_point_on_shared_border_goes_to_the_lowest_buurtcode(env):
     import shapely
 
-    a, b = buurten_rd.loc["BU02680100", "geometry"], buurten_rd.loc["BU02680101", "geometry"]
-    shared = a.boundary.intersection(b.boundary)
-    pt = shapely.line_interpolate_point(shapely.get_geometry(shapely.line_merge(shared), 0), 0.5, normalized=True) \
-        if shared.geom_type != "Point" else shared
-    assert a.touches(pt) or a.boundary.distance(pt) < 1e-6
-    text = INC_HEAD + inc_row("B1", "18-11-2024", "1.1.1", (pt.x, pt.y))
+    polys = dict((code, shapely.from_wkb(bytes(wkb))) for code, wkb in
+                 q(env, "SELECT buurtcode, wkb_rd FROM buurten WHERE buurtcode IN ('BU02680100', 'BU02680101')"))
+    a, b = polys["BU02680100"], polys["BU02680101"]
+    shared = set(map(tuple, shapely.get_coordinates(a.exterior))) & set(map(tuple, shapely.get_coordinates(b.exterior)))
+    assert shared, "the two buurten share a border vertex"
+    x, y = sorted(shared)[len(shared) // 2]
+    assert a.touches(shapely.Point(x, y)) and b.touches(shapely.Point(x, y))  # on both borders, inside neither
+    text = INC_HEAD + f"B1;18-11-2024;1.1.1;{float(x)!r};{float(y)!r}\n"
     write(env.inbox, "incidenten_2024-W47.csv", text)
     f = one(run_ingest(env))
     assert f.rows_loaded == 1
-    assert q(env, "SELECT buurtcode FROM incidenten") in ([("BU02680100",)], [("BU02680101",)])
+    assert q(env, "SELECT buurtcode FROM incidenten") == [("BU02680100",)]
 
 
 # ---------------------------------------------------------------- windows, corrections, duplicates
@@ -517,3 +519,107 @@ def test_line_numbers_with_blank_lines_and_no_quotes(env, buurten_rd):
     f = one(run_ingest(env))
     assert f.rows_read == 10 and f.rows_quarantined == 1
     assert q(env, "SELECT line, value FROM quarantine") == [(14, "7.7.7")]
+
+
+# ---------------------------------------------------------------- messy exports (review findings)
+REG_HEAD = "registratie_id;datum;bron;categorie;omschrijving;buurtcode\n"
+
+
+def reg_rows(n, start=0):
+    return "".join(f"R{i};01-11-2024;MOR;Overig;ok;BU02680101\n" for i in range(start, start + n))
+
+
+@pytest.mark.parametrize("bad", ['RX;01-11-2024;MOR;Overig;"zei "ja" toen";BU02680101\n',
+                                 'RX;01-11-2024;MOR;Overig;"niet afgesloten;BU02680101\n'])
+def test_unbalanced_quotes_refuse_the_file_instead_of_losing_rows(env, bad):
+    write(env.inbox, "registraties_2024-W45.csv", REG_HEAD + reg_rows(4) + bad + reg_rows(4, 10))
+    res = run_ingest(env)
+    f = one(res)
+    assert f.status == "refused" and res.exit_code == 3
+    assert "aanhalingstekens" in f.reason or "niet te lezen" in f.reason
+    assert q(env, "SELECT count(*) FROM registraties")[0][0] == 0
+    assert (env.refused / "registraties_2024-W45.csv").exists()
+
+
+def test_quoted_newlines_trailing_delimiters_and_empty_rows(env):
+    text = (REG_HEAD + 'R1;01-11-2024;MOR;Overig;"twee\nregels";BU02680101\n'
+            "R2;01-11-2024;MOR;Overig;ok;BU02680101;\n"  # trailing delimiter: an empty extra field
+            ";;;;;\n"  # a row without any value is not data
+            + reg_rows(3, 3))
+    write(env.inbox, "registraties_2024-W45.csv", text)
+    f = one(run_ingest(env))
+    assert f.status == "loaded", f.reason
+    assert (f.rows_read, f.rows_loaded, f.rows_quarantined) == (5, 5, 0)
+    assert q(env, "SELECT omschrijving FROM registraties WHERE registratie_id='R1'") == [("twee\r\nregels",)]
+
+
+def test_bom_with_windows_1252_bytes(env):
+    data = b"\xef\xbb\xbf" + (REG_HEAD + "R1;01-11-2024;MOR;Overig;caf\xe9 \xe9\xe9n;BU02680101\n").encode("latin-1")
+    (env.inbox / "registraties_2024-W45.csv").write_bytes(data)
+    f = one(run_ingest(env))
+    assert f.status == "loaded", f.reason
+    assert q(env, "SELECT omschrijving FROM registraties") == [("café één",)]
+
+
+def test_amounts_with_thousands_only(env):
+    text = ("aangifte_id;aangiftedatum;delict;leeftijd;schadebedrag;woon_buurtcode\n"
+            "C1;01-11-2024;Phishing;30;1.500;BU02680101\nC2;01-11-2024;Phishing;30;1,500;BU02680101\n"
+            "C3;01-11-2024;Phishing;30;12,5;BU02680101\nC4;01-11-2024;Phishing;30;2.000.000;BU02680101\n")
+    write(env.inbox, "cyber_slachtoffers_2024-W45.csv", text)
+    assert one(run_ingest(env)).rows_loaded == 4
+    assert dict(q(env, "SELECT aangifte_id, schadebedrag FROM cyber_slachtoffers")) == {
+        "C1": 1500.0, "C2": 1500.0, "C3": 12.5, "C4": 2_000_000.0}
+
+
+def test_xlsx_numeric_codes_lose_no_leading_zero(env):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["aangifte_id", "aangiftedatum", "delict", "leeftijd", "woon_buurtcode"])
+    ws.append(["C1", "01-11-2024", "Phishing", 30, 2680101])  # Excel made 02680101 a number
+    ws.append(["C2", "01-11-2024", "Phishing", 31, "BU02680202"])
+    wb.save(env.inbox / "cyber_slachtoffers_2024-W45.xlsx")
+    f = one(run_ingest(env))
+    assert f.rows_loaded == 2, f
+    assert dict(q(env, "SELECT aangifte_id, buurtcode FROM cyber_slachtoffers")) == {"C1": "BU02680101",
+                                                                                     "C2": "BU02680202"}
+
+
+def test_unknown_code_beside_valid_coordinates_is_a_bad_value(env, buurten_rd):
+    xy = inside(buurten_rd, "BU02680101")
+    text = (INC_HEAD.strip() + ";buurtcode\n" + "".join(inc_row(f"A{i}", "18-11-2024", "1.1.1", xy).strip() + ";\n"
+                                                      for i in range(9))
+            + inc_row("B1", "18-11-2024", "1.1.1", xy).strip() + ";BU99990000\n")
+    write(env.inbox, "incidenten_2024-W47.csv", text)
+    f = one(run_ingest(env))
+    assert (f.rows_loaded, f.rows_quarantined) == (9, 1)
+    assert q(env, "SELECT \"column\", value, reason FROM quarantine") == [("buurtcode", "BU99990000", "onbekende buurtcode")]
+
+
+def test_refusal_reason_in_warehouse_carries_no_data_values(env):
+    # a headerless export: the first record becomes the "header"
+    write(env.inbox, "registraties_2024-W45.csv", "R1;01-11-2024;MOR;Overig;Jan Jansen belde over buren;BU02680101\n")
+    f = one(run_ingest(env))
+    assert f.status == "refused"
+    assert "Jansen" not in f.reason
+    assert "Jansen" not in q(env, "SELECT string_agg(reason, ' ') FROM ingest_files")[0][0]
+    reden = (env.refused / "registraties_2024-W45.csv.reden.txt").read_text(encoding="utf-8")
+    assert "Jansen" in reden and "verplichte kolom ontbreekt" in reden  # the detail is beside the file only
+
+
+def test_file_changed_during_the_run_stays_in_the_inbox(env, buurten_rd, monkeypatch):
+    import pipelines.ingest as ingest
+
+    xy = inside(buurten_rd, "BU02680101")
+    path = write(env.inbox, "incidenten_2024-W47.csv", INC_HEAD + inc_row("A1", "18-11-2024", "1.1.1", xy))
+    real = ingest.merge
+
+    def merge_and_redeliver(*a, **k):
+        real(*a, **k)
+        write(env.inbox, "incidenten_2024-W47.csv", INC_HEAD + inc_row("A2", "18-11-2024", "1.1.1", xy))
+
+    monkeypatch.setattr(ingest, "merge", merge_and_redeliver)
+    assert one(run_ingest(env)).status == "loaded"
+    assert path.exists()  # the new delivery was not read, so it is not moved to processed/
+    monkeypatch.setattr(ingest, "merge", real)
+    assert one(run_ingest(env)).rows_new == 1
+    assert sorted(r[0] for r in q(env, "SELECT registratienummer FROM incidenten")) == ["A1", "A2"]

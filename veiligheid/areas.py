@@ -265,13 +265,15 @@ def _grid_cell_sql(con: duckdb.DuckDBPyConnection, x: str, y: str) -> str:
             f"THEN CAST({ix} AS BIGINT) * {ny} + CAST({iy} AS BIGINT) END")
 
 
-def placement_sql(con: duckdb.DuckDBPyConnection, source: str) -> str:
+def placement_sql(con: duckdb.DuckDBPyConnection, source: str, strict_codes: bool = True) -> str:
     """A SELECT that places the rows of `source` on the current areas.
 
     `source` (a table name) has rec, x_rd, y_rd (RD New; NULL when absent), in_bu, in_wk (CBS codes
     or NULL). The SELECT returns every source column plus buurtcode, wijkcode, gemeentecode,
     error (a PLACEMENT_ERRORS key or NULL) and disagree (coordinates and codes disagree).
     Coordinates win over codes; a point on a shared border goes to the lowest buurtcode.
+    With `strict_codes` a code the areas do not know is an error even beside valid coordinates (the
+    extract contract); a re-placement after an areas load passes False, so coordinates still place.
     The exact polygon test (shapely) runs only for points outside the lookup grid (temp table `_exact`).
     """
     cell = _grid_cell_sql(con, "s.x_rd", "s.y_rd")
@@ -303,10 +305,11 @@ def placement_sql(con: duckdb.DuckDBPyConnection, source: str) -> str:
         ), r AS (
             SELECT j.*,
                 CASE
-                    WHEN has_xy THEN CASE WHEN pt_bu IS NULL THEN 'outside' END
+                    WHEN has_xy AND pt_bu IS NULL THEN 'outside'
+                    WHEN has_xy AND NOT {str(strict_codes).lower()} THEN NULL
                     WHEN in_bu IS NOT NULL AND code_bu IS NULL THEN 'unknown_buurt'
                     WHEN in_wk IS NOT NULL AND code_wk IS NULL THEN 'unknown_wijk'
-                    WHEN in_bu IS NOT NULL AND in_wk IS NOT NULL AND code_bu_wk <> in_wk THEN 'mismatch'
+                    WHEN NOT has_xy AND in_bu IS NOT NULL AND in_wk IS NOT NULL AND code_bu_wk <> in_wk THEN 'mismatch'
                 END AS error,
                 CASE WHEN has_xy THEN pt_bu ELSE code_bu END AS bu
             FROM j
@@ -332,7 +335,7 @@ def replace_areas(con: duckdb.DuckDBPyConnection, files: AreaFiles) -> dict[str,
         con.execute(f"""CREATE OR REPLACE TEMP TABLE _src AS
             SELECT rowid AS rec, x_rd, y_rd, lat, lon, input_buurtcode AS in_bu, input_wijkcode AS in_wk
             FROM {table}""")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _placed AS {placement_sql(con, '_src')}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _placed AS {placement_sql(con, '_src', strict_codes=False)}")
         con.execute(f"""UPDATE {table} t SET buurtcode = p.buurtcode, wijkcode = p.wijkcode,
                         gemeentecode = p.gemeentecode
                         FROM _placed p WHERE t.rowid = p.rec""")

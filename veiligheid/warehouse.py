@@ -247,15 +247,16 @@ def _next_version(path: Path) -> int:
 
 
 @contextlib.contextmanager
-def write_version(path: Path, keep: int = 4, lock_timeout: float = 600, init=None):
+def write_version(path: Path, keep: int = 4, lock_timeout: float = 600, init=None, lock: bool = True):
     """Open a copy of the current warehouse read-write; publish it atomically on success.
 
     `init(con)` fills a brand-new warehouse (schema and bundled areas) when none exists yet.
+    `lock=False` when the caller already holds `exclusive_lock(path)`.
     """
     path = Path(path)
     vdir = versions_dir(path)
     vdir.mkdir(parents=True, exist_ok=True)
-    with exclusive_lock(path, lock_timeout):
+    with exclusive_lock(path, lock_timeout) if lock else contextlib.nullcontext():
         # leftovers of a killed writer are never published: remove them
         for p in vdir.glob(".tmp-*"):
             p.unlink(missing_ok=True)
@@ -292,6 +293,7 @@ def write_version(path: Path, keep: int = 4, lock_timeout: float = 600, init=Non
             os.fsync(fh.fileno())
         final = vdir / f"v{new:06d}.duckdb"
         os.replace(tmp, final)
+        _fsync_dir(vdir)
         if writer.note:
             final.with_suffix(".txt").write_text(writer.note + "\n", encoding="utf-8")
         _point_to(path, final)  # the commit point
@@ -324,13 +326,13 @@ def restore(path: Path, version: int, lock_timeout: float = 600) -> VersionInfo:
     raise KeyError(version)
 
 
-def ensure_warehouse(path: Path, keep: int = 4, lock_timeout: float = 600) -> bool:
+def ensure_warehouse(path: Path, keep: int = 4, lock_timeout: float = 600, lock: bool = True) -> bool:
     """Create the warehouse with the bundled areas when it does not exist yet. True if created."""
     if Path(path).exists():
         return False
     from .areas import load_bundled_areas
 
-    with write_version(path, keep, lock_timeout, init=load_bundled_areas) as w:
+    with write_version(path, keep, lock_timeout, init=load_bundled_areas, lock=lock) as w:
         w.note = "nieuw warehouse met de meegeleverde gebieden"
         if Path(path).exists():  # created meanwhile by another process
             w.commit = False
