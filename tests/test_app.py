@@ -190,3 +190,53 @@ def test_real_data_has_no_demo_label(app_warehouse):
 def test_no_legacy_pages_folder():
     """A `pages/` folder beside app.py makes deep links after a restart skip the app shell (see app.py)."""
     assert not (Path(APP).parent / "pages").exists(), "put page files in views/ and register them in app.py"
+
+
+def _all_text(at: AppTest) -> str:
+    """Everything a viewer can read on the page: text elements, tables, chart data and tooltips."""
+    parts = []
+    for kind in ("markdown", "caption", "title", "header", "subheader", "warning", "info", "success", "error",
+                 "metric", "text", "code", "expander"):
+        for el in at.get(kind):
+            parts.append(str(getattr(el, "value", "")) + str(getattr(el, "label", "")))
+    for df in at.dataframe:
+        parts.append(df.value.to_csv())
+    for kind in ("deck_gl_json_chart", "vega_lite_chart"):
+        for el in at.get(kind):
+            parts.append(str(el.proto))
+    return "\n".join(parts)
+
+
+def test_free_text_quarantined_values_and_refused_content_never_reach_the_page(app_warehouse):
+    """Free text (omschrijving), quarantined values and records, and the content of a refused file
+    may hold personal data: a marker planted in each must not appear anywhere on either page."""
+    import datetime as _dt
+
+    from pipelines.ingest import run_ingest
+    from veiligheid.config import Config
+
+    inbox = app_warehouse.parent / "inbox"
+    inbox.mkdir(parents=True, exist_ok=True)
+    y, w, _ = _dt.date.today().isocalendar()
+    day = _dt.date.today().strftime("%d-%m-%Y")
+    rows = "".join(f"PRIV{i};{day};MOR;Overig;Geheim-OMSCHRIJVING-{i};BU02680101\n" for i in range(10))
+    rows += f"PRIVX;{day};GEHEIM-WAARDE;Overig;tekst;BU02680101\n"  # a bad value: to quarantine
+    (inbox / f"registraties_{y}-W{w:02d}_privacy.csv").write_text(
+        "registratie_id;datum;bron;categorie;omschrijving;buurtcode\n" + rows, encoding="utf-8")
+    (inbox / f"registraties_{y}-W{w:02d}_zonderkop.csv").write_text(  # headerless: a record as "header"
+        f"R1;{day};MOR;Overig;GEHEIM-KOPREGEL bij Jansen;BU02680101\n", encoding="utf-8")
+    res = run_ingest(Config.from_env(warehouse=str(app_warehouse), inbox=str(inbox)))
+    assert sorted(f.status for f in res.files) == ["loaded", "refused"]
+    assert sum(f.rows_quarantined for f in res.files if f.status == "loaded") == 1
+
+    for page in (None, DATA_PAGE):
+        at = _app()
+        if page:
+            at.switch_page(page).run()
+        _ok(at)
+        text = _all_text(at)
+        assert len(text) > 1000  # the page really rendered
+        for marker in ("Geheim-OMSCHRIJVING", "GEHEIM-WAARDE", "GEHEIM-KOPREGEL", "Jansen"):
+            assert marker not in text, (page, marker)
+    # and the Data page does show that something was refused and quarantined
+    assert "zonderkop" in text and "onbekende waarde voor bron" in text

@@ -82,6 +82,12 @@ class Valid:
     wijk_names: Mapping[str, str] = field(default_factory=dict)
 
 
+
+def _shown(value: str) -> str:
+    """A value from a link, safe to show in a notice: short, and as inline code (never a live link)."""
+    text = str(value).replace("`", "'").replace("\n", " ")
+    return f"`{text[:40]}{'…' if len(text) > 40 else ''}`"
+
 def _first(value) -> str | None:
     if value is None:
         return None
@@ -112,7 +118,7 @@ def parse_params(params: Mapping, valid: Valid) -> tuple[FilterState, list[str]]
         if preset in PRESETS:
             state = replace(state, preset=preset)
         else:
-            notices.append(f"Onbekende periode '{preset}' in de link; de standaardperiode ({PRESETS[DEFAULT_PRESET].lower()}) wordt getoond.")
+            notices.append(f"Onbekende periode {_shown(preset)} in de link; de standaardperiode ({PRESETS[DEFAULT_PRESET].lower()}) wordt getoond.")
 
     if state.preset == "aangepast":
         raw_from, raw_to = _first(params.get(P_FROM)), _first(params.get(P_TO))
@@ -140,7 +146,7 @@ def parse_params(params: Mapping, valid: Valid) -> tuple[FilterState, list[str]]
         good = [lookup[t.lower()] for t in wanted if t.lower() in lookup]
         bad = [t for t in wanted if t.lower() not in lookup]
         if bad:
-            notices.append(f"Onbekend thema in de link genegeerd: {', '.join(bad)}.")
+            notices.append(f"Onbekend thema in de link genegeerd: {', '.join(_shown(b) for b in bad)}.")
         state = replace(state, themes=tuple(dict.fromkeys(good)))
 
     sd = _first(params.get(P_SD))
@@ -152,7 +158,7 @@ def parse_params(params: Mapping, valid: Valid) -> tuple[FilterState, list[str]]
         elif sd.lower() in by_name:
             state = replace(state, stadsdeel=by_name[sd.lower()])
         else:
-            notices.append(f"Onbekend stadsdeel '{sd}' in de link; de hele stad wordt getoond.")
+            notices.append(f"Onbekend stadsdeel {_shown(sd)} in de link; de hele stad wordt getoond.")
 
     wijk = _first(params.get(P_WIJK))
     if wijk is not None:
@@ -163,20 +169,20 @@ def parse_params(params: Mapping, valid: Valid) -> tuple[FilterState, list[str]]
                 notices.append("De wijk in de link ligt niet in het gekozen stadsdeel; het stadsdeel van de wijk wordt getoond.")
             state = replace(state, wijk=code, stadsdeel=parent)
         else:
-            notices.append(f"Onbekende wijk '{wijk}' in de link genegeerd.")
+            notices.append(f"Onbekende wijk {_shown(wijk)} in de link genegeerd.")
 
     level = _first(params.get(P_LEVEL))
     if level is not None:
         if level in LEVELS:
             state = replace(state, level=level)
         else:
-            notices.append(f"Onbekende kaartindeling '{level}' in de link genegeerd.")
+            notices.append(f"Onbekende kaartindeling {_shown(level)} in de link genegeerd.")
     measure = _first(params.get(P_MEASURE))
     if measure is not None:
         if measure in MEASURES:
             state = replace(state, measure=measure)
         else:
-            notices.append(f"Onbekende maat '{measure}' in de link genegeerd.")
+            notices.append(f"Onbekende maat {_shown(measure)} in de link genegeerd.")
     return state, notices
 
 

@@ -321,8 +321,9 @@ def data_weeks(con) -> pd.DataFrame:
     parts = []
     for table, date_col in (("incidenten", "pleegdatum"), ("registraties", "datum"),
                             ("cyber_slachtoffers", "aangiftedatum"), ("hennep", "signaaldatum")):
+        active = "WHERE status <> 'vervallen'" if table == "incidenten" else ""  # withdrawn ones leave all counts
         parts.append(f"SELECT '{table}' AS soort, max(bron_week) AS week, count(*) AS records, "
-                     f"max({date_col}) AS laatste_datum FROM {table}")
+                     f"max({date_col}) AS laatste_datum FROM {table} {active}")
     return _df(con, " UNION ALL ".join(parts))
 
 
