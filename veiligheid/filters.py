@@ -171,18 +171,15 @@ def parse_params(params: Mapping, valid: Valid) -> tuple[FilterState, list[str]]
         else:
             notices.append(f"Onbekende wijk {_shown(wijk)} in de link genegeerd.")
 
-    level = _first(params.get(P_LEVEL))
-    if level is not None:
-        if level in LEVELS:
-            state = replace(state, level=level)
+    for key, field_name, allowed, label in ((P_LEVEL, "level", LEVELS, "kaartindeling"),
+                                            (P_MEASURE, "measure", MEASURES, "maat")):
+        value = _first(params.get(key))
+        if value is None:
+            continue
+        if value in allowed:
+            state = replace(state, **{field_name: value})
         else:
-            notices.append(f"Onbekende kaartindeling {_shown(level)} in de link genegeerd.")
-    measure = _first(params.get(P_MEASURE))
-    if measure is not None:
-        if measure in MEASURES:
-            state = replace(state, measure=measure)
-        else:
-            notices.append(f"Onbekende maat {_shown(measure)} in de link genegeerd.")
+            notices.append(f"Onbekende {label} {_shown(value)} in de link genegeerd.")
     return state, notices
 
 
