@@ -432,8 +432,8 @@ CLEAN_TRIM, CLEAN_TOKENS = _clean_sql()
 
 @dataclass
 class Checked:
-    valid_table: str  # rows to merge (one per key)
-    errors_table: str  # rec, column, value, reason
+    """Counts of a checked file; the rows themselves are in temp tables `_rec` (records, with `_ok`)
+    and `_err` (rec, column, value, reason)."""
     rows_read: int
     rows_bad: int
     disagreements: int
@@ -543,7 +543,7 @@ def check(con: duckdb.DuckDBPyConnection, kind: C.Kind, raw: RawFile, mapping: d
         UNION SELECT r.rec FROM _rec r JOIN _dups d ON d.k = r."{key}" WHERE r.rec <> d.first""")
     con.execute("UPDATE _rec SET _ok = false WHERE rec IN (SELECT rec FROM _skip)")
     bad = con.execute("SELECT count(DISTINCT rec) FROM _err").fetchone()[0]
-    return Checked("_rec", "_err", raw.rows + len(raw.rejected), bad + len(raw.rejected), disagreements)
+    return Checked(raw.rows + len(raw.rejected), bad + len(raw.rejected), disagreements)
 
 
 # ------------------------------------------------------------------ merging

@@ -48,10 +48,6 @@ def ensure_spatial(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def connect_memory() -> duckdb.DuckDBPyConnection:
-    return load_spatial(duckdb.connect())
-
-
 def current_file(path: Path) -> Path:
     """The version file the warehouse path points at now (the path itself when there is none).
 
@@ -174,13 +170,6 @@ def list_versions(path: Path) -> list[VersionInfo]:
             note = note_file.read_text(encoding="utf-8").strip()
         out.append(VersionInfo(int(m.group(1)), p, dt.datetime.fromtimestamp(st.st_mtime), st.st_ino == cur, note))
     return out
-
-
-def current_version(path: Path) -> int | None:
-    for v in list_versions(path):
-        if v.current:
-            return v.version
-    return None
 
 
 def version_token(path: Path) -> str:
