@@ -676,7 +676,7 @@ def _unique_target(folder: Path, name: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / name
     n = 1
-    while target.exists() or target.with_name(target.name + ".reden.txt").exists() and target.suffix != ".txt":
+    while target.exists() or target.with_name(target.name + ".reden.txt").exists():  # never overwrite
         stem, dot, ext = name.rpartition(".")
         target = folder / f"{stem}.{n}.{ext}" if dot else folder / f"{name}.{n}"
         n += 1
