@@ -17,13 +17,22 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from veiligheid import ui  # noqa: E402
+from veiligheid import auth, ui  # noqa: E402
 
 st.set_page_config(page_title="Dashboards Veiligheid", page_icon="🛡️", layout="wide")
 
+# nobody sees anything but the login until authenticated (every page, every deep link)
+viewer = auth.gate()
+
+# the navigation is built per role: a page a role may not see is not registered at all
 pages = [
     st.Page("views/dashboards_veiligheid.py", title="Dashboards veiligheid", icon=":material/monitoring:",
             url_path="dashboards-veiligheid", default=True),
+    st.Page("views/prioriteiten.py", title="Prioriteiten per stadsdeel", icon=":material/flag:",
+            url_path="prioriteiten"),
+    st.Page("views/cybercrime.py", title="Cybercrime: slachtofferprofielen", icon=":material/shield_person:",
+            url_path="cybercrime"),
+    st.Page("views/hennepteelt.py", title="Hennepteelt", icon=":material/eco:", url_path="hennepteelt"),
     st.Page("views/data.py", title="Data", icon=":material/database:", url_path="data"),
 ]
 page = st.navigation(pages)
@@ -37,5 +46,6 @@ ui.show_notices()
 
 page.run()
 
+auth.account_sidebar(viewer)
 ui.footer()
 ui.write_url(ui.get_state())

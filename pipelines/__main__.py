@@ -1,4 +1,4 @@
-"""`python -m pipelines <command>`: ingest, areas load, export, restore, demo.
+"""`python -m pipelines <command>`: ingest, areas load, export, restore, demo, firstrun, users.
 
 Exit codes: 0 ok, 1 unexpected failure (warehouse unchanged), 2 usage or configuration
 error, 3 (ingest) at least one file refused.
@@ -45,6 +45,18 @@ def _parser() -> argparse.ArgumentParser:
     res.add_argument("--warehouse")
 
     sub.add_parser("firstrun", help="eerste start: bouw een demo-warehouse als het warehouse nog leeg is")
+
+    users = sub.add_parser("users", help="lokale accounts (wachtwoord via prompt of stdin, nooit als argument)")
+    users.add_argument("--users", help="accountbestand (standaard VEILIGHEID_USERS of data/users.sqlite)")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    add = users_sub.add_parser("add", help="maak een account")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=("wijkteam", "analist", "beheer"))
+    users_sub.add_parser("list", help="toon de accounts")
+    dis = users_sub.add_parser("disable", help="schakel een account uit")
+    dis.add_argument("name")
+    reset = users_sub.add_parser("reset", help="nieuw wachtwoord (heft ook een blokkade op)")
+    reset.add_argument("name")
 
     demo = sub.add_parser("demo", help="schrijf demo-extractbestanden in de inbox")
     try:
@@ -100,6 +112,80 @@ def _restore(args) -> int:
     return 0
 
 
+def _read_password() -> str:
+    """From a prompt (asked twice) on a terminal, else the first line of stdin. Never from argv."""
+    import getpass
+
+    if sys.stdin.isatty():
+        first = getpass.getpass("Wachtwoord: ")
+        if getpass.getpass("Nog een keer: ") != first:
+            raise UsersError("de wachtwoorden zijn niet gelijk")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+class UsersError(ValueError):
+    pass
+
+
+def _users(args) -> int:
+    from veiligheid import audit
+    from veiligheid.auth import AuthError, Users
+    from veiligheid.fmt import datetime as fmt_dt
+
+    users = Users(Path(args.users) if args.users else None)
+    try:
+        if args.users_command == "add":
+            users.add(args.name, args.role, _read_password())
+            audit.log("gebruikers", "beheer (cli)", None, actie="account aangemaakt", account=args.name, rol=args.role)
+            print(f"account {args.name} aangemaakt (rol {args.role})")
+        elif args.users_command == "reset":
+            users.reset(args.name, _read_password())
+            audit.log("gebruikers", "beheer (cli)", None, actie="wachtwoord teruggezet", account=args.name)
+            print(f"nieuw wachtwoord gezet voor {args.name}; een eventuele blokkade is opgeheven")
+        elif args.users_command == "disable":
+            users.disable(args.name)
+            audit.log("gebruikers", "beheer (cli)", None, actie="account uitgeschakeld", account=args.name)
+            print(f"account {args.name} uitgeschakeld")
+        else:
+            accounts = users.list()
+            if not accounts:
+                print(f"nog geen accounts in {users.path}")
+            for a in accounts:
+                state = "uitgeschakeld" if a.disabled else (
+                    f"geblokkeerd tot {fmt_dt(a.locked_until)}" if a.locked_until else "actief")
+                print(f"{a.name:24s} {a.role:9s} {state:30s} laatste login {fmt_dt(a.last_login) if a.last_login else 'nooit'}")
+    except (AuthError, UsersError) as exc:
+        print(f"fout: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _demo_accounts(cfg) -> None:
+    """On a demo warehouse without accounts: one account per role, credentials printed once."""
+    from veiligheid.auth import Users, create_demo_accounts
+    from veiligheid.warehouse import connect_readonly
+
+    con = connect_readonly(cfg.warehouse)
+    try:
+        demo = con.execute("SELECT value FROM meta WHERE key = 'demo'").fetchone()
+    finally:
+        con.close()
+    users = Users()
+    if users.count():
+        return
+    if not demo or demo[0] != "ja":
+        print(f"Er zijn nog geen accounts ({users.path}). Maak er een met: "
+              "python -m pipelines users add NAAM --role beheer")
+        return
+    created = create_demo_accounts(users)
+    line = "=" * 72
+    print(f"\n{line}\nDEMO-ACCOUNTS (alleen voor de demodata; dit wordt maar één keer getoond)")
+    for role, (name, password) in created.items():
+        print(f"  rol {role:9s} gebruiker {name:16s} wachtwoord {password}")
+    print(f"Bewaar ze nu. Nieuwe wachtwoorden: python -m pipelines users reset NAAM\n{line}\n")
+
+
 def _firstrun(args) -> int:
     """Build a demo warehouse (generate + ingest, with progress) when the warehouse holds no data yet."""
     import shutil
@@ -120,6 +206,7 @@ def _firstrun(args) -> int:
         con.close()
     if runs:
         print(f"warehouse {cfg.warehouse}: bevat al data")
+        _demo_accounts(cfg)
         return 0
     print(f"Eerste start: het warehouse {cfg.warehouse} is leeg; er worden demodata gemaakt en geladen.")
     demo_inbox = cfg.inbox.parent / "demo-inbox"
@@ -139,6 +226,7 @@ def _firstrun(args) -> int:
     quarantined = sum(f.rows_quarantined for f in result.files)
     refused = sum(1 for f in result.files if f.status == "refused")
     print(f"Demo-warehouse klaar: {loaded} rijen geladen, {quarantined} in quarantaine, {refused} bestand(en) geweigerd.")
+    _demo_accounts(cfg)
     return 0
 
 
@@ -160,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
             return export_main(args)
         if args.command == "restore":
             return _restore(args)
+        if args.command == "users":
+            return _users(args)
         if args.command == "firstrun":
             return _firstrun(args)
         if args.command == "demo":

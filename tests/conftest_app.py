@@ -65,6 +65,39 @@ def app_warehouse(demo_warehouse, tmp_path, monkeypatch) -> Path:
     wh = copy_warehouse(demo_warehouse, tmp_path / "data")
     monkeypatch.setenv("VEILIGHEID_WAREHOUSE", str(wh))
     monkeypatch.setenv("VEILIGHEID_INBOX", str(tmp_path / "data" / "inbox"))
+    # accounts, audit log and register live outside the warehouse: keep them private to the test too
+    monkeypatch.setenv("VEILIGHEID_USERS", str(tmp_path / "data" / "users.sqlite"))
+    monkeypatch.setenv("VEILIGHEID_AUDIT_LOG", str(tmp_path / "data" / "audit.jsonl"))
+    monkeypatch.setenv("VEILIGHEID_REGISTER", str(tmp_path / "data" / "register.sqlite"))
     return wh
 
 
+
+
+APP = str(REPO / "app.py")
+
+
+def app_test(role: str = "wijkteam", page: str | None = None, user: str | None = None, run: bool = True, **params):
+    """An AppTest of the app as a logged-in viewer of `role` (the login itself is tested in test_auth.py).
+
+    page: a page file such as "views/cybercrime.py" (switched to after the first run);
+    params: URL query parameters of the first request.
+    """
+    import time
+
+    from streamlit.testing.v1 import AppTest
+
+    from veiligheid.access import Viewer
+    from veiligheid.ui import VIEWER
+
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.session_state[VIEWER] = Viewer(user or f"test-{role}", role)
+    at.session_state["auth_last_seen"] = time.time()
+    for k, v in params.items():
+        at.query_params[k] = v
+    if not run:
+        return at
+    at.run()
+    if page is not None:
+        at.switch_page(page).run()
+    return at

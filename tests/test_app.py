@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest_app import app_warehouse, demo_warehouse  # noqa: F401  (fixtures)
+from tests.conftest_app import app_test, app_warehouse, demo_warehouse  # noqa: F401  (fixtures)
 from veiligheid import filters as F
 from veiligheid import queries
 from veiligheid.warehouse import connect_readonly, write_version
@@ -17,11 +17,9 @@ APP = str(Path(__file__).resolve().parent.parent / "app.py")
 DATA_PAGE = "views/data.py"
 
 
-def _app(**params) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    for k, v in params.items():
-        at.query_params[k] = v
-    return at.run()
+def _app(role: str = "analist", **params) -> AppTest:
+    """The app as a logged-in viewer (analist: true counts; roles and login are tested in test_access.py)."""
+    return app_test(role, **params)
 
 
 def _ok(at: AppTest) -> None:
@@ -66,15 +64,23 @@ def test_dashboard_runs(app_warehouse):
 
 
 def test_data_page_runs(app_warehouse):
-    at = _app()
+    from veiligheid import audit
+    audit.log("login", "test-analist", "analist", methode="lokaal")
+    at = _app("beheer")
     at.switch_page(DATA_PAGE).run()
     _ok(at)
     assert at.title[0].value == "Data"
     assert "Demodata" in _md(at)  # the label is on every page
     cols = {c for df in at.dataframe for c in df.value.columns}
-    assert {"Rijen in quarantaine", "Reden", "Bestand"} <= cols
-    # quarantined rows may hold personal data: only counts, never values or records
-    assert not cols & {"value", "record", "Waarde", "Record", "line"}
+    assert {"Rijen in quarantaine", "Reden", "Bestand", "Gebeurtenis"} <= cols  # beheer: runs, quarantine, audit
+    assert {"Waarde", "Hele regel"} <= cols  # beheer may see the quarantined rows themselves
+    # a wijkteam member gets the counts only: no values, no records, no runs, no audit log
+    at = _app("wijkteam")
+    at.switch_page(DATA_PAGE).run()
+    _ok(at)
+    cols = {c for df in at.dataframe for c in df.value.columns}
+    assert "Reden" in cols
+    assert not cols & {"Waarde", "Hele regel", "Rijen in quarantaine", "Gebeurtenis", "Bestanden geladen"}
 
 
 def test_filters_change_figures(app_warehouse):
@@ -229,14 +235,20 @@ def test_free_text_quarantined_values_and_refused_content_never_reach_the_page(a
     assert sorted(f.status for f in res.files) == ["loaded", "refused"]
     assert sum(f.rows_quarantined for f in res.files if f.status == "loaded") == 1
 
-    for page in (None, DATA_PAGE):
-        at = _app()
-        if page:
-            at.switch_page(page).run()
-        _ok(at)
-        text = _all_text(at)
-        assert len(text) > 1000  # the page really rendered
-        for marker in ("Geheim-OMSCHRIJVING", "GEHEIM-WAARDE", "GEHEIM-KOPREGEL", "Jansen"):
-            assert marker not in text, (page, marker)
-    # and the Data page does show that something was refused and quarantined
-    assert "zonderkop" in text and "onbekende waarde voor bron" in text
+    for role in ("wijkteam", "analist", "beheer"):
+        for page in (None, DATA_PAGE):
+            at = _app(role)
+            if page:
+                at.switch_page(page).run()
+            _ok(at)
+            text = _all_text(at)
+            assert len(text) > 1000  # the page really rendered
+            # free text of loaded rows and the content of a refused file: nobody, ever
+            for marker in ("Geheim-OMSCHRIJVING", "GEHEIM-KOPREGEL", "Jansen"):
+                assert marker not in text, (role, page, marker)
+            # quarantined values: only analist and beheer, only on the Data page
+            assert ("GEHEIM-WAARDE" in text) == (role != "wijkteam" and page == DATA_PAGE), (role, page)
+            # that something was quarantined is visible to everyone; refused files only to beheer
+            if page:
+                assert "onbekende waarde voor bron" in text
+                assert ("zonderkop" in text) == (role == "beheer"), role

@@ -46,7 +46,7 @@ def trend(weekly: pd.DataFrame, incomplete_week: str | None, period_start: dt.da
         strokeWidth=alt.StrokeWidth("reeks:N", scale=alt.Scale(domain=list(SERIES), range=[1.5, 3, 1.5]), legend=None),
         tooltip=tip)
     layers = [band, lines]
-    inc = df[df["onvolledig"]]
+    inc = df[df["onvolledig"] & df["n"].notna()]
     if not inc.empty:
         inc = inc.assign(tekst="onvolledige week", label=[f"{n} (onvolledig)" for n in inc["n"]])
         layers.append(alt.Chart(inc).mark_point(color="#9a9a9a", size=70, filled=True).encode(
@@ -58,11 +58,14 @@ def trend(weekly: pd.DataFrame, incomplete_week: str | None, period_start: dt.da
     return _dutch(alt.layer(*layers).properties(height=height))
 
 
-def heatmap(df: pd.DataFrame, height: int = 260) -> alt.Chart:
-    """Weekday x hour counts (dag 1 = maandag)."""
+def heatmap(df: pd.DataFrame, height: int = 260, hidden_label: str = "<5") -> alt.Chart:
+    """Weekday x hour counts (dag 1 = maandag); cells with `onderdrukt` are grey with "<5" in the tooltip."""
     d = df.copy()
     d["dagnaam"] = [fmt.WEEKDAYS[i - 1] for i in d["dag"]]
     d["uurlabel"] = [f"{u:02d}:00–{u:02d}:59" for u in d["uur"]]
+    hidden = d["onderdrukt"].astype(bool) if "onderdrukt" in d.columns else pd.Series(False, index=d.index)
+    h = d[hidden].drop(columns=["n"]).assign(aantal=hidden_label)
+    d = d[~hidden].assign(n=lambda x: x["n"].astype("int64"))
     chart = alt.Chart(d).mark_rect(stroke="white", strokeWidth=1).encode(
         x=alt.X("uur:O", title="uur van de dag", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("dagnaam:N", title=None, sort=list(fmt.WEEKDAYS)),
@@ -71,4 +74,11 @@ def heatmap(df: pd.DataFrame, height: int = 260) -> alt.Chart:
         tooltip=[alt.Tooltip("dagnaam:N", title="Dag"), alt.Tooltip("uurlabel:N", title="Tijd"),
                  alt.Tooltip("n:Q", title="Aantal", format=",.0f")],
     ).properties(height=height)
+    if not h.empty:
+        grey = alt.Chart(h).mark_rect(stroke="white", strokeWidth=1, color="#8c8ca5", opacity=0.55).encode(
+            x=alt.X("uur:O", title="uur van de dag", axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("dagnaam:N", title=None, sort=list(fmt.WEEKDAYS)),
+            tooltip=[alt.Tooltip("dagnaam:N", title="Dag"), alt.Tooltip("uurlabel:N", title="Tijd"),
+                     alt.Tooltip("aantal:N", title="Aantal")])
+        chart = alt.layer(chart, grey).properties(height=height)
     return chart.configure(locale=fmt.altair_locale()).configure_axis(labelFontSize=12, titleFontSize=12)

@@ -22,6 +22,19 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "VEILIGHEID_KEEP_VERSIONS": ("4", "How many warehouse versions are kept for `restore`."),
     "VEILIGHEID_LOCK_TIMEOUT": ("600", "Seconds an ingest waits for another ingest to finish."),
     "VEILIGHEID_PORT": ("8501", "Port of the app started by run.sh (read by run.sh)."),
+    "VEILIGHEID_AUTH": ("lokaal", "Login: `lokaal` (local accounts) or `oidc` (OpenID Connect via `st.login`, see below)."),
+    "VEILIGHEID_USERS": ("data/users.sqlite", "Local accounts (argon2 password hashes); outside the warehouse."),
+    "VEILIGHEID_ROLE_MAP": (".streamlit/roles.toml", "OIDC: which user or group gets which role."),
+    "VEILIGHEID_AUDIT_LOG": ("data/audit.jsonl", "The append-only audit log (logins, exports, refused access)."),
+    "VEILIGHEID_IDLE_MINUTES": ("30", "A session ends after this many minutes without activity."),
+    "VEILIGHEID_LOGIN_MAX_FAILURES": ("5", "Failed logins in a row before an account is locked."),
+    "VEILIGHEID_LOCKOUT_MINUTES": ("15", "How long a locked account stays locked."),
+    "VEILIGHEID_LOGIN_DELAY": ("1", "Seconds a failed login waits (doubling with each failure, at most 8 s)."),
+    "VEILIGHEID_REGISTER": ("data/register.sqlite", "The priorities register of the wijkteams; outside the warehouse."),
+    "VEILIGHEID_TEAMS": ("", "Optional TOML file grouping stadsdelen into teams (default: one team per stadsdeel)."),
+    "VEILIGHEID_MIN_COUNT": ("5", "Disclosure control for the `wijkteam` role: counts below this are shown as `<5`."),
+    "VEILIGHEID_MIN_COUNT_CYBER": ("10", "The same threshold for cybercrime victims (`<10`)."),
+    "VEILIGHEID_MIN_COUNT_HENNEP": ("5", "The same threshold for hennep cases."),
 }
 
 
@@ -73,3 +86,35 @@ class Config:
             keep_versions=keep,
             lock_timeout=timeout,
         )
+
+
+_MIN_COUNT_VARS = {"default": "VEILIGHEID_MIN_COUNT", "cyber": "VEILIGHEID_MIN_COUNT_CYBER",
+                   "hennep": "VEILIGHEID_MIN_COUNT_HENNEP"}
+
+
+def min_count(domain: str = "default") -> int:
+    """Disclosure threshold for a kind of data; a bad value falls back to the safe default."""
+    name = _MIN_COUNT_VARS[domain]
+    try:
+        value = int(_get(name))
+    except ValueError:
+        value = int(SETTINGS[name][0])
+    return max(value, 1)
+
+
+def setting(name: str) -> str:
+    """The value of a setting (environment variable or its default)."""
+    return _get(name)
+
+
+def setting_path(name: str) -> Path:
+    """A path setting, relative paths taken from the repo root."""
+    return _path(_get(name))
+
+
+def setting_number(name: str) -> float:
+    """A numeric setting; a bad value falls back to the default (never crash the app on a typo)."""
+    try:
+        return float(_get(name).replace(",", "."))
+    except ValueError:
+        return float(SETTINGS[name][0])

@@ -15,6 +15,7 @@ from . import fmt
 
 LAYER_ID = "gebieden"
 NO_DATA = [210, 210, 210, 255]
+SUPPRESSED = [140, 140, 165, 255]  # "too few to show": never confused with zero (zero has the lowest class colour)
 SEQUENTIAL = ([255, 255, 204], [254, 217, 118], [253, 141, 60], [227, 26, 28], [128, 0, 38])
 DIVERGING = ([33, 102, 172], [146, 197, 222], [247, 247, 247], [244, 165, 130], [178, 24, 43])
 INDEX_BREAKS = (50.0, 80.0, 120.0, 200.0)
@@ -55,8 +56,8 @@ def colour(value, brk: list[float], measure: str) -> list[int]:
     return [*palette[min(i, len(palette) - 1)], 235]
 
 
-def legend(brk: list[float], measure: str) -> list[tuple[list[int], str]]:
-    """[(rgb, label)] from low to high, plus the no-data entry."""
+def legend(brk: list[float], measure: str, hidden_label: str | None = None) -> list[tuple[list[int], str]]:
+    """[(rgb, label)] from low to high, plus the no-data entry and (hidden_label) the suppressed entry."""
     dec = 0 if measure in ("aantal", "index") else 1
     palette = DIVERGING if measure == "index" else (SEQUENTIAL[-(len(brk) + 1):] if brk else SEQUENTIAL[:1])
     edges = [None, *brk, None]
@@ -76,6 +77,8 @@ def legend(brk: list[float], measure: str) -> list[tuple[list[int], str]]:
         out.append((list(rgb), label))
     if measure != "aantal":
         out.append((NO_DATA[:3], "geen of bijna geen inwoners"))
+    if hidden_label:
+        out.append((SUPPRESSED[:3], f"onderdrukt: {hidden_label.replace('<', 'minder dan ')} (niet 0)"))
     return out
 
 
@@ -88,7 +91,11 @@ def legend_html(items: list[tuple[list[int], str]], title: str) -> str:
     return f'<div style="font-size:0.9rem"><div style="font-weight:600;margin-bottom:4px">{title}</div>{rows}</div>'
 
 
-def _change_text(n, prev, frac, significant, richting, label) -> str:
+def _change_text(n, prev, frac, significant, richting, label, hidden_label: str = "<5",
+                 n_hidden: bool = False, prev_hidden: bool = False) -> str:
+    if prev_hidden or n_hidden:
+        return (f"{label}: {hidden_label if prev_hidden else fmt.integer(prev)} → "
+                f"{hidden_label if n_hidden else fmt.integer(n)}")
     if prev is None or pd.isna(prev):
         return f"{label}: geen vergelijking"
     pct = fmt.signed_pct(frac) if not pd.isna(frac) else ("gelijk" if n == 0 else "nieuw")
@@ -99,10 +106,11 @@ def _change_text(n, prev, frac, significant, richting, label) -> str:
 
 
 def features(geo: list[dict], table: pd.DataFrame, measure: str, selected: str | None,
-             prev_label: str, focus: set[str] | None = None) -> tuple[dict, list[float]]:
+             prev_label: str, focus: set[str] | None = None, hidden_label: str = "<5") -> tuple[dict, list[float]]:
     """GeoJSON FeatureCollection with fill colours and tooltip texts, and the class breaks used.
 
-    Areas outside `focus` (when given) are drawn faded."""
+    Areas outside `focus` (when given) are drawn faded. Rows with `onderdrukt` (disclosure control,
+    see veiligheid.overview.hide) get the SUPPRESSED colour and "<5" instead of their figures."""
     col = MEASURE_COLUMN[measure]
     t = table.set_index("code")
     if measure != "aantal":  # rates of (nearly) empty areas are noise: no colour
@@ -113,23 +121,28 @@ def features(geo: list[dict], table: pd.DataFrame, measure: str, selected: str |
     for g in geo:
         code = g["code"]
         row = t.loc[code] if code in t.index else None
-        n = int(row["n"]) if row is not None else 0
+        hidden = bool(row.get("onderdrukt", False)) if row is not None else False
+        prev_hidden = bool(row.get("onderdrukt_vorige", False)) if row is not None else False
+        n = int(row["n"]) if row is not None and not hidden else 0
         rate = row["per_1000"] if row is not None else math.nan
         idx = row["index"] if row is not None else math.nan
         val = row[col] if row is not None else math.nan
         props = {
             "code": code,
             "naam": g["naam"],
-            "fill": colour(val, brk, measure)[:3] + [235 if focus is None or code in focus else 70],
+            "fill": (SUPPRESSED if hidden else colour(val, brk, measure))[:3]
+            + [235 if focus is None or code in focus else 70],
             "line_width": 4 if code == selected else 1,
-            "tt_aantal": f"Aantal: {fmt.integer(n)}",
-            "tt_rate": ("Per 1.000 inwoners: " + fmt.number(rate, 1)
+            "tt_aantal": f"Aantal: {hidden_label if hidden else fmt.integer(n)}",
+            "tt_rate": (f"Onderdrukt: minder dan {hidden_label.lstrip('<')} (geen cijfer per 1.000)" if hidden else
+                        "Per 1.000 inwoners: " + fmt.number(rate, 1)
                         + (f" (index {fmt.integer(idx)}, stad = 100)" if not pd.isna(idx) else "")
                         if row is not None and row["inwoners"] >= 100 else "Te weinig inwoners voor een cijfer per 1.000"),
             "tt_change": _change_text(n, row["n_vorige"] if row is not None else None,
                                       row["verandering_vorige"] if row is not None else math.nan,
                                       bool(row["significant_vorige"]) if row is not None else False,
-                                      int(row["richting_vorige"]) if row is not None else 0, prev_label),
+                                      int(row["richting_vorige"]) if row is not None else 0, prev_label,
+                                      hidden_label, hidden, prev_hidden),
         }
         feats.append({"type": "Feature", "properties": props, "geometry": g["geometry"]})
     return {"type": "FeatureCollection", "features": feats}, brk

@@ -338,3 +338,11 @@ def quarantine_counts(con) -> pd.DataFrame:
     return _df(con, """
         SELECT file, kind, "column" AS kolom, reason, count(*) AS rijen
         FROM quarantine GROUP BY ALL ORDER BY file DESC, rijen DESC""")
+
+
+def quarantine_rows(con, limit: int = 1000) -> pd.DataFrame:
+    """The quarantined rows themselves (values and raw records): only for roles with `quarantine_rows`."""
+    return _df(con, """
+        SELECT q.file, q.kind, q.line, q."column" AS kolom, q.value, q.reason, q.record, r.started_at
+        FROM quarantine q LEFT JOIN ingest_runs r USING (run_id)
+        ORDER BY r.started_at DESC NULLS LAST, q.file, q.line LIMIT ?""", [limit])

@@ -14,11 +14,13 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
+from . import audit, fmt, queries
 from . import filters as F
-from . import fmt, queries
+from .access import Viewer
 from .config import Config
 from .warehouse import connect_readonly, version_token
 
+VIEWER = "viewer"  # session_state key of the logged-in Viewer (set only by veiligheid.auth)
 STATE = "filters"  # session_state key of the FilterState (never a widget key)
 NOTICES = "filter_notices"
 ATTRIBUTION = "Bron: CBS, PDOK (CC BY 4.0); incidenten: politie Oost-Nederland en gemeente."
@@ -56,6 +58,15 @@ def require_warehouse() -> None:
         st.error(f"Er is nog geen warehouse ({path}). Start de app met `./run.sh` (bouwt demodata) "
                  "of laad eerst extractbestanden met `python -m pipelines ingest`.")
         st.stop()
+
+
+def viewer() -> Viewer:
+    """The logged-in viewer; app.py's gate guarantees there is one before any page runs."""
+    v = st.session_state.get(VIEWER)
+    if not isinstance(v, Viewer):  # never render data for nobody
+        st.error("U bent niet ingelogd.")
+        st.stop()
+    return v
 
 
 # ------------------------------------------------------------------ freshness banner
@@ -246,6 +257,18 @@ def themes_label(state: F.FilterState) -> str:
     if not state.themes:
         return "alle thema's"
     return ", ".join(state.themes)
+
+
+def download_button(label: str, data, file_name: str, mime: str, what: str, key: str | None = None, **kwargs) -> None:
+    """st.download_button that writes every export to the audit log (who, when, what, which filters).
+
+    `data` must already have passed the disclosure rules of the viewer (veiligheid.disclosure).
+    """
+    v = viewer()
+    filters = F.to_params(get_state())
+    st.download_button(label, data, file_name=file_name, mime=mime, key=key,
+                       on_click=lambda: audit.log("export", v.user, v.role, wat=what, bestand=file_name,
+                                                  filters=filters or "geen"), **kwargs)
 
 
 def csv_bytes(df: pd.DataFrame) -> bytes:

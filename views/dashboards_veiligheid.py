@@ -7,10 +7,14 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from veiligheid import charts, filters as F, fmt, maps, queries, ui
+from veiligheid import charts, filters as F, fmt, maps, overview, queries, ui
+from veiligheid.disclosure import count_text
 
 fresh = ui.freshness()
 valid = ui.valid(fresh)
+viewer = ui.viewer()
+policy = viewer.policy("default")
+HID = policy.label
 
 
 def _on_map_select() -> None:
@@ -46,12 +50,25 @@ st.markdown(f"Incidenten in **{where}** · {ui.themes_label(state)} · **{F.PRES
             + (f" :gray-badge[{fmt.week_label(fresh.incomplete_week)} onvolledig]"
                if fresh.incomplete_week and period.start <= fresh.data_end <= period.end else ""))
 
+# ------------------------------------------------------------------ disclosure control (see veiligheid/overview.py)
+if policy.active:
+    masks = overview.area_masks(ui.query("area_table", period, "wijk", themes, None, fresh.data_start),
+                                dict(valid.wijken), policy)
+    total_hidden = overview.selection_total_hidden(masks, state.stadsdeel, state.wijk)
+else:
+    masks, total_hidden = {}, {}
+
 # ------------------------------------------------------------------ tiles
 tiles = ui.query("tiles", period, themes, state.stadsdeel, state.wijk, fresh.data_start)
+tiles = overview.hide(tiles, overview.tile_hidden(tiles, total_hidden, themes, queries.TOTAL, policy), key="thema")
 
 
 def _change_line(row: pd.Series, which: str, label: str) -> str:
     prev = row[f"n_{'vorige' if which == 'vorige' else 'jaar'}"]
+    prev_hidden = bool(row.get(f"onderdrukt_{which}", False))
+    if prev_hidden or row.get("onderdrukt", False):
+        return (f":gray[{label}: {HID if prev_hidden else fmt.integer(prev)} → "
+                f"{HID if row.get('onderdrukt', False) else fmt.integer(row['n'])}]")
     if pd.isna(prev):
         return f"{label}: geen gegevens"
     frac = row[f"verandering_{which}"]
@@ -71,13 +88,17 @@ for col, (_, row) in zip(cols, tiles.iterrows()):
         name = "Totaal, alle thema's" if not themes else "Totaal gekozen thema's"
     with col.container(border=True):
         st.markdown(f"**{name}**")
-        st.markdown(f"<span style='font-size:2rem;font-weight:600'>{fmt.integer(row['n'])}</span>",
+        st.markdown(f"<span style='font-size:2rem;font-weight:600'>"
+                    f"{count_text(row['n'], row.get('onderdrukt', False), policy).replace('<', '&lt;')}</span>",
                     unsafe_allow_html=True)
-        st.caption(f"{fmt.number(row['per_1000'], 2)} per 1.000 inwoners")
+        st.caption(f"{fmt.number(row['per_1000'], 2)} per 1.000 inwoners" if not row.get("onderdrukt", False)
+                   else "te weinig om te tonen")
         st.markdown(_change_line(row, "vorige", f"t.o.v. {prev_label}"))
         st.markdown(_change_line(row, "jaar", "t.o.v. jaar eerder"))
 st.caption("▲/▼ in kleur = statistisch significante verandering (exacte toets, p < 0,05). Grijs = het verschil "
-           "past bij toeval en is geen nieuws. De vier stadsbrede prioriteiten tellen altijd hun eigen thema.")
+           "past bij toeval en is geen nieuws. De vier stadsbrede prioriteiten tellen altijd hun eigen thema."
+           + (f" **{HID}** = minder dan {policy.threshold} incidenten: niet getoond om personen te beschermen "
+              "(ook afgeleide cijfers niet)." if policy.active else ""))
 
 # ------------------------------------------------------------------ map
 st.subheader("Kaart")
@@ -91,12 +112,13 @@ c2.radio("Kleur naar", list(F.MEASURES), format_func=F.MEASURES.get, key=ui.W_ME
 state = ui.get_state()
 level, measure = state.level, state.measure
 map_table = ui.query("area_table", period, level, themes, None, fresh.data_start)
+map_table = overview.hide(map_table, overview.area_hidden(masks, level)) if policy.active else map_table
 geo = ui.query("area_geojson", level)
 selected = state.wijk if level == "wijk" else state.stadsdeel
 # with a stadsdeel chosen, the wijken map zooms in on it, names its wijken and fades the rest
 focus = set(map_table.loc[map_table["stadsdeel"] == valid.stadsdelen[state.stadsdeel], "code"]) \
     if level == "wijk" and state.stadsdeel else None
-fc, brk = maps.features(geo, map_table, measure, selected, prev_label, focus)
+fc, brk = maps.features(geo, map_table, measure, selected, prev_label, focus, hidden_label=HID)
 view = maps.view_for(geo, focus)
 deck = maps.deck(fc, maps.labels(geo, view, focus), level, view)
 mcol, lcol = st.columns([3, 1])
@@ -105,7 +127,8 @@ with mcol:
 with lcol:
     title = {"aantal": "Aantal incidenten", "per1000": "Incidenten per 1.000 inwoners",
              "index": "Index per 1.000 inwoners (stad = 100)"}[measure]
-    st.html(maps.legend_html(maps.legend(brk, measure), title))
+    any_hidden = bool(map_table.get("onderdrukt", pd.Series(dtype=bool)).any())
+    st.html(maps.legend_html(maps.legend(brk, measure, HID if any_hidden else None), title))
     st.caption(f"{F.LEVELS[level]}, {fmt.period(period.start, period.end)}. Ga met de muis over een gebied voor de "
                "cijfers; **klik op een gebied** om de pagina daarop te filteren. Dikke rand = gekozen gebied.")
     if state.stadsdeel or state.wijk:
@@ -122,22 +145,45 @@ with t1:
     if fresh.data_start and first < fresh.data_start:
         first += dt.timedelta(days=7)  # never start with a half week
     weekly = ui.query("weekly", first, fresh.data_end, themes, state.stadsdeel, state.wijk, fresh.data_start)
+    if policy.active:
+        total_n = tiles.loc[tiles["thema"] == queries.TOTAL, "n"].iloc[0]
+        wk_hidden, avg_hidden, ly_hidden = overview.weekly_hidden(
+            weekly, period.start, period.end, total_hidden.get("n", False),
+            0.0 if pd.isna(total_n) else float(total_n), policy)
+        weekly = weekly.assign(
+            n=weekly["n"].astype("Float64").mask(weekly["week"].isin(wk_hidden)),
+            gemiddelde_4w=weekly["gemiddelde_4w"].mask(weekly["week"].isin(avg_hidden) | (weekly.index < 3)),
+            n_vorig_jaar=weekly["n_vorig_jaar"].mask(weekly["week"].isin(ly_hidden)))
     st.altair_chart(charts.trend(weekly, fresh.incomplete_week, period.start, period.end), width="stretch")
     note = "Gearceerd: de gekozen periode. Weken lopen van maandag t/m zondag."
     if fresh.incomplete_week:
         note += f" {fmt.week_label(fresh.incomplete_week)} is nog niet compleet (grijze stip)."
+    if policy.active and weekly["n"].isna().any():
+        note += f" Weken zonder punt: {HID} incidenten, niet getoond."
     st.caption(note)
 with t2:
     st.subheader("Wanneer gebeurt het?")
     wh = ui.query("weekday_hour", period, themes, state.stadsdeel, state.wijk)
-    st.altair_chart(charts.heatmap(wh), width="stretch")
-    extra = f" {fmt.integer(wh.attrs.get('zonder_tijd', 0))} incidenten zonder tijdstip niet getoond." \
-        if wh.attrs.get("zonder_tijd") else ""
+    no_time = wh.attrs.get("zonder_tijd", 0)
+    if policy.active:
+        total_n = tiles.loc[tiles["thema"] == queries.TOTAL, "n"].iloc[0]
+        hm_hidden = overview.heatmap_hidden(wh, no_time, total_hidden.get("n", False),
+                                            0.0 if pd.isna(total_n) else float(total_n), policy)
+        wh = wh.assign(onderdrukt=[(d, u) in hm_hidden for d, u in zip(wh["dag"], wh["uur"])])
+    else:
+        hm_hidden = set()
+    st.altair_chart(charts.heatmap(wh, hidden_label=HID), width="stretch")
+    extra = (f" {count_text(no_time, 'zonder_tijd' in hm_hidden, policy)} incidenten zonder tijdstip niet getoond."
+             if no_time else "")
+    if hm_hidden:
+        extra += f" Grijze vakjes: {HID}, niet getoond."
     st.caption(f"Aantal incidenten per dag en uur in de gekozen periode, {where}.{extra}")
 
 # ------------------------------------------------------------------ table
 table_level = "wijk" if state.stadsdeel or level == "wijk" else "stadsdeel"
 tbl = ui.query("area_table", period, table_level, themes, state.stadsdeel, fresh.data_start)
+if policy.active:
+    tbl = overview.hide(tbl, overview.area_hidden(masks, table_level))
 area_word = "Wijk" if table_level == "wijk" else "Stadsdeel"
 st.subheader(f"{'Wijken' if table_level == 'wijk' else 'Stadsdelen'}"
              + (f" in stadsdeel {valid.stadsdelen[state.stadsdeel]}" if state.stadsdeel else ""))
@@ -155,7 +201,7 @@ shown = pd.DataFrame({
     area_word: tbl["naam"],
     **({"Stadsdeel": tbl["stadsdeel"]} if table_level == "wijk" and not state.stadsdeel else {}),
     "Inwoners": tbl["inwoners"],
-    "Aantal": tbl["n"],
+    "Aantal": tbl["n"],  # hidden counts are <NA> here and shown as HID below
     "Per 1.000 inwoners": tbl["per_1000"].round(2).where(tbl["inwoners"] >= 100),
     "Index (stad = 100)": tbl["index"].round(0).where(tbl["inwoners"] >= 100),
     f"Aantal {prev_label}": tbl["n_vorige"],
@@ -164,14 +210,27 @@ shown = pd.DataFrame({
     "Aantal jaar eerder": tbl["n_jaar"],
     "Verandering t.o.v. jaar eerder (%)": (tbl["verandering_jaar"] * 100).round(0),
     "Significant (jaar eerder)": [_sig(r, "jaar") for _, r in tbl.iterrows()],
+    # which counts are hidden by disclosure control (dropped again after sorting)
+    **{f"__{flag}": tbl.get(flag, pd.Series(False, index=tbl.index)).astype(bool)
+       for flag in overview.COUNT_COLS.values()},
 }).sort_values("Aantal", ascending=False, kind="stable").reset_index(drop=True)
+hidden_cells = {"Aantal": shown.pop("__onderdrukt"), f"Aantal {prev_label}": shown.pop("__onderdrukt_vorige"),
+                "Aantal jaar eerder": shown.pop("__onderdrukt_jaar")}
 num_fmt = {c: (lambda v, d=(2 if c.startswith("Per") else 0): fmt.number(v, d, missing=""))
-           for c in shown.columns if shown[c].dtype.kind in "fiu" or str(shown[c].dtype) == "Int64"}
-st.dataframe(shown.style.format(num_fmt, na_rep="–"), hide_index=True, width="stretch", placeholder="–")
+           for c in shown.columns if shown[c].dtype.kind in "fiu" or str(shown[c].dtype) in ("Int64", "Float64")}
+styler = shown.style.format(num_fmt, na_rep="–")
+for c, mask in hidden_cells.items():
+    if mask.any():
+        styler = styler.format(lambda v: HID, subset=pd.IndexSlice[mask[mask].index, c])
+st.dataframe(styler, hide_index=True, width="stretch", placeholder="–")
 st.caption("Klik op een kolomkop om te sorteren. Gebieden met minder dan 100 inwoners krijgen geen cijfer per "
-           "1.000 inwoners. 'Significant' = de verandering is groter dan toeval (p < 0,05).")
+           "1.000 inwoners. 'Significant' = de verandering is groter dan toeval (p < 0,05)."
+           + (f" {HID}: minder dan {policy.threshold} incidenten; om personen te beschermen zijn soms ook andere "
+              "kleine aantallen verborgen, zodat niets is terug te rekenen uit de totalen." if policy.active else ""))
 csv_name = f"veiligheid_{table_level}_{period.start.isoformat()}_{period.end.isoformat()}.csv"
 csv_df = shown.copy()
-for c, f in num_fmt.items():  # the same Dutch formatting as on screen
-    csv_df[c] = [f(x) if not pd.isna(x) else "–" for x in csv_df[c]]
-st.download_button("Download tabel (CSV)", ui.csv_bytes(csv_df), file_name=csv_name, mime="text/csv")
+for c, f in num_fmt.items():  # the same Dutch formatting (and the same suppression) as on screen
+    mask = hidden_cells.get(c, pd.Series(False, index=csv_df.index))
+    csv_df[c] = [HID if h else (f(x) if not pd.isna(x) else "–") for x, h in zip(csv_df[c], mask)]
+ui.download_button("Download tabel (CSV)", ui.csv_bytes(csv_df), file_name=csv_name, mime="text/csv",
+                   what=f"tabel {area_word.lower()}en, dashboards veiligheid")

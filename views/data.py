@@ -1,12 +1,19 @@
-"""Page "Data": how fresh the data is, the ingest runs and what went to quarantine (counts only)."""
+"""Page "Data": how fresh the data is and what went to quarantine; more per role.
+
+- everyone: freshness per kind of file and quarantine counts per reason (never values);
+- analist and beheer: the quarantined rows themselves (they may hold personal data);
+- beheer: ingest runs, refused files and the audit log (with export).
+Sections a role may not see are not rendered and their queries are not run.
+"""
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from veiligheid import fmt, ui
+from veiligheid import audit, fmt, ui
 
 fresh = ui.freshness()
+viewer = ui.viewer()
 KIND_NAMES = {"incidenten": "Incidenten", "registraties": "Registraties (gemeente)",
               "cyber_slachtoffers": "Cyberslachtoffers", "hennep": "Hennepzaken"}
 
@@ -32,37 +39,40 @@ st.dataframe(pd.DataFrame({
     "Actuele records": [fmt.integer(n) for n in dw["records"]],
 }), hide_index=True, width="stretch")
 
-st.subheader("Inlaadrondes")
-runs = ui.query("ingest_runs", 20)
-if runs.empty:
-    st.info("Er is nog geen inlaadronde geweest.")
-else:
-    st.dataframe(pd.DataFrame({
-        "Gestart": [fmt.datetime(t) for t in runs["started_at"]],
-        "Klaar": [fmt.datetime(t) if not pd.isna(t) else "–" for t in runs["finished_at"]],
-        "Versie": runs["version"],
-        "Bestanden geladen": runs["files_loaded"],
-        "Overgeslagen (al geladen)": runs["files_skipped"],
-        "Geweigerd": runs["files_refused"],
-        "Rijen geladen": [fmt.integer(n) for n in runs["rows_loaded"]],
-        "Rijen in quarantaine": [fmt.integer(n) for n in runs["rows_quarantined"]],
-    }), hide_index=True, width="stretch")
+if viewer.admin:  # ingest runs and refused files: beheer only
+    st.subheader("Inlaadrondes")
+    runs = ui.query("ingest_runs", 20)
+    if runs.empty:
+        st.info("Er is nog geen inlaadronde geweest.")
+    else:
+        st.dataframe(pd.DataFrame({
+            "Gestart": [fmt.datetime(t) for t in runs["started_at"]],
+            "Klaar": [fmt.datetime(t) if not pd.isna(t) else "–" for t in runs["finished_at"]],
+            "Versie": runs["version"],
+            "Bestanden geladen": runs["files_loaded"],
+            "Overgeslagen (al geladen)": runs["files_skipped"],
+            "Geweigerd": runs["files_refused"],
+            "Rijen geladen": [fmt.integer(n) for n in runs["rows_loaded"]],
+            "Rijen in quarantaine": [fmt.integer(n) for n in runs["rows_quarantined"]],
+        }), hide_index=True, width="stretch")
 
-refused = ui.query("refused_files", 50)
-st.subheader("Geweigerde bestanden")
-if refused.empty:
-    st.success("Geen geweigerde bestanden.")
-else:
-    st.caption("Een geweigerd bestand is niet ingeladen en staat apart (map refused/) met de reden ernaast. "
-               "Laat de bron een verbeterde export aanleveren.")
-    st.dataframe(pd.DataFrame({
-        "Bestand": refused["file"], "Soort": refused["kind"].map(KIND_NAMES).fillna(refused["kind"]),
-        "Week": refused["week"], "Reden": refused["reason"],
-    }), hide_index=True, width="stretch")
+    refused = ui.query("refused_files", 50)
+    st.subheader("Geweigerde bestanden")
+    if refused.empty:
+        st.success("Geen geweigerde bestanden.")
+    else:
+        st.caption("Een geweigerd bestand is niet ingeladen en staat apart (map refused/) met de reden ernaast. "
+                   "Laat de bron een verbeterde export aanleveren.")
+        st.dataframe(pd.DataFrame({
+            "Bestand": refused["file"], "Soort": refused["kind"].map(KIND_NAMES).fillna(refused["kind"]),
+            "Week": refused["week"], "Reden": refused["reason"],
+        }), hide_index=True, width="stretch")
 
 st.subheader("Quarantaine")
-st.caption("Rijen met een ongeldige waarde worden niet geteld maar apart bewaard. Hier staan alleen de aantallen per "
-           "bestand, soort en reden; de rijen zelf kunnen persoonsgegevens bevatten en worden niet getoond.")
+st.caption("Rijen met een ongeldige waarde worden niet geteld maar apart bewaard. Hier staan de aantallen per "
+           "bestand, soort en reden"
+           + ("; daaronder de rijen zelf (alleen voor analisten en beheer: ze kunnen persoonsgegevens bevatten)."
+              if viewer.quarantine_rows else "; de rijen zelf kunnen persoonsgegevens bevatten en worden niet getoond."))
 q = ui.query("quarantine_counts")
 if q.empty:
     st.success("Geen rijen in quarantaine.")
@@ -78,3 +88,46 @@ else:
         "Bestand": q["file"], "Soort": q["kind"].map(KIND_NAMES).fillna(q["kind"]), "Kolom": q["kolom"],
         "Reden": q["reason"], "Rijen": q["rijen"],
     }), hide_index=True, width="stretch", height=400)
+
+if viewer.quarantine_rows and not q.empty:
+    st.markdown("**De rijen in quarantaine** (nieuwste inlading eerst, hoogstens 1.000)")
+    rows = ui.query("quarantine_rows", 1000)
+    qshown = pd.DataFrame({
+        "Ingeladen": [fmt.datetime(t) if not pd.isna(t) else "–" for t in rows["started_at"]],
+        "Bestand": rows["file"], "Regel": rows["line"], "Kolom": rows["kolom"], "Waarde": rows["value"],
+        "Reden": rows["reason"], "Hele regel": rows["record"],
+    })
+    st.dataframe(qshown, hide_index=True, width="stretch", height=400)
+    ui.download_button("Download quarantainerijen (CSV)", ui.csv_bytes(qshown), file_name="quarantaine.csv",
+                       mime="text/csv", what="quarantainerijen")
+
+if viewer.admin:
+    st.subheader("Auditlog")
+    st.caption("Inloggen (gelukt en mislukt), exports (wie, wanneer, wat, welke filters) en geweigerde toegang. "
+               "Het log wordt alleen aangevuld, nooit gewijzigd; elke regel bevat de vingerafdruk van de vorige.")
+    log = audit.read()
+    intact, broken = audit.verify()
+    if not intact:
+        st.error(f"Het auditlog is aangepast of beschadigd vanaf regel {broken}. Meld dit bij de "
+                 "informatiebeveiliging.", icon=":material/gpp_bad:")
+    if log.empty:
+        st.info("Het auditlog is nog leeg.")
+    else:
+        c1, c2 = st.columns(2)
+        kinds = c1.multiselect("Soort gebeurtenis", sorted(log["gebeurtenis"].unique()), placeholder="Alle")
+        who = c2.multiselect("Gebruiker", sorted(u for u in log["gebruiker"].unique() if u), placeholder="Iedereen")
+        keep = pd.Series(True, index=log.index)
+        if kinds:
+            keep &= log["gebeurtenis"].isin(kinds)
+        if who:
+            keep &= log["gebruiker"].isin(who)
+        shown_log = log[keep]
+        table = pd.DataFrame({
+            "Tijd": [fmt.datetime(t) for t in shown_log["tijd"]], "Gebeurtenis": shown_log["gebeurtenis"],
+            "Gebruiker": shown_log["gebruiker"], "Rol": shown_log["rol"], "Details": shown_log["details"],
+        })
+        st.caption(f"{fmt.integer(len(table))} van {fmt.integer(len(log))} regels"
+                   + (", log intact" if intact else ""))
+        st.dataframe(table, hide_index=True, width="stretch", height=400)
+        ui.download_button("Download auditlog (CSV)", ui.csv_bytes(table), file_name="auditlog.csv", mime="text/csv",
+                           what="auditlog")

@@ -1,0 +1,173 @@
+"""Disclosure control (veiligheid/disclosure.py): primary and secondary suppression, the subtraction attack.
+
+Known answers by hand, then Hypothesis over random tables: no shown count is below the threshold and no
+hidden cell can be computed from what is shown.
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from veiligheid.disclosure import (TOTAL, Policy, count_column, count_text, hide_derived, primary_mask, protect,
+                                   protect_frame, protect_hierarchy, protect_series, recoverable)
+
+P5 = Policy(5)
+OFF = Policy(5, active=False)
+
+
+def test_primary_hides_one_to_four_and_shows_zero():
+    s = pd.Series({"a": 0, "b": 1, "c": 4, "d": 5, "e": 120})
+    assert primary_mask(s, P5).tolist() == [False, True, True, False, False]
+    assert [count_text(v, False, P5) for v in s] == ["0", "<5", "<5", "5", "120"]
+    assert Policy(10).label == "<10" and count_text(9, False, Policy(10)) == "<10"
+    assert not primary_mask(s, OFF).any() and count_text(3, False, OFF) == "3"
+
+
+def test_subtraction_attack_on_a_single_hidden_part_fails():
+    """Total 30 = 3 + 12 + 15: hiding only the 3 would give it away (30 - 12 - 15)."""
+    s = pd.Series({"phishing": 3, "hacken": 12, "overig": 15})
+    mask, total_hidden = protect_series(s, P5)
+    assert mask["phishing"] and mask["hacken"] and not mask["overig"]  # the smallest other part is the complement
+    assert not total_hidden
+    values = {TOTAL: 30.0, **{("p", k): float(v) for k, v in s.items()}}
+    hidden = {("p", k) for k in s.index[mask]}
+    assert recoverable(values, [(TOTAL, [("p", k) for k in s.index])], hidden) == set()
+    # the attacker's arithmetic: only the sum of the two hidden cells is known
+    assert values[TOTAL] - 15 == 15 and 15 != 3
+
+
+def test_recoverable_detects_a_single_hidden_cell():
+    values = {"t": 10.0, "a": 3.0, "b": 7.0}
+    assert recoverable(values, [("t", ["a", "b"])], {"a"}) == {"a"}
+    assert recoverable(values, [("t", ["a", "b"])], {"a", "b"}) == set()
+    assert recoverable(values, [], {"a"}) == set()  # no total shown: nothing to subtract from
+
+
+def test_two_way_table_with_margins():
+    df = pd.DataFrame({"x": [3, 10, 12], "y": [8, 9, 30], "z": [20, 11, 7]}, index=["r1", "r2", "r3"])
+    mask, rmask, kmask, total = protect_frame(df, P5)
+    assert mask.at["r1", "x"]  # primary
+    assert mask.to_numpy().sum() >= 4  # a lone hidden cell needs partners in its row and its column
+    assert (mask.sum(axis=1)[mask.any(axis=1)] >= 2).all() and (mask.sum(axis=0)[mask.any(axis=0)] >= 2).all()
+    values, rels = _frame_relations(df)
+    hidden = {("c", r, k) for r in df.index for k in df.columns if mask.at[r, k]}
+    hidden |= {("r", r) for r in df.index if rmask[r]} | {("k", k) for k in df.columns if kmask[k]}
+    assert recoverable(values, rels, hidden) == set()
+
+
+def test_hierarchy_wijken_in_stadsdelen():
+    parts = pd.Series({"w1": 2, "w2": 30, "w3": 12, "w4": 50, "w5": 0})
+    parent = {"w1": "A", "w2": "A", "w3": "B", "w4": "B", "w5": "C"}
+    wmask, smask, total = protect_hierarchy(parts, parent, P5)
+    assert wmask["w1"] and wmask["w2"]  # w1 primary; w2 the only partner inside A
+    assert not wmask["w5"]  # zero is not hidden
+    assert not smask.any() and not total
+
+
+def test_bridge_cell_is_caught_by_the_exact_check():
+    """All rows/columns have >= 2 hidden cells, yet a cell can be pinned: the rule of thumb is not enough.
+
+    Two 2x2 blocks of hidden cells joined by one extra hidden cell (a 'bridge' in the row/column graph).
+    """
+    rows, cols = [f"r{i}" for i in range(5)], [f"c{j}" for j in range(5)]
+    hidden = {("c", "r0", "c0"), ("c", "r0", "c1"), ("c", "r1", "c0"), ("c", "r1", "c1"),
+              ("c", "r2", "c2"), ("c", "r2", "c3"), ("c", "r3", "c2"), ("c", "r3", "c3"),
+              ("c", "r1", "c2")}  # the bridge: row r1 now has 3 hidden, column c2 has 3 hidden
+    df = pd.DataFrame(20, index=rows, columns=cols)
+    values, rels = _frame_relations(df)
+    assert ("c", "r1", "c2") in recoverable(values, rels, hidden)
+    # protect() starting from the same cells adds complements until nothing is recoverable
+    out = protect(values, rels, P5, hide=hidden)
+    assert hidden <= out and recoverable(values, rels, out) == set()
+
+
+def test_inactive_policy_hides_nothing():
+    s = pd.Series({"a": 1, "b": 2, "c": 40})
+    mask, total = protect_series(s, OFF)
+    assert not mask.any() and not total
+
+
+def test_derived_figures_follow_their_counts():
+    rates = pd.Series([1.5, 2.0, 3.0])
+    out = hide_derived(rates, pd.Series([False, True, False]))
+    assert out.isna().tolist() == [False, True, False]
+    assert count_column(pd.Series([3, 40]), pd.Series([True, False]), P5).tolist() == ["<5", "40"]
+
+
+def _frame_relations(df: pd.DataFrame):
+    values = {("c", r, k): float(df.at[r, k]) for r in df.index for k in df.columns}
+    values.update({("r", r): float(df.loc[r].sum()) for r in df.index})
+    values.update({("k", k): float(df[k].sum()) for k in df.columns})
+    values[TOTAL] = float(df.to_numpy().sum())
+    rels = [(("r", r), [("c", r, k) for k in df.columns]) for r in df.index]
+    rels += [(("k", k), [("c", r, k) for r in df.index]) for k in df.columns]
+    rels += [(TOTAL, [("r", r) for r in df.index]), (TOTAL, [("k", k) for k in df.columns])]
+    return values, rels
+
+
+def _brute_force_pinned(values, rels, hidden, cell, bound=12) -> bool:
+    """Independent check for tiny tables: enumerate hidden values 0..bound that satisfy every relation.
+
+    A cell is pinned when all solutions give it the same value."""
+    hid = sorted(hidden, key=str)
+    seen = set()
+    for combo in itertools.product(range(bound + 1), repeat=len(hid)):
+        v = dict(values)
+        v.update(zip(hid, combo))
+        if all(abs(v[t] - sum(v[p] for p in parts)) < 1e-9 for t, parts in rels):
+            seen.add(v[cell])
+            if len(seen) > 1:
+                return False
+    return len(seen) == 1
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(2, 5), st.integers(2, 5), st.data(), st.sampled_from([5, 10]))
+def test_property_random_tables(n_rows, n_cols, data, threshold):
+    """Random tables with margins: nothing under the threshold is shown; no hidden cell is recoverable."""
+    cells = data.draw(st.lists(st.one_of(st.integers(0, 12), st.integers(0, 400)), min_size=n_rows * n_cols,
+                               max_size=n_rows * n_cols))
+    df = pd.DataFrame(np.array(cells).reshape(n_rows, n_cols), index=[f"r{i}" for i in range(n_rows)],
+                      columns=[f"k{j}" for j in range(n_cols)])
+    policy = Policy(threshold)
+    mask, rmask, kmask, total = protect_frame(df, policy)
+    values, rels = _frame_relations(df)
+    hidden = {("c", r, k) for r in df.index for k in df.columns if mask.at[r, k]}
+    hidden |= {("r", r) for r in df.index if rmask[r]} | {("k", k) for k in df.columns if kmask[k]}
+    hidden |= {TOTAL} if total else set()
+    for key, v in values.items():  # shown cells are 0 or at least the threshold
+        if key not in hidden:
+            assert v == 0 or v >= threshold, (key, v)
+    assert recoverable(values, rels, hidden) == set()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 9), min_size=2, max_size=4), st.lists(st.integers(0, 9), min_size=2, max_size=3))
+def test_property_exact_check_agrees_with_brute_force(row0, row1):
+    """On tiny 2-row tables the linear-algebra check and plain enumeration agree after protect()."""
+    n = min(len(row0), len(row1))
+    df = pd.DataFrame([row0[:n], row1[:n]], index=["r0", "r1"], columns=[f"k{j}" for j in range(n)])
+    values, rels = _frame_relations(df)
+    hidden = protect(values, rels, Policy(5))
+    if not hidden or len(hidden) > 4:
+        return
+    for cell in hidden:
+        if values[cell] > 0:  # a zero pinned to zero discloses nothing (zeros are shown anyway)
+            assert not _brute_force_pinned(values, rels, hidden, cell, bound=int(max(values.values())) + 2), cell
+
+
+@pytest.mark.parametrize("threshold", [5, 10])
+def test_series_never_shows_small_counts(threshold):
+    rng = np.random.default_rng(threshold)
+    for _ in range(200):
+        s = pd.Series(rng.integers(0, 3 * threshold, size=rng.integers(1, 9)))
+        mask, total_hidden = protect_series(s, Policy(threshold))
+        shown = s[~mask]
+        assert ((shown == 0) | (shown >= threshold)).all()
+        if mask.sum() == 1:  # a single hidden part is only safe when the total is hidden too
+            assert total_hidden

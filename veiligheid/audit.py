@@ -1,0 +1,102 @@
+"""The append-only audit log: logins (success and failure), exports and refused access.
+
+One JSON object per line in VEILIGHEID_AUDIT_LOG (outside the warehouse, so the weekly ingest and
+`restore` never touch it). Lines are only ever appended (O_APPEND, under an exclusive file lock,
+fsynced), and every line carries the SHA-256 of the line before it, so an edited or deleted line
+breaks the chain (`verify`). Passwords are never passed to this module.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from .config import setting_path
+
+EVENTS = {
+    "login": "Ingelogd",
+    "login_mislukt": "Inloggen mislukt",
+    "login_geblokkeerd": "Inloggen geblokkeerd",
+    "uitgelogd": "Uitgelogd",
+    "sessie_verlopen": "Sessie verlopen",
+    "export": "Export",
+    "geweigerd": "Toegang geweigerd",
+    "gebruikers": "Gebruikersbeheer",
+}
+GENESIS = "0" * 64
+
+
+def log_path() -> Path:
+    return setting_path("VEILIGHEID_AUDIT_LOG")
+
+
+def _last_hash(f) -> str:
+    f.seek(0, os.SEEK_END)
+    size = f.tell()
+    if size == 0:
+        return GENESIS
+    f.seek(max(0, size - 65536))
+    tail = f.read().splitlines()
+    return hashlib.sha256(tail[-1]).hexdigest() if tail else GENESIS
+
+
+def log(event: str, user: str | None, role: str | None = None, path: Path | None = None, **details) -> None:
+    """Append one event. details: what was exported, which filters, why access was refused, ..."""
+    if event not in EVENTS:
+        raise ValueError(f"unknown audit event {event!r}")
+    if any("password" in k or "wachtwoord" in k for k in details):
+        raise ValueError("passwords never go into the audit log")
+    p = path or log_path()
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(p, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o640)
+    with os.fdopen(fd, "rb+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            record = {"tijd": dt.datetime.now().isoformat(timespec="seconds"), "gebeurtenis": event,
+                      "gebruiker": user or "", "rol": role or "", "details": details, "vorige": _last_hash(f)}
+            f.write((json.dumps(record, ensure_ascii=False, default=str, sort_keys=True) + "\n").encode("utf-8"))
+            f.flush()
+            os.fsync(f.fileno())
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def read(path: Path | None = None, limit: int | None = None) -> pd.DataFrame:
+    """The log, newest first, as a table (tijd, gebeurtenis, gebruiker, rol, details as text)."""
+    p = path or log_path()
+    cols = ["tijd", "gebeurtenis", "gebruiker", "rol", "details"]
+    if not p.exists():
+        return pd.DataFrame(columns=cols)
+    rows = []
+    for line in p.read_text(encoding="utf-8").splitlines():
+        try:
+            r = json.loads(line)
+        except ValueError:
+            continue
+        rows.append({"tijd": pd.Timestamp(r["tijd"]), "gebeurtenis": EVENTS.get(r["gebeurtenis"], r["gebeurtenis"]),
+                     "gebruiker": r.get("gebruiker", ""), "rol": r.get("rol", ""),
+                     "details": "; ".join(f"{k}: {v}" for k, v in (r.get("details") or {}).items())})
+    df = pd.DataFrame(rows, columns=cols).iloc[::-1].reset_index(drop=True)
+    return df.head(limit) if limit else df
+
+
+def verify(path: Path | None = None) -> tuple[bool, int | None]:
+    """Check the hash chain: (True, None) when intact, else (False, number of the first broken line)."""
+    p = path or log_path()
+    if not p.exists():
+        return True, None
+    prev = GENESIS
+    for i, line in enumerate(p.read_bytes().splitlines(), start=1):
+        try:
+            r = json.loads(line)
+        except ValueError:
+            return False, i
+        if r.get("vorige") != prev:
+            return False, i
+        prev = hashlib.sha256(line).hexdigest()
+    return True, None

@@ -1,0 +1,349 @@
+"""Login: the gate in front of every page, local accounts, OpenID Connect and idle timeout.
+
+Two ways in (VEILIGHEID_AUTH):
+- `lokaal` (default): local accounts in a small SQLite file outside the warehouse (VEILIGHEID_USERS),
+  passwords hashed with argon2id (argon2-cffi). Managed with `python -m pipelines users ...`.
+- `oidc`: OpenID Connect through Streamlit's `st.login` (provider configured in .streamlit/secrets.toml,
+  e.g. Microsoft Entra ID); the role comes from a mapping file (VEILIGHEID_ROLE_MAP): user or group -> role.
+
+Failed logins wait longer with each failure and lock the account after VEILIGHEID_LOGIN_MAX_FAILURES;
+a session ends after VEILIGHEID_IDLE_MINUTES without activity. Passwords never reach a log.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import sqlite3
+import time
+import tomllib
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from . import audit
+from .access import ROLES, Viewer
+from .config import setting, setting_number, setting_path
+
+MIN_PASSWORD = 10
+LAST_SEEN = "auth_last_seen"
+NOTICE = "auth_notice"
+_HASHER = PasswordHasher()  # argon2id, library defaults (RFC 9106 low-memory profile)
+_DUMMY_HASH = _HASHER.hash(secrets.token_hex(16))  # unknown users cost the same time as known ones
+
+
+class AuthError(ValueError):
+    """A user-management command that cannot be carried out (Dutch message)."""
+
+
+# ------------------------------------------------------------------ the account store
+@dataclass(frozen=True)
+class Account:
+    name: str
+    role: str
+    disabled: bool
+    failed: int
+    locked_until: dt.datetime | None
+    created_at: dt.datetime
+    last_login: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    viewer: Viewer | None
+    message: str = ""  # Dutch, for the login form (never says whether the name exists)
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AuthError(f"het wachtwoord moet minstens {MIN_PASSWORD} tekens hebben")
+    if password.strip() != password or not password.strip():
+        raise AuthError("het wachtwoord mag niet met een spatie beginnen of eindigen")
+
+
+class Users:
+    """Local accounts in SQLite (one small file, safe for several app processes)."""
+
+    def __init__(self, path: Path | None = None):
+        self.path = Path(path) if path else setting_path("VEILIGHEID_USERS")
+
+    def _con(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(self.path, timeout=30, isolation_level=None, detect_types=0)
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("""CREATE TABLE IF NOT EXISTS users (
+            name TEXT PRIMARY KEY, role TEXT NOT NULL, hash TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0,
+            failed INTEGER NOT NULL DEFAULT 0, locked_until TEXT, created_at TEXT NOT NULL, last_login TEXT,
+            demo INTEGER NOT NULL DEFAULT 0)""")
+        return con
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def add(self, name: str, role: str, password: str, demo: bool = False) -> None:
+        name = name.strip()
+        if not name or len(name) > 64 or any(c.isspace() for c in name):
+            raise AuthError("een gebruikersnaam is 1 tot 64 tekens zonder spaties")
+        if role not in ROLES:
+            raise AuthError(f"onbekende rol {role!r}; kies uit {', '.join(ROLES)}")
+        check_password(password)
+        with closing(self._con()) as con:
+            try:
+                con.execute("INSERT INTO users (name, role, hash, created_at, demo) VALUES (?, ?, ?, ?, ?)",
+                            [name, role, _HASHER.hash(password), _now().isoformat(), int(demo)])
+            except sqlite3.IntegrityError:
+                raise AuthError(f"gebruiker {name} bestaat al") from None
+
+    def reset(self, name: str, password: str) -> None:
+        check_password(password)
+        with closing(self._con()) as con:
+            n = con.execute("UPDATE users SET hash = ?, failed = 0, locked_until = NULL, disabled = 0 WHERE name = ?",
+                            [_HASHER.hash(password), name]).rowcount
+        if not n:
+            raise AuthError(f"gebruiker {name} bestaat niet")
+
+    def disable(self, name: str) -> None:
+        with closing(self._con()) as con:
+            n = con.execute("UPDATE users SET disabled = 1 WHERE name = ?", [name]).rowcount
+        if not n:
+            raise AuthError(f"gebruiker {name} bestaat niet")
+
+    def list(self) -> list[Account]:
+        with closing(self._con()) as con:
+            rows = con.execute("SELECT name, role, disabled, failed, locked_until, created_at, last_login "
+                               "FROM users ORDER BY name").fetchall()
+        return [Account(n, r, bool(d), f, _ts(lu), _ts(c), _ts(ll)) for n, r, d, f, lu, c, ll in rows]
+
+    def count(self) -> int:
+        if not self.exists():
+            return 0
+        with closing(self._con()) as con:
+            return con.execute("SELECT count(*) FROM users").fetchone()[0]
+
+    def authenticate(self, name: str, password: str, sleep=time.sleep) -> LoginResult:
+        """Check a login; counts failures, locks after too many, and slows every failure down."""
+        name = (name or "").strip()
+        wrong = LoginResult(None, "Onjuiste gebruikersnaam of wachtwoord.")
+        max_failures = int(setting_number("VEILIGHEID_LOGIN_MAX_FAILURES"))
+        lock_minutes = setting_number("VEILIGHEID_LOCKOUT_MINUTES")
+        delay = setting_number("VEILIGHEID_LOGIN_DELAY")
+        with closing(self._con()) as con:
+            row = con.execute("SELECT role, hash, disabled, failed, locked_until FROM users WHERE name = ?",
+                              [name]).fetchone()
+            now = _now()
+            if row is None:
+                _verify(_DUMMY_HASH, password)  # same cost as a real check: no user enumeration by timing
+                sleep(delay)
+                audit.log("login_mislukt", name[:64], None, reden="onbekende gebruiker")
+                return wrong
+            role, hashed, disabled, failed, locked_until = row
+            locked = _ts(locked_until)
+            if locked is not None and locked > now:
+                sleep(delay)
+                audit.log("login_geblokkeerd", name, role, reden="account tijdelijk geblokkeerd",
+                          tot=locked.isoformat(timespec="minutes"))
+                minutes = max(1, round((locked - now).total_seconds() / 60))
+                return LoginResult(None, "Dit account is tijdelijk geblokkeerd na te veel mislukte pogingen. "
+                                         f"Probeer het over {minutes} minuten opnieuw, of vraag beheer om een reset.")
+            ok = _verify(hashed, password)
+            if ok and not disabled:
+                if _HASHER.check_needs_rehash(hashed):
+                    con.execute("UPDATE users SET hash = ? WHERE name = ?", [_HASHER.hash(password), name])
+                con.execute("UPDATE users SET failed = 0, locked_until = NULL, last_login = ? WHERE name = ?",
+                            [now.isoformat(), name])
+                audit.log("login", name, role, methode="lokaal")
+                return LoginResult(Viewer(name, role, "lokaal"))
+            if ok and disabled:
+                sleep(delay)
+                audit.log("geweigerd", name, role, reden="account uitgeschakeld")
+                return LoginResult(None, "Dit account is uitgeschakeld. Neem contact op met beheer.")
+            failed += 1
+            lock = now + dt.timedelta(minutes=lock_minutes) if failed >= max_failures else None
+            con.execute("UPDATE users SET failed = ?, locked_until = ? WHERE name = ?",
+                        [failed, lock.isoformat() if lock else None, name])
+            audit.log("login_mislukt", name, role, reden="onjuist wachtwoord", pogingen=failed,
+                      **({"geblokkeerd_tot": lock.isoformat(timespec="minutes")} if lock else {}))
+            sleep(min(delay * 2 ** (failed - 1), 8.0))
+            if lock:
+                return LoginResult(None, "Te veel mislukte pogingen: dit account is "
+                                         f"{int(lock_minutes)} minuten geblokkeerd.")
+            return wrong
+
+
+def _verify(hashed: str, password: str) -> bool:
+    try:
+        return _HASHER.verify(hashed, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now().replace(microsecond=0)
+
+
+def _ts(v) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(v) if v else None
+
+
+def create_demo_accounts(users: Users | None = None) -> dict[str, tuple[str, str]]:
+    """One demo account per role with a random password, only when there are no accounts yet.
+
+    Returns {role: (name, password)} (empty when accounts exist); the caller prints them once.
+    """
+    users = users or Users()
+    if users.count():
+        return {}
+    out = {}
+    for role in ROLES:
+        name, password = f"demo-{role}", secrets.token_urlsafe(12)
+        users.add(name, role, password, demo=True)
+        out[role] = (name, password)
+    audit.log("gebruikers", "systeem", None, actie="demo-accounts aangemaakt", accounts=", ".join(n for n, _ in out.values()))
+    return out
+
+
+# ------------------------------------------------------------------ OIDC role mapping
+def role_for_oidc(user: dict, mapping_file: Path | None = None) -> str | None:
+    """The role of an OIDC user from the mapping file; the highest role wins; None = no access.
+
+    The file (TOML):
+        [users]                       # e-mail address (or the 'sub' claim) -> role
+        "a.jansen@gemeente.nl" = "analist"
+        [groups]                      # group id or name from the token's 'groups' claim -> role
+        "3f2b...-entra-group-id" = "wijkteam"
+    """
+    path = mapping_file or setting_path("VEILIGHEID_ROLE_MAP")
+    try:
+        mapping = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    users = {str(k).lower(): v for k, v in (mapping.get("users") or {}).items()}
+    groups = {str(k).lower(): v for k, v in (mapping.get("groups") or {}).items()}
+    found = []
+    for key in ("email", "preferred_username", "sub"):
+        if user.get(key) and str(user[key]).lower() in users:
+            found.append(users[str(user[key]).lower()])
+    claim = user.get("groups") or []
+    if isinstance(claim, str):
+        claim = [claim]
+    found += [groups[str(g).lower()] for g in claim if str(g).lower() in groups]
+    rank = list(ROLES)
+    found = [r for r in found if r in ROLES]
+    return max(found, key=rank.index) if found else None
+
+
+# ------------------------------------------------------------------ the Streamlit gate
+def mode() -> str:
+    m = setting("VEILIGHEID_AUTH").strip().lower()
+    return m if m in ("lokaal", "oidc") else "lokaal"
+
+
+def idle_seconds() -> float:
+    return max(setting_number("VEILIGHEID_IDLE_MINUTES"), 1.0) * 60
+
+
+def gate() -> Viewer:
+    """Return the logged-in viewer, or render only the login and stop the script run."""
+    import streamlit as st
+
+    from .ui import VIEWER
+
+    v = st.session_state.get(VIEWER)
+    now = time.time()
+    if isinstance(v, Viewer):
+        last = st.session_state.get(LAST_SEEN, 0.0)
+        if now - last > idle_seconds():
+            audit.log("sessie_verlopen", v.user, v.role, minuten_inactief=round((now - last) / 60))
+            _logout(st, f"Uw sessie is verlopen na {int(idle_seconds() // 60)} minuten zonder activiteit. "
+                        "Log opnieuw in.")
+        else:
+            st.session_state[LAST_SEEN] = now
+            return v
+    if mode() == "oidc":
+        v = _oidc_gate(st)
+        if v is not None:
+            st.session_state[VIEWER] = v
+            st.session_state[LAST_SEEN] = now
+            return v
+    else:
+        _login_form(st)
+    st.stop()
+    raise AssertionError("unreachable")  # st.stop() raises
+
+
+def _login_page_header(st) -> None:
+    st.title("Dashboards Veiligheid")
+    st.markdown("De dashboards tonen politie- en gemeentegegevens die onder het convenant vallen. "
+                "**Log in** om verder te gaan.")
+    if st.session_state.get(NOTICE):
+        st.info(st.session_state[NOTICE], icon=":material/schedule:")
+
+
+def _login_form(st) -> None:
+    from .ui import VIEWER
+
+    _login_page_header(st)
+    with st.form("login", clear_on_submit=False, width=420):
+        name = st.text_input("Gebruikersnaam", autocomplete="username")
+        password = st.text_input("Wachtwoord", type="password", autocomplete="current-password")
+        submitted = st.form_submit_button("Inloggen", type="primary")
+    if submitted:
+        result = Users().authenticate(name, password)
+        if result.viewer is not None:
+            st.session_state[VIEWER] = result.viewer
+            st.session_state[LAST_SEEN] = time.time()
+            st.session_state.pop(NOTICE, None)
+            st.rerun()
+        st.error(result.message, icon=":material/lock:")
+    st.caption("Geen account of wachtwoord vergeten? Functioneel beheer maakt accounts aan en zet wachtwoorden "
+               "terug (`python -m pipelines users`).")
+
+
+def _oidc_gate(st) -> Viewer | None:
+    user = st.user
+    if not user.is_logged_in:
+        _login_page_header(st)
+        st.button("Inloggen met uw organisatie-account", type="primary", on_click=st.login)
+        return None
+    info = user.to_dict()
+    who = str(info.get("email") or info.get("preferred_username") or info.get("sub") or "onbekend")
+    role = role_for_oidc(info)
+    if role is None:
+        if not st.session_state.get("auth_refused_logged"):
+            audit.log("geweigerd", who, None, reden="geen rol in de rollentabel", methode="oidc")
+            st.session_state["auth_refused_logged"] = True
+        _login_page_header(st)
+        st.error(f"U bent aangemeld als {who}, maar uw account heeft geen rol voor deze dashboards. "
+                 "Vraag functioneel beheer om toegang.", icon=":material/block:")
+        st.button("Afmelden", on_click=st.logout)
+        return None
+    audit.log("login", who, role, methode="oidc")
+    return Viewer(who, role, "oidc", str(info.get("name") or ""))
+
+
+def _logout(st, notice: str | None = None) -> None:
+    from .ui import VIEWER
+
+    keep = {}
+    for k in list(st.session_state.keys()):
+        del st.session_state[k]
+    st.session_state.update(keep)
+    if notice:
+        st.session_state[NOTICE] = notice
+    st.session_state.pop(VIEWER, None)
+
+
+def account_sidebar(v: Viewer) -> None:
+    """Who is logged in, and the logout button."""
+    import streamlit as st
+
+    st.sidebar.divider()
+    st.sidebar.caption(f"Ingelogd als **{v.label}**")
+    if st.sidebar.button("Uitloggen", icon=":material/logout:", key="auth_logout"):
+        audit.log("uitgelogd", v.user, v.role)
+        _logout(st, "U bent uitgelogd.")
+        if v.method == "oidc":
+            st.logout()
+        st.rerun()

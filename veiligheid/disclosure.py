@@ -1,0 +1,246 @@
+"""Disclosure control: the one place where figures for small groups are suppressed.
+
+Every figure that leaves the data layer for a page, a map, a chart, a CSV or a PDF goes through
+here. Pages never decide themselves whether a number may be shown.
+
+Rules (for a role whose policy is active, e.g. `wijkteam`):
+- Primary suppression: a count of 1 up to threshold - 1 is hidden and shown as "<5" (or "<10").
+  Zero is shown as zero: "nothing happened" is not information about a person, and the map must
+  be able to tell "suppressed" from "zero".
+- Rates, indices, changes and intervals computed from a hidden count are hidden too
+  (`hide_derived`).
+- Secondary suppression: when totals are shown beside their parts (rows, columns, grand totals,
+  wijken inside a stadsdeel inside the city), further cells are hidden until no hidden cell can be
+  computed exactly from the shown cells. This is checked with linear algebra over all the
+  relations `total = sum(parts)` the caller declares (`protect`), not with a rule of thumb, so it
+  also holds for hierarchies and for tables that share totals.
+Roles without an active policy (`analist`, `beheer`) see the true figures.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.linalg import null_space
+
+from . import fmt
+
+TOTAL = "__totaal__"  # key of a grand total in the helpers below
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What a viewer may see of counts. `active=False`: unsuppressed (analist, beheer)."""
+    threshold: int = 5
+    active: bool = True
+
+    @property
+    def label(self) -> str:
+        return f"<{self.threshold}"
+
+    def small(self, n) -> bool:
+        """Is this count hidden by primary suppression?"""
+        if not self.active or n is None or (isinstance(n, float) and math.isnan(n)) or n is pd.NA:
+            return False
+        return 0 < n < self.threshold
+
+    def describe(self) -> str:
+        """One Dutch sentence about the rules this viewer sees (for captions and the meeting pack)."""
+        if not self.active:
+            return ("U ziet de cijfers zonder onderdrukking (rol analist of beheer). Deel ze niet verder dan "
+                    "het convenant toestaat.")
+        return (f"Aantallen kleiner dan {self.threshold} worden getoond als '{self.label}', en ook cijfers die "
+                "daarvan zijn afgeleid (per 1.000 inwoners, index, verandering). Waar totalen naast hun delen "
+                "staan, zijn zo nodig ook andere cellen onderdrukt, zodat een verborgen aantal niet is terug te "
+                "rekenen.")
+
+
+# ------------------------------------------------------------------ the core
+Relation = tuple[Hashable, Sequence[Hashable]]  # (total cell, its parts): total = sum(parts)
+
+
+def protect(values: Mapping[Hashable, float], relations: Sequence[Relation], policy: Policy,
+            hide: Iterable[Hashable] = ()) -> set[Hashable]:
+    """The set of cells to hide.
+
+    values: every shown cell (parts and totals) with its count. relations: total = sum(parts),
+    over keys of `values`. hide: cells that must be hidden anyway (e.g. already hidden elsewhere).
+    Returns primary cells (0 < n < threshold), `hide`, and complementary cells, such that no hidden
+    cell is determined exactly by the shown cells and the relations.
+    """
+    if not policy.active:
+        return set()
+    hidden = {k for k, v in values.items() if policy.small(v)} | (set(hide) & set(values))
+    if not hidden:
+        return hidden
+    rels = [(t, [p for p in parts if p in values]) for t, parts in relations if t in values]
+    rels = [(t, parts) for t, parts in rels if parts]
+    order = {k: i for i, k in enumerate(values)}
+
+    def complement(cells: list[Hashable]) -> Hashable | None:
+        """The cheapest shown cell of a relation to hide next: a small non-zero part, else any part, else the total."""
+        shown = [c for c in cells if c not in hidden]
+        if not shown:
+            return None
+        return min(shown, key=lambda c: (c == cells[0], values[c] == 0, values[c], order[c]))
+
+    for _ in range(len(values) + 1):
+        # cheap rule first: a relation with exactly one hidden cell gives it away
+        changed = True
+        while changed:
+            changed = False
+            for t, parts in rels:
+                cells = [t, *parts]
+                if sum(c in hidden for c in cells) == 1:
+                    c = complement(cells)
+                    if c is not None:
+                        hidden.add(c)
+                        changed = True
+        # exact check: a hidden cell is recoverable iff it is fixed by the linear system
+        exposed = recoverable(values, rels, hidden)
+        if not exposed:
+            return hidden
+        target = min(exposed, key=lambda c: order[c])
+        for t, parts in rels:
+            cells = [t, *parts]
+            if target in cells:
+                c = complement(cells)
+                if c is not None:
+                    hidden.add(c)
+                    break
+        else:  # cannot happen: a recoverable cell is always in a relation with a shown cell
+            raise AssertionError(f"cannot protect cell {target!r}")
+    raise AssertionError("secondary suppression did not converge")
+
+
+def recoverable(values: Mapping[Hashable, float], relations: Sequence[Relation], hidden: set[Hashable]) -> set[Hashable]:
+    """Hidden cells whose value follows exactly from the shown cells and the relations (the subtraction attack)."""
+    hid = [k for k in values if k in hidden]
+    if not hid:
+        return set()
+    col = {k: i for i, k in enumerate(hid)}
+    rows = []
+    for t, parts in relations:
+        cells = [(t, -1.0), *((p, 1.0) for p in parts)]
+        if not any(c in col for c, _ in cells):
+            continue
+        row = np.zeros(len(hid))
+        for c, coef in cells:
+            if c in col:
+                row[col[c]] += coef
+        if np.any(row):
+            rows.append(row)
+    if not rows:
+        return set()
+    a = np.vstack(rows)
+    ns = null_space(a)  # directions in which the hidden cells can move without changing any shown figure
+    if ns.size == 0:
+        return set(hid)
+    free = np.abs(ns).max(axis=1) > 1e-9
+    return {k for k, i in col.items() if not free[i]}
+
+
+# ------------------------------------------------------------------ helpers for common shapes
+def protect_series(counts: pd.Series, policy: Policy, total: bool = True) -> tuple[pd.Series, bool]:
+    """Parts of one total (e.g. counts per delict with a 'Totaal' beside them).
+
+    Returns (mask over counts.index, whether the total itself is hidden). total=False: no total is shown.
+    """
+    values = {TOTAL: float(counts.fillna(0).sum())} if total else {}
+    values.update({("p", k): float(v) for k, v in counts.fillna(0).items()})
+    rels = [(TOTAL, [("p", k) for k in counts.index])] if total else []
+    hidden = protect(values, rels, policy)
+    return pd.Series([("p", k) in hidden for k in counts.index], index=counts.index, dtype=bool), TOTAL in hidden
+
+
+def protect_frame(counts: pd.DataFrame, policy: Policy, row_totals: bool = True, col_totals: bool = True
+                  ) -> tuple[pd.DataFrame, pd.Series, pd.Series, bool]:
+    """A two-way table of counts with its margins.
+
+    Returns (mask of the cells, mask of the row totals, mask of the column totals, grand total hidden).
+    Margins that are not shown (row_totals/col_totals False) are not used by an attacker either.
+    """
+    c = counts.fillna(0)
+    values: dict = {}
+    rels: list[Relation] = []
+    for r in c.index:
+        for k in c.columns:
+            values[("c", r, k)] = float(c.at[r, k])
+    if row_totals:
+        for r in c.index:
+            values[("r", r)] = float(c.loc[r].sum())
+            rels.append((("r", r), [("c", r, k) for k in c.columns]))
+    if col_totals:
+        for k in c.columns:
+            values[("k", k)] = float(c[k].sum())
+            rels.append((("k", k), [("c", r, k) for r in c.index]))
+    if row_totals and col_totals:
+        values[TOTAL] = float(c.to_numpy().sum())
+        rels.append((TOTAL, [("r", r) for r in c.index]))
+        rels.append((TOTAL, [("k", k) for k in c.columns]))
+    hidden = protect(values, rels, policy)
+    mask = pd.DataFrame([[("c", r, k) in hidden for k in c.columns] for r in c.index], index=c.index,
+                        columns=c.columns, dtype=bool)
+    rmask = pd.Series([("r", r) in hidden for r in c.index], index=c.index, dtype=bool)
+    kmask = pd.Series([("k", k) in hidden for k in c.columns], index=c.columns, dtype=bool)
+    return mask, rmask, kmask, TOTAL in hidden
+
+
+def protect_hierarchy(parts: pd.Series, parent: Mapping[Hashable, Hashable], policy: Policy,
+                      parent_totals: bool = True, grand_total: bool = True) -> tuple[pd.Series, pd.Series, bool]:
+    """Counts of areas inside parent areas inside a whole (wijken in stadsdelen in the city).
+
+    parts: count per child area (all children of every parent, zeros included). Returns
+    (mask per child, mask per parent, grand total hidden). Used for every area figure of a page, so
+    the wijk map, the stadsdeel map, the table and the tiles are protected together.
+    """
+    p = parts.fillna(0)
+    groups: dict = {}
+    for k in p.index:
+        groups.setdefault(parent[k], []).append(k)
+    values: dict = {("w", k): float(v) for k, v in p.items()}
+    rels: list[Relation] = []
+    if parent_totals:
+        for g, ks in groups.items():
+            values[("s", g)] = float(sum(p[k] for k in ks))
+            rels.append((("s", g), [("w", k) for k in ks]))
+    if grand_total:
+        values[TOTAL] = float(p.sum())
+        rels.append((TOTAL, [("s", g) for g in groups] if parent_totals else [("w", k) for k in p.index]))
+    hidden = protect(values, rels, policy)
+    wmask = pd.Series([("w", k) in hidden for k in p.index], index=p.index, dtype=bool)
+    smask = pd.Series([("s", g) in hidden for g in groups], index=list(groups), dtype=bool)
+    return wmask, smask, TOTAL in hidden
+
+
+def primary_mask(counts, policy: Policy):
+    """Primary suppression only (no totals shown beside these counts), for Series or DataFrames."""
+    if not policy.active:
+        return counts.notna() & False if hasattr(counts, "notna") else False
+    return (counts > 0) & (counts < policy.threshold)
+
+
+def hide_derived(values, mask):
+    """Hide figures derived from hidden counts (rates, indices, changes, intervals): NaN where mask."""
+    return values.where(~mask.astype(bool))
+
+
+# ------------------------------------------------------------------ display
+def count_text(n, hidden: bool, policy: Policy, missing: str = "–") -> str:
+    """A count as shown on screen and in exports: '<5' when hidden, else Dutch formatting."""
+    if hidden:
+        return policy.label
+    if n is None or n is pd.NA or (isinstance(n, float) and math.isnan(n)):
+        return missing
+    if policy.small(n):  # a caller forgot to protect: fail closed
+        return policy.label
+    return fmt.integer(n)
+
+
+def count_column(counts: pd.Series, mask: pd.Series, policy: Policy, missing: str = "–") -> pd.Series:
+    """A whole column of counts as text, for tables and CSV."""
+    return pd.Series([count_text(n, bool(h), policy, missing) for n, h in zip(counts, mask.reindex(counts.index).fillna(False))],
+                     index=counts.index, dtype=object)
