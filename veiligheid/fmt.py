@@ -4,6 +4,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+import pandas as pd
+
 WEEKDAYS = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")
 WEEKDAYS_SHORT = ("ma", "di", "wo", "do", "vr", "za", "zo")
 MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
@@ -12,7 +14,7 @@ MONTHS_SHORT = ("jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "
 
 
 def _missing(x) -> bool:
-    if x is None:
+    if x is None or x is pd.NA or x is pd.NaT:
         return True
     try:
         return math.isnan(float(x))
