@@ -21,10 +21,8 @@ from veiligheid import auth, ui  # noqa: E402
 
 st.set_page_config(page_title="Dashboards Veiligheid", page_icon="🛡️", layout="wide")
 
-# nobody sees anything but the login until authenticated (every page, every deep link)
-viewer = auth.gate()
-
-# the navigation is built per role: a page a role may not see is not registered at all
+# Every role may open these pages; what a role may not see inside a page is not rendered at all
+# (veiligheid.access). A page only for some roles would be left out of this list for the others.
 pages = [
     st.Page("views/dashboards_veiligheid.py", title="Dashboards veiligheid", icon=":material/monitoring:",
             url_path="dashboards-veiligheid", default=True),
@@ -35,7 +33,12 @@ pages = [
     st.Page("views/hennepteelt.py", title="Hennepteelt", icon=":material/eco:", url_path="hennepteelt"),
     st.Page("views/data.py", title="Data", icon=":material/database:", url_path="data"),
 ]
-page = st.navigation(pages)
+viewer = auth.current()
+# Before login the pages are registered but hidden, so that a deep link (/data?...) still points at its
+# page after the login; nothing of a page runs until auth.gate() has a viewer.
+page = st.navigation(pages, position="sidebar" if viewer else "hidden")
+# nobody sees anything but the login until authenticated (every page, every deep link)
+viewer = auth.gate()
 
 ui.require_warehouse()
 fresh = ui.freshness()

@@ -177,8 +177,9 @@ def _shown_counts(at: AppTest, calls: list[dict]) -> list[tuple[str, float]]:
             out += [("tegel verandering", float(v.replace(".", ""))) for v in (a, b) if v[0].isdigit()]
     for df in at.dataframe:
         for c in df.value.columns:
-            if c.startswith("Aantal"):
-                out += [(f"tabel {c}", float(v)) for v in df.value[c].dropna()]
+            if c.startswith("Aantal"):  # numbers, or text ("<5", "1.234") where something is hidden
+                out += [(f"tabel {c}", float(v.replace(".", "")) if isinstance(v, str) else float(v))
+                        for v in df.value[c].dropna() if not isinstance(v, str) or v[:1].isdigit()]
     for d in at.get("deck_gl_json_chart"):
         for f in json.loads(d.proto.json)["layers"][0]["data"]["features"]:
             p = f["properties"]

@@ -244,23 +244,35 @@ def idle_seconds() -> float:
     return max(setting_number("VEILIGHEID_IDLE_MINUTES"), 1.0) * 60
 
 
+def current() -> Viewer | None:
+    """The logged-in viewer of this session, or None (ends the session after the idle timeout). Renders nothing."""
+    import streamlit as st
+
+    from .ui import VIEWER
+
+    v = st.session_state.get(VIEWER)
+    if not isinstance(v, Viewer):
+        return None
+    now = time.time()
+    last = st.session_state.get(LAST_SEEN, 0.0)
+    if now - last > idle_seconds():
+        audit.log("sessie_verlopen", v.user, v.role, minuten_inactief=round((now - last) / 60))
+        _logout(st, f"Uw sessie is verlopen na {int(idle_seconds() // 60)} minuten zonder activiteit. Log opnieuw in.")
+        return None
+    st.session_state[LAST_SEEN] = now
+    return v
+
+
 def gate() -> Viewer:
     """Return the logged-in viewer, or render only the login and stop the script run."""
     import streamlit as st
 
     from .ui import VIEWER
 
-    v = st.session_state.get(VIEWER)
+    v = current()
+    if v is not None:
+        return v
     now = time.time()
-    if isinstance(v, Viewer):
-        last = st.session_state.get(LAST_SEEN, 0.0)
-        if now - last > idle_seconds():
-            audit.log("sessie_verlopen", v.user, v.role, minuten_inactief=round((now - last) / 60))
-            _logout(st, f"Uw sessie is verlopen na {int(idle_seconds() // 60)} minuten zonder activiteit. "
-                        "Log opnieuw in.")
-        else:
-            st.session_state[LAST_SEEN] = now
-            return v
     if mode() == "oidc":
         v = _oidc_gate(st)
         if v is not None:

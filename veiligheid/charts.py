@@ -48,7 +48,7 @@ def trend(weekly: pd.DataFrame, incomplete_week: str | None, period_start: dt.da
     layers = [band, lines]
     inc = df[df["onvolledig"] & df["n"].notna()]
     if not inc.empty:
-        inc = inc.assign(tekst="onvolledige week", label=[f"{n} (onvolledig)" for n in inc["n"]])
+        inc = inc.assign(tekst="onvolledige week", label=[f"{fmt.integer(n)} (onvolledig)" for n in inc["n"]])
         layers.append(alt.Chart(inc).mark_point(color="#9a9a9a", size=70, filled=True).encode(
             x="week:T", y="n:Q",
             tooltip=[alt.Tooltip("weeklabel:N", title="Week"), alt.Tooltip("n:Q", title="Aantal tot nu toe"),
@@ -69,7 +69,8 @@ def heatmap(df: pd.DataFrame, height: int = 260, hidden_label: str = "<5") -> al
     chart = alt.Chart(d).mark_rect(stroke="white", strokeWidth=1).encode(
         x=alt.X("uur:O", title="uur van de dag", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("dagnaam:N", title=None, sort=list(fmt.WEEKDAYS)),
-        color=alt.Color("n:Q", title="aantal", scale=alt.Scale(scheme="orangered"),
+        color=alt.Color("n:Q", title="aantal", scale=alt.Scale(scheme="orangered", domainMin=0,
+                                                               domainMax=max(1, int(d["n"].max() if len(d) else 0))),
                         legend=alt.Legend(orient="right", format=",.0f", tickMinStep=1)),
         tooltip=[alt.Tooltip("dagnaam:N", title="Dag"), alt.Tooltip("uurlabel:N", title="Tijd"),
                  alt.Tooltip("n:Q", title="Aantal", format=",.0f")],

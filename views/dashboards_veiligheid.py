@@ -218,19 +218,22 @@ hidden_cells = {"Aantal": shown.pop("__onderdrukt"), f"Aantal {prev_label}": sho
                 "Aantal jaar eerder": shown.pop("__onderdrukt_jaar")}
 num_fmt = {c: (lambda v, d=(2 if c.startswith("Per") else 0): fmt.number(v, d, missing=""))
            for c in shown.columns if shown[c].dtype.kind in "fiu" or str(shown[c].dtype) in ("Int64", "Float64")}
-styler = shown.style.format(num_fmt, na_rep="–")
-for c, mask in hidden_cells.items():
-    if mask.any():
-        styler = styler.format(lambda v: HID, subset=pd.IndexSlice[mask[mask].index, c])
-st.dataframe(styler, hide_index=True, width="stretch", placeholder="–")
+screen = shown.copy()
+if policy.active:  # Streamlit draws a missing cell as its placeholder, so hidden counts become the text "<5"
+    for c, mask in hidden_cells.items():
+        screen[c] = [HID if h else (fmt.integer(x) if not pd.isna(x) else "–") for x, h in zip(screen[c], mask)]
+        num_fmt.pop(c, None)
+st.dataframe(screen.style.format(num_fmt, na_rep="–"), hide_index=True, width="stretch", placeholder="–")
 st.caption("Klik op een kolomkop om te sorteren. Gebieden met minder dan 100 inwoners krijgen geen cijfer per "
            "1.000 inwoners. 'Significant' = de verandering is groter dan toeval (p < 0,05)."
            + (f" {HID}: minder dan {policy.threshold} incidenten; om personen te beschermen zijn soms ook andere "
               "kleine aantallen verborgen, zodat niets is terug te rekenen uit de totalen." if policy.active else ""))
 csv_name = f"veiligheid_{table_level}_{period.start.isoformat()}_{period.end.isoformat()}.csv"
 csv_df = shown.copy()
-for c, f in num_fmt.items():  # the same Dutch formatting (and the same suppression) as on screen
-    mask = hidden_cells.get(c, pd.Series(False, index=csv_df.index))
-    csv_df[c] = [HID if h else (f(x) if not pd.isna(x) else "–") for x, h in zip(csv_df[c], mask)]
+for c in csv_df.columns:  # the same Dutch formatting (and the same suppression) as on screen
+    if c in hidden_cells:
+        csv_df[c] = [HID if h else fmt.integer(x) for x, h in zip(csv_df[c], hidden_cells[c])]
+    elif c in num_fmt:
+        csv_df[c] = [num_fmt[c](x) if not pd.isna(x) else "–" for x in csv_df[c]]
 ui.download_button("Download tabel (CSV)", ui.csv_bytes(csv_df), file_name=csv_name, mime="text/csv",
                    what=f"tabel {area_word.lower()}en, dashboards veiligheid")
