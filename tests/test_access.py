@@ -263,3 +263,47 @@ def test_property_wijkteam_never_sees_small_counts_and_cannot_subtract(app_wareh
             hidden.add(TOTAL)
         rels.append((TOTAL, [("s", sd) for sd in set(parent.values())]))
     assert recoverable(values, rels, hidden) == set(), params
+
+
+# ------------------------------------------------------------------ OpenID Connect (st.login)
+@pytest.fixture
+def oidc(app_warehouse, tmp_path, monkeypatch):
+    roles = tmp_path / "roles.toml"
+    roles.write_text('[users]\n"a.jansen@gemeente.example" = "analist"\n[groups]\n"grp-wijkteam" = "wijkteam"\n')
+    monkeypatch.setenv("VEILIGHEID_AUTH", "oidc")
+    monkeypatch.setenv("VEILIGHEID_ROLE_MAP", str(roles))
+    return roles
+
+
+def _oidc_app(user: dict, **params) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.user = user
+    for k, v in params.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def test_oidc_logged_out_gets_the_sign_in_button_only(oidc):
+    at = _oidc_app({"is_logged_in": False}, stadsdeel="WK026807")
+    assert not at.exception
+    assert [b.label for b in at.button] == ["Inloggen met uw organisatie-account"]
+    assert not at.text_input and not at.dataframe and not at.get("deck_gl_json_chart")
+
+
+def test_oidc_roles_come_from_the_mapping_file(oidc):
+    at = _oidc_app({"is_logged_in": True, "email": "a.jansen@gemeente.example", "name": "A. Jansen"})
+    assert not at.exception and at.title[0].value == "Dashboards veiligheid"
+    assert any("A. Jansen (analist)" in c.value for c in at.sidebar.caption)
+    at = _oidc_app({"is_logged_in": True, "email": "w.team@gemeente.example", "groups": ["grp-wijkteam"]})
+    assert any("(wijkteam)" in c.value for c in at.sidebar.caption)
+    log = audit.read()
+    assert (log["gebeurtenis"] == "Ingelogd").sum() == 2 and "oidc" in log["details"].iloc[0]
+
+
+def test_oidc_user_without_a_role_is_refused_and_logged(oidc):
+    at = _oidc_app({"is_logged_in": True, "email": "onbekend@elders.example"})
+    assert not at.exception
+    assert "geen rol" in at.error[0].value
+    assert not at.dataframe and not at.get("deck_gl_json_chart") and not at.sidebar.selectbox
+    row = audit.read().iloc[0]
+    assert row["gebeurtenis"] == "Toegang geweigerd" and row["gebruiker"] == "onbekend@elders.example"
