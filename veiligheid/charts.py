@@ -33,7 +33,9 @@ def trend(weekly: pd.DataFrame, incomplete_week: str | None, period_start: dt.da
     ]).dropna(subset=["waarde"])
     colour = alt.Color("reeks:N", scale=alt.Scale(domain=list(SERIES), range=list(COLOURS)), title=None)
     x = alt.X("week:T", title=None, axis=alt.Axis(format="%d %b", labelAngle=0, tickCount=8))
-    y = alt.Y("waarde:Q", title="incidenten per week", axis=alt.Axis(format=",.0f"))
+    # whole numbers only: small counts would otherwise label the axis "0, 1, 1, 2, 2"
+    y = alt.Y("waarde:Q", title="incidenten per week",
+              axis=alt.Axis(format=",.0f", tickMinStep=1, labelExpr="datum.value % 1 ? '' : datum.label"))
     tip = [alt.Tooltip("weeklabel:N", title="Week"), alt.Tooltip("reeks:N", title="Reeks"),
            alt.Tooltip("waarde:Q", title="Aantal", format=",.1f")]
     band = alt.Chart(pd.DataFrame({"van": [pd.Timestamp(period_start)], "tot": [pd.Timestamp(period_end)],

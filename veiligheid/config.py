@@ -11,6 +11,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 GEO_DIR = REPO_ROOT / "geo"
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
+# the source line under every map, chart page and export (CC BY 4.0 asks for it)
+ATTRIBUTION = "Bron: CBS, PDOK (CC BY 4.0); incidenten: politie Oost-Nederland en gemeente."
 
 # name -> (default, description); the README's configuration table lists exactly these.
 SETTINGS: dict[str, tuple[str, str]] = {

@@ -37,10 +37,10 @@ from fpdf.enums import TableCellFillMode, XPos, YPos
 from fpdf.fonts import FontFace
 
 from . import fmt, maps
+from .config import ATTRIBUTION
 
 FONT_DIR = Path(__file__).resolve().parent / "reference" / "fonts"
 FONT = "DejaVu"
-ATTRIBUTION = "Bron: CBS, PDOK (CC BY 4.0); incidenten: politie Oost-Nederland en gemeente."
 NO_SIGNALS = ("Geen signalen: in geen enkele combinatie van wijk en thema wijken de recente aantallen meer af "
               "van de eigen voorgeschiedenis dan op grond van toeval te verwachten is.")
 

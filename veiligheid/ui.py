@@ -17,13 +17,12 @@ import streamlit as st
 from . import audit, fmt, queries
 from . import filters as F
 from .access import Viewer
-from .config import Config
+from .config import ATTRIBUTION, Config  # noqa: F401  (ATTRIBUTION: used by the pages as ui.ATTRIBUTION)
 from .warehouse import connect_readonly, version_token
 
 VIEWER = "viewer"  # session_state key of the logged-in Viewer (set only by veiligheid.auth)
 STATE = "filters"  # session_state key of the FilterState (never a widget key)
 NOTICES = "filter_notices"
-ATTRIBUTION = "Bron: CBS, PDOK (CC BY 4.0); incidenten: politie Oost-Nederland en gemeente."
 
 
 # ------------------------------------------------------------------ warehouse
