@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest_app import app_warehouse, demo_warehouse  # noqa: F401  (fixtures)
 from veiligheid import audit
 from veiligheid.auth import AuthError, Users, create_demo_accounts, role_for_oidc
 
@@ -165,3 +166,19 @@ def test_oidc_role_mapping(tmp_path):
     assert role_for_oidc({"email": "a.jansen@gemeente.example"}, tmp_path / "missing.toml") is None
     (tmp_path / "bad.toml").write_text("[users\n")
     assert role_for_oidc({"email": "a.jansen@gemeente.example"}, tmp_path / "bad.toml") is None
+
+
+def test_first_run_prints_demo_accounts_once(app_warehouse):
+    """run.sh's `firstrun` on a demo warehouse without accounts: one account per role, shown once."""
+    import os
+    env = dict(os.environ)
+    r = _cli(["firstrun"], env)
+    assert r.returncode == 0, r.stderr
+    assert "DEMO-ACCOUNTS" in r.stdout
+    lines = [line for line in r.stdout.splitlines() if "wachtwoord" in line and "gebruiker demo-" in line]
+    assert len(lines) == 3
+    name, password = lines[0].split("gebruiker ")[1].split()[0], lines[0].split("wachtwoord ")[1].strip()
+    assert Users().authenticate(name, password, sleep=lambda s: None).viewer is not None
+    again = _cli(["firstrun"], env)
+    assert again.returncode == 0 and "DEMO-ACCOUNTS" not in again.stdout and password not in again.stdout
+    assert password not in Path(os.environ["VEILIGHEID_AUDIT_LOG"]).read_text()
