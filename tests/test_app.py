@@ -252,3 +252,15 @@ def test_free_text_quarantined_values_and_refused_content_never_reach_the_page(a
             if page:
                 assert "onbekende waarde voor bron" in text
                 assert ("zonderkop" in text) == (role == "beheer"), role
+
+
+def test_filters_survive_between_pages_with_filters(app_warehouse):
+    """Dashboard -> cybercrime -> hennepteelt -> dashboard: the same filter widgets on every page keep their values."""
+    at = _app(periode="13w", stadsdeel="WK026807")
+    _ok(at)
+    for page in ("views/cybercrime.py", "views/hennepteelt.py", "views/dashboards_veiligheid.py"):
+        at.switch_page(page).run()
+        _ok(at)
+        assert at.sidebar.selectbox(key="w_periode").value == "13w", page
+        assert at.sidebar.selectbox(key="w_stadsdeel").value == "WK026807", page
+        assert at.query_params["stadsdeel"] in ("WK026807", ["WK026807"]), page

@@ -73,11 +73,23 @@ def protect(values: Mapping[Hashable, float], relations: Sequence[Relation], pol
     """
     if not policy.active:
         return set()
-    hidden = {k for k, v in values.items() if policy.small(v)} | (set(hide) & set(values))
-    if not hidden:
-        return hidden
     rels = [(t, [p for p in parts if p in values]) for t, parts in relations if t in values]
     rels = [(t, parts) for t, parts in rels if parts]
+    comps = _components(values, rels)
+    if len(comps) > 1:  # no relation connects these groups: protect them one by one (much smaller systems)
+        hide = set(hide)
+        out: set = set()
+        for cells, crels in comps:
+            out |= _protect_connected({k: values[k] for k in cells}, crels, policy, hide.intersection(cells))
+        return out
+    return _protect_connected(values, rels, policy, set(hide))
+
+
+def _protect_connected(values: Mapping[Hashable, float], rels: Sequence[Relation], policy: Policy,
+                       hide: set) -> set[Hashable]:
+    hidden = {k for k, v in values.items() if policy.small(v)} | (hide & set(values))
+    if not hidden:
+        return hidden
     order = {k: i for i, k in enumerate(values)}
 
     def complement(cells: list[Hashable]) -> Hashable | None:
@@ -104,16 +116,68 @@ def protect(values: Mapping[Hashable, float], relations: Sequence[Relation], pol
         if not exposed:
             return hidden
         target = min(exposed, key=lambda c: order[c])
-        for t, parts in rels:
-            cells = [t, *parts]
-            if target in cells:
-                c = complement(cells)
-                if c is not None:
-                    hidden.add(c)
-                    break
-        else:  # cannot happen: a recoverable cell is always in a relation with a shown cell
-            raise AssertionError(f"cannot protect cell {target!r}")
+        picked = next((c for t, parts in rels if target == t or target in parts
+                       for c in [complement([t, *parts])] if c is not None), None)
+        if picked is None:
+            # every relation of the cell is hidden already, yet a combination of relations pins it
+            # (three-way tables): hide a shown cell of a relation in that combination
+            picked = _certificate_complement(values, rels, hidden, target, complement)
+        if picked is None:  # pinned by the structure alone (no shown cell involved): nothing more to hide
+            return hidden
+        hidden.add(picked)
     raise AssertionError("secondary suppression did not converge")
+
+
+def _components(values: Mapping, rels: Sequence[Relation]) -> list[tuple[list, list]]:
+    """Cells grouped so that no relation connects two groups (union-find), each with its relations."""
+    parent = {k: k for k in values}
+
+    def root(k):
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    for t, parts in rels:
+        r0 = root(t)
+        for c in parts:
+            rc = root(c)
+            if rc != r0:
+                parent[rc] = r0
+    groups: dict = {}
+    for k in values:  # in the order of `values`: ties are broken by that order (deterministic)
+        groups.setdefault(root(k), []).append(k)
+    by_root: dict = {r: [] for r in groups}
+    for t, parts in rels:
+        by_root[root(t)].append((t, parts))
+    return [(cells, by_root[r]) for r, cells in groups.items()]
+
+
+def _certificate_complement(values, rels, hidden, target, complement):
+    """A shown cell from one of the relations whose combination pins `target` (least squares certificate)."""
+    hid = [k for k in values if k in hidden]
+    col = {k: i for i, k in enumerate(hid)}
+    rows, owners = [], []
+    for t, parts in rels:
+        row = np.zeros(len(hid))
+        for c, coef in [(t, -1.0), *((p, 1.0) for p in parts)]:
+            if c in col:
+                row[col[c]] += coef
+        if np.any(row):
+            rows.append(row)
+            owners.append([t, *parts])
+    if not rows:
+        return None
+    e = np.zeros(len(hid))
+    e[col[target]] = 1.0
+    w, *_ = np.linalg.lstsq(np.vstack(rows).T, e, rcond=None)
+    for i in np.argsort(-np.abs(w)):
+        if abs(w[i]) < 1e-9:
+            break
+        c = complement(owners[i])
+        if c is not None:
+            return c
+    return None
 
 
 def recoverable(values: Mapping[Hashable, float], relations: Sequence[Relation], hidden: set[Hashable]) -> set[Hashable]:

@@ -188,6 +188,12 @@ def _on_sd_change(parents: dict[str, str]) -> None:
 def filter_sidebar(v: F.Valid, f: queries.Freshness) -> tuple[F.FilterState, F.Period]:
     """The shared filters in the sidebar; returns the (stored) state and its period."""
     state = get_state()
+    # Coming from another page with the same filter widgets, Streamlit gives them new identities and would
+    # reset them to their first option (and so the shared period and area to the defaults). Re-assigning
+    # the values keeps them (Streamlit's idiom for widgets across pages).
+    for key in (W_PRESET, W_RANGE, W_THEMES, W_SD, W_WIJK):
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
     _seed(W_PRESET, state.preset)
     _seed(W_THEMES, list(state.themes))
     _seed(W_SD, state.stadsdeel or "")  # "" = no selection (None would show as an empty box)
