@@ -27,6 +27,7 @@ EVENTS = {
     "export": "Export",
     "geweigerd": "Toegang geweigerd",
     "gebruikers": "Gebruikersbeheer",
+    "prioriteit": "Prioriteitenregister",
 }
 GENESIS = "0" * 64
 

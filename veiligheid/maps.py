@@ -202,7 +202,7 @@ def labels(geo: list[dict], view: dict | None = None, only: set[str] | None = No
     return out
 
 
-def deck(fc: dict, label_rows: list[dict], level: str, view: dict | None = None) -> pdk.Deck:
+def deck(fc: dict, label_rows: list[dict], level: str, view: dict | None = None, clickable: bool = True) -> pdk.Deck:
     areas = pdk.Layer(
         "GeoJsonLayer", fc, id=LAYER_ID, pickable=True, stroked=True, filled=True, auto_highlight=True,
         highlight_color=[0, 90, 160, 90],
@@ -216,7 +216,8 @@ def deck(fc: dict, label_rows: list[dict], level: str, view: dict | None = None)
         font_family="'Arial, Helvetica, sans-serif'", font_weight=600 if level == "stadsdeel" else 400,
         font_settings={"sdf": True}, outline_width=3, outline_color=[255, 255, 255, 230], pickable=False,
     )
-    tooltip = {"html": "<b>{naam}</b><br/>{tt_aantal}<br/>{tt_rate}<br/>{tt_change}<br/><i>klik om te selecteren</i>",
+    tooltip = {"html": "<b>{naam}</b><br/>{tt_aantal}<br/>{tt_rate}<br/>{tt_change}"
+                       + ("<br/><i>klik om te selecteren</i>" if clickable else ""),
                "style": {"backgroundColor": "white", "color": "#222", "fontSize": "13px",
                          "border": "1px solid #999", "padding": "6px"}}
     return pdk.Deck(layers=[areas, text], initial_view_state=pdk.ViewState(**(view or VIEW)), map_provider=None,  # no basemap, no network (keep map_style unset!)

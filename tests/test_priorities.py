@@ -1,0 +1,501 @@
+"""Priorities per stadsdeel: quarters, the score and its explanation, the grid's uncertainty, disclosure,
+and the page (AppTest: the wijkteam never sees a small count, the analist can change the weights, the
+meeting pack is a real PDF with the expected sections, a signal opens the overview page filtered)."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import math
+import re
+import zipfile
+
+import pandas as pd
+import pypdf
+import pytest
+import streamlit
+
+from tests.conftest_app import app_test, app_warehouse, demo_warehouse  # noqa: F401  (fixtures)
+from veiligheid import disclosure, queries, signals
+from veiligheid import priorities as P
+from veiligheid.warehouse import connect_readonly
+
+PAGE = "views/prioriteiten.py"
+WIJKTEAM = disclosure.Policy(5, True)
+OPEN = disclosure.Policy(5, False)
+
+
+# ------------------------------------------------------------------ quarters
+def test_quarters_by_hand():
+    q = P.Quarter.of(dt.date(2026, 11, 28))
+    assert (q.year, q.q) == (2026, 4) and q.start == dt.date(2026, 10, 1) and q.end == dt.date(2026, 12, 31)
+    assert P.Quarter(2026, 1).shift(-1) == P.Quarter(2025, 4)
+    assert P.Quarter(2025, 4).shift(1) == P.Quarter(2026, 1)
+    assert P.Quarter(2026, 3).shift(-4) == P.Quarter(2025, 3)
+    assert P.Quarter(2024, 1).days == 91 and P.Quarter(2025, 1).days == 90  # leap year
+    assert P.Quarter(2026, 3).label == "3e kwartaal 2026" and P.Quarter.parse("2026-K3") == P.Quarter(2026, 3)
+    assert P.Quarter.parse("2026-K5") is None and P.Quarter.parse("rommel") is None
+    # the last FULL quarter before the data's last day
+    assert P.last_full_quarter(dt.date(2026, 11, 28)) == P.Quarter(2026, 3)
+    assert P.last_full_quarter(dt.date(2026, 9, 30)) == P.Quarter(2026, 3)
+    assert P.last_full_quarter(dt.date(2026, 9, 29)) == P.Quarter(2026, 2)
+    # only quarters the data cover completely
+    assert P.available_quarters(dt.date(2025, 8, 18), dt.date(2026, 11, 28)) == [
+        P.Quarter(2026, 3), P.Quarter(2026, 2), P.Quarter(2026, 1), P.Quarter(2025, 4)]
+    p = P.quarter_period(P.Quarter(2026, 3))
+    assert (p.start, p.end, p.prev_start, p.prev_end, p.ya_start, p.ya_end) == (
+        dt.date(2026, 7, 1), dt.date(2026, 9, 30), dt.date(2026, 4, 1), dt.date(2026, 6, 30),
+        dt.date(2025, 7, 1), dt.date(2025, 9, 30))
+
+
+# ------------------------------------------------------------------ uncertainty
+def test_exact_poisson_interval_known_values():
+    lo, hi = P.poisson_ci([0, 1, 10])
+    # n = 0: upper = -ln(0.025) = 3.689; n = 1: (-ln(0.975), 5.572); n = 10: (4.795, 18.390) (Garwood tables)
+    assert lo[0] == 0 and hi[0] == pytest.approx(-math.log(0.025), rel=1e-6)
+    assert lo[1] == pytest.approx(-math.log(0.975), rel=1e-6) and hi[1] == pytest.approx(5.5716, abs=1e-4)
+    assert lo[2] == pytest.approx(4.7954, abs=1e-4) and hi[2] == pytest.approx(18.3904, abs=1e-4)
+
+
+def test_marshall_shrinkage_by_hand():
+    # three areas: 10 in 1000, 0 in 1000, 20 in 2000 inhabitants; m = 30 / 4000 = 0.0075
+    # s2 = [1000 (0.0025)^2 + 1000 (0.0075)^2 + 2000 (0.0025)^2] / 4000 - 0.0075 / (4000 / 3) = 1.3125e-5
+    # C1 = s2 / (s2 + m / 1000) = 1.3125 / 2.0625 = 0.63636; r1* = 0.0075 + C1 * 0.0025 = 0.0090909
+    rates, s2 = P.marshall_eb([10, 0, 20], [1000, 1000, 2000])
+    assert s2 == pytest.approx(1.3125e-5)
+    assert rates[0] == pytest.approx(0.0075 + 1.3125 / 2.0625 * 0.0025)
+    assert rates[1] == pytest.approx(0.0075 - 1.3125 / 2.0625 * 0.0075)
+    c3 = 1.3125e-5 / (1.3125e-5 + 0.0075 / 2000)
+    assert rates[2] == pytest.approx(0.0075 + c3 * 0.0025)
+    # no variation between areas beyond chance: every rate becomes the mean
+    same, s2 = P.marshall_eb([5, 5], [1000, 1000])
+    assert s2 == 0 and list(same) == pytest.approx([0.005, 0.005])
+    # an area without inhabitants gets no rate and is left out
+    r, _ = P.marshall_eb([3, 4], [0, 1000])
+    assert math.isnan(r[0]) and r[1] == pytest.approx(0.004)
+
+
+# ------------------------------------------------------------------ the score, by hand
+def _themes() -> pd.DataFrame:
+    """Five themes with known components (see the comments for the hand computation)."""
+    rows = [
+        # key, bron, n, index, aandeel, ernst, n_vorige, change, significant
+        ("incidenten:A", "incidenten", 40, 200.0, 0.04, 0.5, pd.NA, math.nan, False),
+        ("incidenten:B", "incidenten", 10, 100.0, 0.01, 1.0, 5, 1.0, True),
+        ("registraties:C", "registraties", 20, 50.0, 0.02, 0.25, 40, -0.5, True),
+        ("incidenten:D", "incidenten", 4, 400.0, 0.004, 1.0, 1, 3.0, False),
+        ("incidenten:E", "incidenten", 30, 100.0, 0.03, 0.5, 30, 0.0, False),
+    ]
+    t = pd.DataFrame(rows, columns=["key", "bron", "n", "index", "aandeel", "ernst", "n_vorige", "verandering_vorige",
+                                    "significant_vorige"])
+    t["n_vorige"] = t["n_vorige"].astype("Int64")
+    t["label"] = [P.split_key(k)[1] for k in t["key"]]
+    t["prioriteit"] = False
+    t["hic"] = [0.0, 1.0, 0.0, 1.0, 0.0]
+    t["n_jaar"] = pd.array([pd.NA] * len(t), dtype="Int64")
+    t["verandering_jaar"] = math.nan
+    t["significant_jaar"] = False
+    t["richting_vorige"] = [0, 1, -1, 0, 0]
+    t["richting_jaar"] = 0
+    return t
+
+
+def test_score_known_inputs_known_ranking():
+    s = P.score(_themes()).set_index("key")
+    # A: niveau 200/200 = 1, trend 0.5 (no comparison), volume 0.04/0.04 = 1, ernst 0.5
+    #    -> 100 x (0.35 + 0.125 + 0.2 + 0.1) = 77.5
+    # B: niveau 0.5, trend 0.5 + 0.5 x 1.0 = 1 (significant +100%), volume 0.25, ernst 1 -> 67.5
+    # E: niveau 0.5, trend 0.5 (0%, not significant), volume 0.75, ernst 0.5 -> 55
+    # C: niveau 0.25, trend 0.5 - 0.5 x 0.5 = 0.25 (significant -50%), volume 0.5, ernst 0.25 -> 30
+    # D: only 4 this quarter: no score, whatever its index
+    assert s.loc["incidenten:A", "score"] == pytest.approx(77.5)
+    assert s.loc["incidenten:B", "score"] == pytest.approx(67.5)
+    assert s.loc["incidenten:E", "score"] == pytest.approx(55.0)
+    assert s.loc["registraties:C", "score"] == pytest.approx(30.0)
+    assert math.isnan(s.loc["incidenten:D", "score"]) and not s.loc["incidenten:D", "gescoord"]
+    ranked = P.score(_themes())
+    assert list(ranked["key"]) == ["incidenten:A", "incidenten:B", "incidenten:E", "registraties:C", "incidenten:D"]
+    assert list(ranked["rang"][:4]) == [1, 2, 3, 4] and ranked["rang"].isna().iloc[4]
+    assert s.loc["incidenten:B", "c_trend"] == pytest.approx(1.0)
+    assert s.loc["registraties:C", "c_trend"] == pytest.approx(0.25)
+
+
+def test_a_trend_that_is_not_significant_counts_half_and_small_comparisons_not_at_all():
+    t = _themes()
+    t.loc[1, "significant_vorige"] = False  # B: +100 % but not significant -> 0.5 + 0.5 x 1 x 0.5 = 0.75
+    s = P.score(t).set_index("key")
+    assert s.loc["incidenten:B", "c_trend"] == pytest.approx(0.75)
+    t.loc[1, "n_vorige"] = 4  # fewer than 5 before: no trend at all (neutral 0.5)
+    s = P.score(t).set_index("key")
+    assert s.loc["incidenten:B", "c_trend"] == pytest.approx(0.5) and not s.loc["incidenten:B", "trend_bruikbaar"]
+
+
+def test_weights_change_the_ranking():
+    only_ernst = P.score(_themes(), {"niveau": 0, "trend": 0, "volume": 0, "ernst": 1})
+    # B is high impact crime (1.0); A and E tie at 0.5: the larger count (A, 40) first; C is a registration
+    assert list(only_ernst["key"][:4]) == ["incidenten:B", "incidenten:A", "incidenten:E", "registraties:C"]
+    only_trend = P.score(_themes(), {"trend": 2.0})
+    assert only_trend.iloc[0]["key"] == "incidenten:B" and only_trend.iloc[3]["key"] == "registraties:C"
+    assert P.normalise_weights({k: 0 for k in P.COMPONENTS}) == {k: 0.25 for k in P.COMPONENTS}
+    assert sum(P.normalise_weights({"niveau": 3, "trend": 1}).values()) == pytest.approx(1.0)
+
+
+def test_excluded_rows_get_no_score_and_the_rest_is_ranked_without_gaps():
+    s = P.score(_themes(), exclude=pd.Series([True, False, False, False, False]))
+    assert list(s["key"][:3]) == ["incidenten:B", "incidenten:E", "registraties:C"]
+    assert list(s["rang"][:3]) == [1, 2, 3]
+    # the volume is relative to the largest SHOWN theme (E, 0.03), so nothing about A can be read from it
+    assert s.set_index("key").loc["incidenten:E", "c_volume"] == pytest.approx(1.0)
+
+
+def test_explanation_in_words():
+    s = P.score(_themes())
+    text = P.explain(s)
+    # A: contributions niveau 35, volume 20, trend 12.5, ernst 10; against B the niveau differs most (35 vs 17.5)
+    assert text[0].startswith("A staat bovenaan (score 78 van 100) vooral door het niveau: per 1.000 inwoners "
+                              "2,0 keer zo vaak als in de hele stad (index 200), en het volume: 40 incidenten, "
+                              "4,0% van alle incidenten in de stad.")
+    assert text[1] == ("Het verschil met nummer 2, B (score 68), zit vooral in het niveau: bij B per 1.000 inwoners "
+                       "ongeveer even vaak als in de hele stad (index 100).")
+    b = P.explain(s, "incidenten:B")
+    assert b[0].startswith("B staat op plaats 2 (score 68 van 100) vooral door de trend: +100% t.o.v. het vorige "
+                           "kwartaal (significant), en de ernst: high impact crime (weegt zwaarder).")
+    assert b[1].startswith("Nummer 1, A (score 78), scoort vooral hoger op het niveau")
+    assert "geen score" in P.explain(s, "incidenten:D")[0]
+    empty = P.score(_themes().assign(n=1))
+    assert "Geen enkel thema" in P.explain(empty)[0]
+
+
+def test_ranking_table_shows_hidden_counts_as_label():
+    t = _themes()
+    t["n_verborgen"] = t["n"] < 5
+    t["per_1000"] = 1.0
+    s = P.score(t, exclude=t["n_verborgen"])
+    table = P.ranking_table(s, WIJKTEAM)
+    row = table[table["Thema"] == "D"].iloc[0]
+    assert row["Aantal"] == "<5" and row["Score"] == "–" and "te weinig" in row["Opmerking"]
+    assert table.iloc[0]["Aantal"] == "40" and table.iloc[0]["Score"] == "78"
+    assert table[table["Thema"] == "B"].iloc[0]["Vorig kwartaal"] == "5"
+
+
+# ------------------------------------------------------------------ a hand-made area: index, grid, disclosure
+def _raw() -> P.Raw:
+    """Two stadsdelen: S1 = W1 (1000) + W2 (1000) + W0 (50 inhabitants); S2 = W3 (2000)."""
+    q = P.Quarter(2026, 3)
+    prev = q.shift(-1)
+    rows = [  # bron, thema, buurt, wijk(code of stadsdeel), quarter, n, n_hic
+        ("incidenten", "A", "W1", "S1", q, 10, 0), ("incidenten", "A", "W2", "S1", q, 3, 0),
+        ("incidenten", "A", "W3", "S2", q, 20, 0), ("incidenten", "A", "W1", "S1", prev, 6, 0),
+        ("incidenten", "B", "W1", "S1", q, 2, 2), ("incidenten", "B", "W3", "S2", q, 8, 8),
+        ("incidenten", "B", "W0", "S1", q, 1, 1),
+        ("registraties", "R", "W1", "S1", q, 7, 0), ("registraties", "R", "W2", "S1", q, 0, 0),
+        ("registraties", "R", "W3", "S2", q, 9, 0),
+    ]
+    counts = pd.DataFrame([(b, t, bu, w, qq.start, n, h) for b, t, bu, w, qq, n, h in rows],
+                          columns=["bron", "thema", "buurtcode", "wijkcode", "kwartaal", "n", "n_hic"])
+    catalog = pd.DataFrame({"key": ["incidenten:A", "incidenten:B", "registraties:R"],
+                            "thema": ["A", "B", "R"], "prioriteit": [False, True, False], "hic": [0.0, 1.0, 0.0],
+                            "bron": ["incidenten", "incidenten", "registraties"]})
+    wijken = pd.DataFrame({"code": ["W0", "W1", "W2", "W3"], "naam": ["Nul", "Een", "Twee", "Drie"],
+                           "stadsdeel_code": ["S1", "S1", "S1", "S2"], "stadsdeel": ["Sa", "Sa", "Sa", "Sb"],
+                           "inwoners": [50, 1000, 1000, 2000]})
+    stadsdelen = pd.DataFrame({"code": ["S1", "S2"], "naam": ["Sa", "Sb"], "inwoners": [2050, 2000]})
+    return P.Raw(q, counts, catalog, wijken, stadsdelen, dt.date(2026, 1, 1), "Teststad")
+
+
+def test_area_view_by_hand():
+    v = P.area_view(_raw(), "S1")
+    t = v.themes.set_index("key")
+    # A: 13 in S1 (2050 inhabitants), 33 in the city (4050): index = (13/2050) / (33/4050) x 100 = 77.83
+    assert t.loc["incidenten:A", "n"] == 13 and t.loc["incidenten:A", "n_stad"] == 33
+    assert t.loc["incidenten:A", "index"] == pytest.approx(13 / 2050 / (33 / 4050) * 100)
+    assert t.loc["incidenten:A", "n_vorige"] == 6
+    # the previous quarter is covered (data from 2026-01-01), a year earlier is not
+    assert v.covered_prev and not v.covered_ya and pd.isna(t.loc["incidenten:A", "n_jaar"])
+    assert t.loc["incidenten:B", "ernst"] == 1.0 and t.loc["registraties:R", "ernst"] == P.ERNST_REG
+    # share of the city's incidents: 13 of 33 + 11 = 44
+    assert t.loc["incidenten:A", "aandeel"] == pytest.approx(13 / 44)
+    g = v.grids["incidenten"].set_index(["wijk", "key"])
+    # W1, A: expected at the city rate 33 / 4050 x 1000 = 8.148; index 10 / 8.148 = 122.7; 95 % interval
+    e = 33 / 4050 * 1000
+    assert g.loc[("W1", "incidenten:A"), "index"] == pytest.approx(100 * 10 / e)
+    assert g.loc[("W1", "incidenten:A"), "index_lo"] == pytest.approx(100 * 4.7954 / e, abs=0.01)
+    assert g.loc[("W1", "incidenten:A"), "index_hi"] == pytest.approx(100 * 18.3904 / e, abs=0.01)
+    assert g.loc[("W1", "incidenten:A"), "onzeker"]  # the interval includes 100: could be chance
+    # W0 has 50 inhabitants: its count is kept, but no index
+    assert g.loc[("W0", "incidenten:B"), "n"] == 1 and math.isnan(g.loc[("W0", "incidenten:B"), "index"])
+    assert g.loc[("W1", P.ALL), "n"] == 12  # all themes of the wijk
+
+
+def test_protect_hides_small_cells_and_nothing_can_be_subtracted():
+    v = P.protect(P.area_view(_raw(), "S1"), WIJKTEAM)
+    g = v.grids["incidenten"].set_index(["wijk", "key"])
+    assert g.loc[("W2", "incidenten:A"), "verborgen"] and g.loc[("W1", "incidenten:B"), "verborgen"]
+    assert math.isnan(g.loc[("W2", "incidenten:A"), "index"])  # derived from a hidden count: hidden too
+    # 13 = W1 + W2 + W0 with W2 = 3 hidden: a second cell of that relation must be hidden as well
+    assert g.loc[("W1", "incidenten:A"), "verborgen"] or g.loc[("W0", "incidenten:A"), "verborgen"] \
+        or v.themes.set_index("key").loc["incidenten:A", "n_verborgen"]
+    # zero is shown as zero
+    assert not g.loc[("W2", "incidenten:B"), "verborgen"]
+    assert not v.grids["registraties"].set_index(["wijk", "key"]).loc[("W2", "registraties:R"), "verborgen"]
+    values, rels, hidden = P.grid_cells(v)
+    assert hidden and disclosure.recoverable(values, rels, hidden) == set()
+    # B has 3 in S1 (a count of 1..4) in the ranking table: hidden, and so is everything derived from it
+    b = v.themes.set_index("key").loc["incidenten:B"]
+    assert b["n_verborgen"] and math.isnan(b["index"]) and math.isnan(b["per_1000"])
+    # the analist sees everything
+    open_view = P.protect(P.area_view(_raw(), "S1"), OPEN)
+    assert not open_view.grids["incidenten"]["verborgen"].any() and not open_view.themes["n_verborgen"].any()
+
+
+def test_map_table_hides_this_and_the_previous_quarter():
+    v = P.protect(P.area_view(_raw(), "S1"), WIJKTEAM)
+    m = P.map_table(v, "incidenten:A").set_index("code")
+    # W2 had 3 this quarter: hidden on the map, distinct from zero; W1 had 6 the quarter before (shown)
+    assert m.loc["W2", "onderdrukt"] and math.isnan(m.loc["W2", "n"]) and math.isnan(m.loc["W2", "per_1000"])
+    assert not m.loc["W2", "onderdrukt_vorige"] and m.loc["W2", "n_vorige"] == 0
+    assert math.isnan(m.loc["W2", "verandering_vorige"]) and not m.loc["W2", "significant_vorige"]
+    assert set(m.index) == {"W0", "W1", "W2"}
+    values, rels, hidden = P.grid_cells(v)
+    assert ("gp", "incidenten", "W1", "incidenten:A") in values  # the previous quarter is checked too
+    assert disclosure.recoverable(values, rels, hidden) == set()
+
+
+def test_grid_chart_sends_no_raw_counts_to_the_browser():
+    v = P.protect(P.area_view(_raw(), "S1"), WIJKTEAM)
+    spec = P.grid_chart(v, P.INCIDENTEN).to_dict()
+    data = [r for ds in spec["datasets"].values() for r in ds]
+    assert data and all("n" not in r and "verwacht" not in r for r in data)
+    hidden = [r for r in data if r["wijk_naam"] == "Twee" and r["thema"] == "A"][0]
+    assert hidden["tekst"] == "<5" and hidden["tt_aantal"] == "<5" and hidden["kleur"] is None
+
+
+@pytest.mark.parametrize("sd", ["WK026801", "WK026807"])
+def test_real_grid_cannot_be_subtracted(demo_warehouse, sd):  # noqa: F811
+    con = connect_readonly(demo_warehouse)
+    try:
+        f = queries.freshness(con)
+        raw = P.load(con, P.last_full_quarter(f.data_end), f.data_start)
+    finally:
+        con.close()
+    v = P.protect(P.area_view(raw, sd), WIJKTEAM)
+    values, rels, hidden = P.grid_cells(v)
+    assert hidden, "the demo has small cells"
+    assert disclosure.recoverable(values, rels, hidden) == set()
+    for g in v.grids.values():
+        shown = g[~g["verborgen"]]
+        assert not shown["n"].between(1, 4).any()
+    t = v.themes
+    assert not t.loc[~t["n_verborgen"], "n"].between(1, 4).any()
+    # the stadsdeel total per theme equals the sum of its wijken (nothing lost between the two)
+    inc = v.grids["incidenten"]
+    sums = inc[inc["key"] != P.ALL].groupby("key")["n"].sum()
+    assert (t.set_index("key").loc[sums.index, "n"] == sums).all()
+
+
+# ------------------------------------------------------------------ the page (AppTest)
+def _record_downloads(monkeypatch) -> list[dict]:
+    calls: list[dict] = []
+    original = streamlit.download_button
+
+    def recorder(label, data, *args, **kwargs):
+        calls.append({"label": label, "data": data, **kwargs})
+        return original(label, data, *args, **kwargs)
+
+    monkeypatch.setattr(streamlit, "download_button", recorder)
+    return calls
+
+
+def _ok(at) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def _count_cells(at) -> list[tuple[str, str]]:
+    """Every count shown in a table or tile, as text."""
+    out = []
+    for df in at.dataframe:
+        for c in df.value.columns:
+            if c in ("Aantal", "Vorig kwartaal", "Jaar eerder"):
+                out += [(c, str(v)) for v in df.value[c]]
+    for m in at.markdown:
+        out += [("tegel", x) for x in re.findall(r"font-size:1\.8rem;font-weight:600'>([^<]+)<", m.value)]
+        out += [("totaal", x) for x in re.findall(r"\*\*([^*]+)\*\* (?:incidenten|registraties)", m.value)]
+    for d in at.get("deck_gl_json_chart"):
+        for f in json.loads(d.proto.json)["layers"][0]["data"]["features"]:
+            out += [("kaart", x) for x in re.findall(r"Aantal: (\S+)", f["properties"]["tt_aantal"])]
+    return out
+
+
+def test_wijkteam_page_shows_no_small_count_anywhere(app_warehouse, monkeypatch, tmp_path):  # noqa: F811
+    monkeypatch.setenv("VEILIGHEID_REGISTER", str(tmp_path / "register.sqlite"))
+    monkeypatch.setenv("VEILIGHEID_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
+    calls = _record_downloads(monkeypatch)
+    at = app_test("wijkteam", page=PAGE, stadsdeel="WK026807")
+    _ok(at)
+    assert at.title[0].value == "Prioriteiten per stadsdeel"
+    md = "\n".join(m.value for m in at.markdown)
+    assert "Stadsdeel Dukenburg" in md and "kwartaal" in md
+    tiles = re.findall(r"\*\*(Auto-inbraken|Cybercrime|Ondermijning|Overvallen)\*\*", md)
+    assert sorted(tiles) == ["Auto-inbraken", "Cybercrime", "Ondermijning", "Overvallen"]
+    info = "\n".join(i.value for i in at.info)
+    assert "Waarom staat" in info and "bovenaan" in info
+    cells = _count_cells(at)
+    assert len(cells) > 40 and {"totaal", "kaart", "tegel"} <= {c[0] for c in cells}
+    assert not [c for c in cells if c[1] in {"1", "2", "3", "4"}], cells
+    assert any(v == "<5" for _, v in cells), "the demo stadsdeel has small counts: they show as <5"
+    assert not at.slider  # wijkteam: weights read-only
+    assert len(at.get("vega_lite_chart")) >= 3 and len(at.get("deck_gl_json_chart")) == 1
+    # the grid and trend charts carry no count the viewer may not see
+    import pyarrow as pa
+    for v in at.get("vega_lite_chart"):
+        for ds in v.proto.datasets:
+            t = pa.ipc.open_stream(io.BytesIO(ds.data.data)).read_all().to_pandas()
+            assert "n" not in t.columns
+            for col in ("tt_aantal", "aantal"):
+                if col in t.columns:
+                    assert not t[col].isin(["1", "2", "3", "4"]).any()
+    # the meeting pack: the PDF and the CSV tables follow the same rules
+    at.button(key="prio_maak_pdf").click().run()
+    _ok(at)
+    zips = [c for c in calls if str(c.get("file_name", "")).endswith(".zip")]
+    assert zips
+    with zipfile.ZipFile(io.BytesIO(zips[-1]["data"])) as z:
+        names = z.namelist()
+        assert {"ranglijst.csv", "wijken_incidenten.csv", "wijken_registraties.csv"} <= set(names)
+        for name in names:
+            t = pd.read_csv(z.open(name), sep=";", encoding="utf-8-sig", dtype=str)
+            for col in t.columns:
+                if col.startswith("Aantal") or col in ("Vorig kwartaal", "Jaar eerder"):
+                    assert not t[col].isin(["1", "2", "3", "4"]).any(), (name, col)
+    pdfs = [c for c in calls if str(c.get("file_name", "")).endswith(".pdf")]
+    text = "\n".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdfs[-1]["data"])).pages)
+    assert "<5" in text
+    assert "Aantallen kleiner dan 5" in text  # the disclosure rules of this role are printed
+
+
+def test_meeting_pack_pdf_has_the_expected_sections(app_warehouse, monkeypatch, tmp_path):  # noqa: F811
+    monkeypatch.setenv("VEILIGHEID_REGISTER", str(tmp_path / "register.sqlite"))
+    monkeypatch.setenv("VEILIGHEID_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
+    calls = _record_downloads(monkeypatch)
+    con = connect_readonly(app_warehouse)
+    try:
+        quarter = P.last_full_quarter(queries.freshness(con).data_end)
+    finally:
+        con.close()
+    at = app_test("analist", page=PAGE, stadsdeel="WK026801")
+    _ok(at)
+    assert not [c for c in calls if str(c.get("file_name", "")).endswith(".pdf")]  # only after the click
+    at.button(key="prio_maak_pdf").click().run()
+    _ok(at)
+    pdf = [c for c in calls if str(c.get("file_name", "")).endswith(".pdf")][-1]
+    data = pdf["data"]
+    assert data[:5] == b"%PDF-" and data.rstrip().endswith(b"%%EOF")
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    text = "\n".join(p.extract_text() for p in reader.pages)
+    for section in ("Prioriteiten stadsdeel Centrum", "Kaart", "Prioriteiten", "Zo komt de volgorde tot stand",
+                    "Signalen", "Trends", "Regels voor het tonen van aantallen", quarter.label, "DEMODATA"):
+        assert section in text, section
+    assert "bovenaan" in text  # the explanation in words
+    assert "zonder onderdrukking" in text  # the analist's disclosure rule
+    assert len(reader.pages) >= 3
+    assert pdf["file_name"].startswith("vergaderstuk_centrum_")
+
+
+def test_analist_changes_the_weights(app_warehouse, monkeypatch, tmp_path):  # noqa: F811
+    monkeypatch.setenv("VEILIGHEID_REGISTER", str(tmp_path / "register.sqlite"))
+    at = app_test("analist", page=PAGE, stadsdeel="WK026802")
+    _ok(at)
+    assert len(at.slider) == 4
+    first = at.dataframe[0].value
+    assert [at.slider(key=f"prio_w_{k}").value for k in P.COMPONENTS] == [35, 25, 20, 20]
+    for k in ("niveau", "trend", "volume"):
+        at.slider(key=f"prio_w_{k}").set_value(0)
+    at.slider(key="prio_w_ernst").set_value(100)
+    at.run()
+    _ok(at)
+    table = at.dataframe[0].value
+    scored = table[table["Score"].notna()]
+    # only the seriousness counts now: high impact crime themes (Geweld, Woninginbraak, ...) come first
+    assert scored.iloc[0]["Ernst"] == pytest.approx(100.0)
+    assert scored.iloc[0]["Score"] == pytest.approx(100.0)
+    assert not table.equals(first)
+    assert "ernst 100%" in "\n".join(c.value for c in at.caption)
+
+
+def test_stadsdeel_choice_is_shared_with_the_other_pages(app_warehouse, monkeypatch, tmp_path):  # noqa: F811
+    monkeypatch.setenv("VEILIGHEID_REGISTER", str(tmp_path / "register.sqlite"))
+    at = app_test("wijkteam", page=PAGE)
+    _ok(at)
+    assert any("Kies hierboven het stadsdeel" in i.value for i in at.info)
+    assert not at.dataframe
+    at.selectbox(key="prio_stadsdeel").set_value("WK026805").run()
+    _ok(at)
+    assert at.session_state["filters"].stadsdeel == "WK026805"
+    assert at.query_params.get("stadsdeel") in ("WK026805", ["WK026805"])
+    assert "Stadsdeel Midden" in "\n".join(m.value for m in at.markdown)
+    at.switch_page("views/dashboards_veiligheid.py").run()
+    _ok(at)
+    assert "stadsdeel Midden" in "\n".join(m.value for m in at.markdown)
+
+
+def test_a_signal_opens_the_overview_filtered(app_warehouse, monkeypatch, tmp_path):  # noqa: F811
+    """The page shows the signals of veiligheid.signals (whatever they are) and each opens the overview page
+    filtered on its wijk, theme and period. The signal here is fixed, so the test does not depend on the demo."""
+    monkeypatch.setenv("VEILIGHEID_REGISTER", str(tmp_path / "register.sqlite"))
+    since = dt.date(2026, 9, 7)
+    fixed = pd.DataFrame([{
+        "wijk": "BU02680101", "wijk_naam": "Stadscentrum", "thema": "Fietsdiefstal", "since": since,
+        "n_recent": 170, "expected": 125.1, "ratio": 1.36, "direction": 1, "p": 0.0001, "q": 0.003,
+        "sentence": signals.sentence("Stadscentrum", "Fietsdiefstal", 170, 125.1, 13, since, 1),
+        "n_baseline": 500, "baseline_weeks": 52, "link": ""}])
+    fixed.attrs.update(tested=34, fdr=0.1, recent_weeks=13, end=dt.date(2026, 11, 22))
+    monkeypatch.setattr(signals, "detect", lambda *a, **k: fixed.copy())
+    streamlit.cache_data.clear()
+    at = app_test("wijkteam", page=PAGE, stadsdeel="WK026801")
+    _ok(at)
+    md = "\n".join(m.value for m in at.markdown)
+    assert "Wijk Stadscentrum: fietsdiefstal gestegen sinds week 37 (07-09-2026): 170 in de laatste 13 weken" in md
+    at.button(key="sig_0").click().run()
+    _ok(at)
+    assert at.title[0].value == "Dashboards veiligheid"
+    state = at.session_state["filters"]
+    assert state.wijk == "BU02680101" and state.stadsdeel == "WK026801" and state.themes == ("Fietsdiefstal",)
+    assert (state.preset, state.start, state.end) == ("aangepast", since, dt.date(2026, 11, 22))
+    streamlit.cache_data.clear()
+
+
+def test_quarter_choice_changes_the_figures(app_warehouse, monkeypatch, tmp_path):  # noqa: F811
+    monkeypatch.setenv("VEILIGHEID_REGISTER", str(tmp_path / "register.sqlite"))
+    con = connect_readonly(app_warehouse)
+    try:
+        f = queries.freshness(con)
+    finally:
+        con.close()
+    quarters = P.available_quarters(f.data_start, f.data_end)
+    at = app_test("analist", page=PAGE, stadsdeel="WK026802")
+    box = at.selectbox(key="prio_kwartaal")
+    assert box.value == quarters[0].code  # the last full quarter by default
+    before = at.dataframe[0].value
+    box.set_value(quarters[1].code).run()
+    _ok(at)
+    assert not at.dataframe[0].value.equals(before)
+    assert f"**Stadsdeel Oost** · {quarters[1].label}" in "\n".join(m.value for m in at.markdown)
+
+
+def test_page_on_an_empty_warehouse(template_warehouse, tmp_path, monkeypatch):
+    """No incidents at all: clear Dutch messages, no crash, and still a meeting pack."""
+    import shutil
+    wh = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(template_warehouse, wh)
+    monkeypatch.setenv("VEILIGHEID_WAREHOUSE", str(wh))
+    monkeypatch.setenv("VEILIGHEID_REGISTER", str(tmp_path / "register.sqlite"))
+    monkeypatch.setenv("VEILIGHEID_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
+    calls = _record_downloads(monkeypatch)
+    at = app_test("wijkteam", page=PAGE, stadsdeel="WK026802")
+    _ok(at)
+    assert any("Geen enkel thema heeft in dit kwartaal genoeg meldingen" in i.value for i in at.info)
+    at.button(key="prio_maak_pdf").click().run()
+    _ok(at)
+    pdf = [c for c in calls if str(c.get("file_name", "")).endswith(".pdf")][-1]["data"]
+    assert pdf[:5] == b"%PDF-"
