@@ -54,8 +54,8 @@ class Policy:
                     "het convenant toestaat.")
         return (f"Aantallen kleiner dan {self.threshold} worden getoond als '{self.label}', en ook cijfers die "
                 "daarvan zijn afgeleid (per 1.000 inwoners, index, verandering). Waar totalen naast hun delen "
-                "staan, zijn zo nodig ook andere cellen onderdrukt, zodat een verborgen aantal niet is terug te "
-                "rekenen.")
+                f"staan, zijn zo nodig ook andere (ook grotere) aantallen als '{self.label}' afgeschermd, zodat "
+                "een verborgen aantal niet is terug te rekenen.")
 
 
 # ------------------------------------------------------------------ the core

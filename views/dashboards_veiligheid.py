@@ -97,8 +97,8 @@ for col, (_, row) in zip(cols, tiles.iterrows()):
         st.markdown(_change_line(row, "jaar", "t.o.v. jaar eerder"))
 st.caption("▲/▼ in kleur = statistisch significante verandering (exacte toets, p < 0,05). Grijs = het verschil "
            "past bij toeval en is geen nieuws. De vier stadsbrede prioriteiten tellen altijd hun eigen thema."
-           + (f" **{HID}** = minder dan {policy.threshold} incidenten: niet getoond om personen te beschermen "
-              "(ook afgeleide cijfers niet)." if policy.active else ""))
+           + (f" **{HID}** = minder dan {policy.threshold} incidenten, of afgeschermd zodat een klein aantal niet "
+              "is terug te rekenen; afgeleide cijfers worden dan ook niet getoond." if policy.active else ""))
 
 # ------------------------------------------------------------------ map
 st.subheader("Kaart")
@@ -227,7 +227,8 @@ st.dataframe(screen.style.format(num_fmt, na_rep="–"), hide_index=True, width=
 st.caption("Klik op een kolomkop om te sorteren. Gebieden met minder dan 100 inwoners krijgen geen cijfer per "
            "1.000 inwoners. 'Significant' = de verandering is groter dan toeval (p < 0,05)."
            + (f" {HID}: minder dan {policy.threshold} incidenten; om personen te beschermen zijn soms ook andere "
-              "kleine aantallen verborgen, zodat niets is terug te rekenen uit de totalen." if policy.active else ""))
+              f"(ook grotere) aantallen als {HID} afgeschermd, zodat niets is terug te rekenen uit de totalen."
+              if policy.active else ""))
 csv_name = f"veiligheid_{table_level}_{period.start.isoformat()}_{period.end.isoformat()}.csv"
 csv_df = shown.copy()
 for c in csv_df.columns:  # the same Dutch formatting (and the same suppression) as on screen
