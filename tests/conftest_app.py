@@ -101,3 +101,18 @@ def app_test(role: str = "wijkteam", page: str | None = None, user: str | None =
     if page is not None:
         at.switch_page(page).run()
     return at
+
+
+def record_downloads(monkeypatch) -> list[dict]:
+    """Record every st.download_button of the app under test: [{label, data, file_name, mime, ...}]."""
+    import streamlit
+
+    calls: list[dict] = []
+    original = streamlit.download_button
+
+    def recorder(label, data, *args, **kwargs):
+        calls.append({"label": label, "data": data, **kwargs})
+        return original(label, data, *args, **kwargs)
+
+    monkeypatch.setattr(streamlit, "download_button", recorder)
+    return calls

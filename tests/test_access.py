@@ -14,12 +14,11 @@ import time
 import pandas as pd
 import pyarrow as pa
 import pytest
-import streamlit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest_app import APP, app_test, app_warehouse, demo_warehouse  # noqa: F401  (fixtures)
+from tests.conftest_app import APP, app_test, app_warehouse, demo_warehouse, record_downloads  # noqa: F401
 from veiligheid import audit, queries
 from veiligheid.auth import Users
 from veiligheid.disclosure import TOTAL, recoverable
@@ -155,15 +154,7 @@ def test_export_is_audited_with_filters(app_warehouse, monkeypatch):
 
 
 def _record_downloads(monkeypatch) -> list[dict]:
-    calls: list[dict] = []
-    original = streamlit.download_button
-
-    def recorder(label, data, *args, **kwargs):
-        calls.append({"label": label, "data": data, **kwargs})
-        return original(label, data, *args, **kwargs)
-
-    monkeypatch.setattr(streamlit, "download_button", recorder)
-    return calls
+    return record_downloads(monkeypatch)
 
 
 # ------------------------------------------------------------------ what each role gets on the overview page

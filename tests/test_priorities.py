@@ -15,7 +15,7 @@ import pypdf
 import pytest
 import streamlit
 
-from tests.conftest_app import app_test, app_warehouse, demo_warehouse  # noqa: F401  (fixtures)
+from tests.conftest_app import app_test, app_warehouse, demo_warehouse, record_downloads  # noqa: F401
 from veiligheid import disclosure, queries, signals
 from veiligheid import priorities as P
 from veiligheid.warehouse import connect_readonly
@@ -295,15 +295,7 @@ def test_real_grid_cannot_be_subtracted(demo_warehouse, sd):  # noqa: F811
 
 # ------------------------------------------------------------------ the page (AppTest)
 def _record_downloads(monkeypatch) -> list[dict]:
-    calls: list[dict] = []
-    original = streamlit.download_button
-
-    def recorder(label, data, *args, **kwargs):
-        calls.append({"label": label, "data": data, **kwargs})
-        return original(label, data, *args, **kwargs)
-
-    monkeypatch.setattr(streamlit, "download_button", recorder)
-    return calls
+    return record_downloads(monkeypatch)
 
 
 def _ok(at) -> None:

@@ -43,13 +43,13 @@ import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-import duckdb
 import pandas as pd
 from scipy.stats import beta, binomtest
 
 from . import disclosure, fmt, stats
 from .contract import DELICTEN
 from .disclosure import Policy, protect, recoverable
+from .queries import _df  # one cursor per query (the shared read-only connection)
 
 CITY = "__stad__"
 ALL = "Alle delicten"
@@ -132,14 +132,6 @@ def protect_cells(values: Mapping[Hashable, float], relations: Sequence[tuple[Ha
 
 
 # ------------------------------------------------------------------ queries
-def _df(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pd.DataFrame:
-    cur = con.cursor()
-    try:
-        return cur.execute(sql, params or []).df()
-    finally:
-        cur.close()
-
-
 def _active_sql(con) -> str:
     """Withdrawn records leave every count: today the extract has no status column, but if the
     table ever gets one, 'vervallen' rows are left out."""

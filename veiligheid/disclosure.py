@@ -75,7 +75,7 @@ def protect(values: Mapping[Hashable, float], relations: Sequence[Relation], pol
         return set()
     rels = [(t, [p for p in parts if p in values]) for t, parts in relations if t in values]
     rels = [(t, parts) for t, parts in rels if parts]
-    comps = _components(values, rels)
+    comps = components(values, rels)
     if len(comps) > 1:  # no relation connects these groups: protect them one by one (much smaller systems)
         hide = set(hide)
         out: set = set()
@@ -128,7 +128,7 @@ def _protect_connected(values: Mapping[Hashable, float], rels: Sequence[Relation
     raise AssertionError("secondary suppression did not converge")
 
 
-def _components(values: Mapping, rels: Sequence[Relation]) -> list[tuple[list, list]]:
+def components(values: Mapping, rels: Sequence[Relation]) -> list[tuple[list, list]]:
     """Cells grouped so that no relation connects two groups (union-find), each with its relations."""
     parent = {k: k for k in values}
 

@@ -173,6 +173,25 @@ def sync_widgets(state: F.FilterState) -> None:
         st.session_state[W_RANGE] = (state.start, state.end)
 
 
+def select_area_from_map(key: str, v: F.Valid) -> None:
+    """Callback of a clickable area map (st.pydeck_chart key=`key`): a click selects that area and filters
+    the page; a click beside the areas goes back one level."""
+    from . import maps
+
+    state = get_state()
+    code = maps.selected_code(st.session_state.get(key, {}).get("selection"))
+    if code is None:
+        new = state.with_area(state.stadsdeel, None) if state.level == "wijk" else state.with_area(None, None)
+    elif code in v.stadsdelen:
+        new = state.with_area(code, None)
+    elif code in v.wijken:
+        new = state.with_area(v.wijken[code], code)
+    else:
+        return
+    set_state(new)
+    sync_widgets(new)
+
+
 def _on_wijk_change(parents: dict[str, str]) -> None:
     w = st.session_state.get(W_WIJK)
     if w:

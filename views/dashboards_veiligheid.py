@@ -19,18 +19,7 @@ HID = policy.label
 
 def _on_map_select() -> None:
     """A click on the map selects that area (and filters the rest of the page)."""
-    state = ui.get_state()
-    code = maps.selected_code(st.session_state.get("kaart", {}).get("selection"))
-    if code is None:  # clicked beside the areas / deselected: back one level
-        new = state.with_area(state.stadsdeel, None) if state.level == "wijk" else state.with_area(None, None)
-    elif code in valid.stadsdelen:
-        new = state.with_area(code, None)
-    elif code in valid.wijken:
-        new = state.with_area(valid.wijken[code], code)
-    else:
-        return
-    ui.set_state(new)
-    ui.sync_widgets(new)
+    ui.select_area_from_map("kaart", valid)
 
 
 def _on_view_change() -> None:

@@ -47,18 +47,8 @@ def _pct(x) -> str:
 
 
 def _on_map_select() -> None:
-    state = ui.get_state()
-    code = maps.selected_code(st.session_state.get("hennep_kaart", {}).get("selection"))
-    if code is None:
-        new = state.with_area(state.stadsdeel, None) if state.level == "wijk" else state.with_area(None, None)
-    elif code in valid.stadsdelen:
-        new = state.with_area(code, None)
-    elif code in valid.wijken:
-        new = state.with_area(valid.wijken[code], code)
-    else:
-        return
-    ui.set_state(new)
-    ui.sync_widgets(new)
+    """A click on the map selects that area (and filters the rest of the page)."""
+    ui.select_area_from_map("hennep_kaart", valid)
 
 
 LEVEL_KEY = "hennep_indeling"  # own widget key: the overview page's radio keeps its key on that page
