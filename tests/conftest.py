@@ -13,8 +13,14 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from tests.conftest_app import demo_warehouse  # noqa: E402,F401  (fixture, used by the browser server)
+from tests.e2e.browser import app_url, browser, logged_in, page, server, skip_without_chromium  # noqa: E402,F401
 from veiligheid.config import Config  # noqa: E402
 from veiligheid.warehouse import ensure_warehouse  # noqa: E402
+
+
+def pytest_collection_modifyitems(config, items):
+    skip_without_chromium(items)
 
 
 @pytest.fixture(scope="session")

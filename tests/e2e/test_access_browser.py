@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import DECK_CANVAS, login, shot, wait_idle, wait_tables
+from tests.e2e.browser import DECK_CANVAS, login, shot, wait_idle, wait_tables
 
 PATHS = ["/", "/dashboards-veiligheid", "/prioriteiten", "/cybercrime", "/hennepteelt", "/data"]
 

@@ -1,6 +1,6 @@
 """The dashboard page in headless Chromium, started the way the README says (`./run.sh`) on a demo warehouse.
 
-Server, accounts and login: tests/e2e/conftest.py. Most checks here run as `analist` (true counts);
+Server, accounts and login: tests/e2e/browser.py. Most checks here run as `analist` (true counts);
 what each role may see is tested in test_access_browser.py.
 """
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 from tests.conftest_app import demo_warehouse  # noqa: F401  (fixture)
-from tests.e2e.conftest import DECK_CANVAS, VEGA, login, new_page, shot as _shot, wait_idle as _wait_idle, wait_tables
+from tests.e2e.browser import DECK_CANVAS, VEGA, login, new_page, shot as _shot, wait_idle as _wait_idle, wait_tables
 from veiligheid import maps, queries
 from veiligheid.warehouse import connect_readonly
 

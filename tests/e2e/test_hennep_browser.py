@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from tests.e2e.conftest import DECK_CANVAS, VEGA, shot, wait_idle
+from tests.e2e.browser import DECK_CANVAS, VEGA, shot, wait_idle
 
 TITLE = "Hennepteelt"
 SWITCH = "Toon adressen en punten (alleen analisten)"

@@ -6,7 +6,7 @@ import re
 
 import pypdf
 
-from tests.e2e.conftest import DECK_CANVAS, VEGA, shot, wait_idle
+from tests.e2e.browser import DECK_CANVAS, VEGA, shot, wait_idle
 
 PATH = "/prioriteiten?stadsdeel=WK026807"
 

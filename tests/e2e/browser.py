@@ -1,4 +1,7 @@
-"""Shared browser fixtures: one app server per test session, test accounts per role, login helper.
+"""Shared browser fixtures and helpers: one app server per test session, test accounts per role, login.
+
+The fixtures are registered for all tests by tests/conftest.py (a second conftest.py here would be
+imported under the same module name `conftest` and hide the first one).
 
 The server is `./run.sh` (as the README says) on a copy of the demo warehouse, with its own accounts
 file and audit log; one Chromium (Debian's /usr/bin/chromium) for the whole session. Screenshots go to
@@ -33,7 +36,8 @@ ROLES = ("wijkteam", "analist", "beheer")
 PASSWORDS = {r: f"test-{r}-wachtwoord" for r in ROLES}
 
 
-def pytest_collection_modifyitems(config, items):
+def skip_without_chromium(items) -> None:
+    """Browser tests are skipped (with the reason) where Debian's chromium is not installed."""
     if not Path(CHROMIUM).exists():
         skip = pytest.mark.skip(reason="chromium not installed (apt-get install chromium)")
         for item in items:
