@@ -298,3 +298,21 @@ def test_oidc_user_without_a_role_is_refused_and_logged(oidc):
     assert not at.dataframe and not at.get("deck_gl_json_chart") and not at.sidebar.selectbox
     row = audit.read().iloc[0]
     assert row["gebeurtenis"] == "Toegang geweigerd" and row["gebruiker"] == "onbekend@elders.example"
+
+
+def test_oidc_idle_timeout_also_ends_the_identity_session(oidc):
+    at = _oidc_app({"is_logged_in": True, "email": "a.jansen@gemeente.example"})
+    assert at.title[0].value == "Dashboards veiligheid"
+    at.session_state["auth_last_seen"] = time.time() - 31 * 60
+    at.run()
+    # st.logout() ended the provider session too: no silent re-login, the sign-in button is back
+    assert [b.label for b in at.button] == ["Inloggen met uw organisatie-account"]
+    assert not at.dataframe and not at.get("deck_gl_json_chart")
+    assert list(audit.read()["gebeurtenis"])[:2] == ["Sessie verlopen", "Ingelogd"]
+
+
+def test_csv_exports_cannot_carry_formulas():
+    from veiligheid.ui import csv_bytes
+    out = csv_bytes(pd.DataFrame({"notitie": ["=HYPERLINK(\"http://x\")", "@SUM(A1)", "-11", "<5"]}))
+    text = out.decode("utf-8-sig").splitlines()
+    assert text[1].lstrip('"').startswith("'=") and text[2].startswith("'@") and text[3] == "-11" and text[4] == "<5"

@@ -182,3 +182,23 @@ def test_first_run_prints_demo_accounts_once(app_warehouse):
     again = _cli(["firstrun"], env)
     assert again.returncode == 0 and "DEMO-ACCOUNTS" not in again.stdout and password not in again.stdout
     assert password not in Path(os.environ["VEILIGHEID_AUDIT_LOG"]).read_text()
+
+
+def test_parallel_wrong_passwords_still_lock_the_account(users, monkeypatch):
+    """Read, check and count are one transaction: 20 simultaneous guesses cannot slip past the lockout."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    users.add("anna", "analist", GOOD)
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        results = list(pool.map(lambda i: users.authenticate("anna", f"fout-{i}-wachtwoord", sleep=lambda s: None),
+                                range(20)))
+    assert all(r.viewer is None for r in results)
+    account = users.list()[0]
+    assert account.locked_until is not None and account.failed == 3  # locked at the 3rd; the rest were refused
+    assert sum("tijdelijk geblokkeerd" in r.message for r in results) == 17
+
+
+def test_unknown_login_names_are_not_logged_verbatim(users, tmp_path):
+    users.authenticate("MijnGeheimeWachtwoord!", "x", sleep=lambda s: None)  # a password typed in the name field
+    text = (tmp_path / "audit.jsonl").read_text()
+    assert "MijnGeheimeWachtwoord" not in text and "onbekend (" in text

@@ -143,7 +143,7 @@ def test_property_random_tables(n_rows, n_cols, data, threshold):
     for key, v in values.items():  # shown cells are 0 or at least the threshold
         if key not in hidden:
             assert v == 0 or v >= threshold, (key, v)
-    assert recoverable(values, rels, hidden) == set()
+    assert recoverable(values, rels, hidden, threshold, bounds=True) == set()
 
 
 @settings(max_examples=40, deadline=None)
@@ -171,3 +171,21 @@ def test_series_never_shows_small_counts(threshold):
         assert ((shown == 0) | (shown >= threshold)).all()
         if mask.sum() == 1:  # a single hidden part is only safe when the total is hidden too
             assert total_hidden
+
+
+def test_bounds_attack_ones_and_fours():
+    """A '<5' is at least 1 (zero is shown as zero) and at most 4: a total can pin hidden cells at those bounds."""
+    ones = {"T": 8.0, "a": 6.0, "z": 0.0, "h1": 1.0, "h2": 1.0}  # 8 - 6 - 0 = 2 over two cells of at least 1
+    rel = [("T", ["a", "z", "h1", "h2"])]
+    assert recoverable(ones, rel, {"h1", "h2"}, 5, bounds=True) == {"h1", "h2"}
+    assert recoverable(ones, rel, {"h1", "h2"}, bounds=True) == {"h1", "h2"}  # the lower bound needs no threshold
+    assert recoverable(ones, rel, {"h1", "h2"}) == set()  # the exact check alone does not see it
+    hidden = protect(ones, rel, P5)
+    assert {"h1", "h2", "a"} <= hidden and recoverable(ones, rel, hidden, 5, bounds=True) == set()
+    fours = {"T": 8.0, "h1": 4.0, "h2": 4.0, "z": 0.0}  # two cells of at most 4 adding up to 8
+    assert recoverable(fours, [("T", ["h1", "h2", "z"])], {"h1", "h2"}, 5, bounds=True) == {"h1", "h2"}
+    # a weekday x hour grid with 8 single incidents and 160 empty hours: the total has to go
+    grid = {("c", i): (1.0 if i < 8 else 0.0) for i in range(168)}
+    grid["T"] = 8.0
+    hidden = protect(grid, [("T", [("c", i) for i in range(168)])], P5)
+    assert "T" in hidden and not {("c", i) for i in range(8, 168)} & hidden

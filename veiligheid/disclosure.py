@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy.linalg import null_space
+from scipy.optimize import linprog
 
 from . import fmt
 
@@ -93,11 +94,13 @@ def _protect_connected(values: Mapping[Hashable, float], rels: Sequence[Relation
     order = {k: i for i, k in enumerate(values)}
 
     def complement(cells: list[Hashable]) -> Hashable | None:
-        """The cheapest shown cell of a relation to hide next: a small non-zero part, else any part, else the total."""
+        """The cheapest shown cell of a relation to hide next: a small non-zero part, else the total, else a zero.
+
+        A hidden zero adds little: a reader may take it as 0, so it gives no room below the other cells."""
         shown = [c for c in cells if c not in hidden]
         if not shown:
             return None
-        return min(shown, key=lambda c: (c == cells[0], values[c] == 0, values[c], order[c]))
+        return min(shown, key=lambda c: (values[c] == 0, c == cells[0], values[c], order[c]))
 
     for _ in range(len(values) + 1):
         # cheap rule first: a relation with exactly one hidden cell gives it away
@@ -111,8 +114,10 @@ def _protect_connected(values: Mapping[Hashable, float], rels: Sequence[Relation
                     if c is not None:
                         hidden.add(c)
                         changed = True
-        # exact check: a hidden cell is recoverable iff it is fixed by the linear system
-        exposed = recoverable(values, rels, hidden)
+        # exact check: a hidden cell is recoverable iff it is fixed by the linear system; once none is,
+        # the (slower) check with the bounds a reader knows (>= 1, <= threshold - 1)
+        exposed = recoverable(values, rels, hidden, policy.threshold, bounds=False) or \
+            recoverable(values, rels, hidden, policy.threshold, bounds=True)
         if not exposed:
             return hidden
         target = min(exposed, key=lambda c: order[c])
@@ -180,8 +185,16 @@ def _certificate_complement(values, rels, hidden, target, complement):
     return None
 
 
-def recoverable(values: Mapping[Hashable, float], relations: Sequence[Relation], hidden: set[Hashable]) -> set[Hashable]:
-    """Hidden cells whose value follows exactly from the shown cells and the relations (the subtraction attack)."""
+def recoverable(values: Mapping[Hashable, float], relations: Sequence[Relation], hidden: set[Hashable],
+                threshold: int | None = None, bounds: bool = False) -> set[Hashable]:
+    """Hidden cells a reader can compute from the shown cells and the relations (the subtraction attack).
+
+    Two checks. (1) Exact: the cell is fixed by the linear system (it lies in the row space). (2) Bounds:
+    a reader also knows that a hidden count is not negative, that a "<5" is at least 1 (zero is shown as
+    zero) and, for a primary cell, at most threshold - 1. With those bounds a linear programme gives each
+    hidden cell its smallest and largest possible value; when only one whole number is left, the cell is
+    given away (total 8 = 6 + 0 + <5 + <5 makes both hidden cells 1).
+    """
     hid = [k for k in values if k in hidden]
     if not hid:
         return set()
@@ -204,7 +217,31 @@ def recoverable(values: Mapping[Hashable, float], relations: Sequence[Relation],
     if ns.size == 0:
         return set(hid)
     free = np.abs(ns).max(axis=1) > 1e-9
-    return {k for k, i in col.items() if not free[i]}
+    pinned = {k for k, i in col.items() if not free[i]}
+    if not bounds or pinned:  # bounds: one linear programme or two per hidden cell, so only when asked
+        return pinned
+    return _pinned_by_bounds(values, hid, a, threshold, pinned)
+
+
+def _pinned_by_bounds(values, hid: list, a: np.ndarray, threshold: int | None, skip: set) -> set:
+    """Hidden cells that the bounds (>= 0, >= 1 when not zero, <= threshold - 1 when small) pin to one value."""
+    x_true = np.array([float(values[k]) for k in hid])
+    b = a @ x_true
+    bounds = [(1.0 if v > 0 else 0.0,
+               float(threshold - 1) if threshold and 0 < v < threshold else None) for v in x_true]
+    out = set()
+    for i, k in enumerate(hid):
+        if k in skip:
+            continue
+        c = np.zeros(len(hid))
+        c[i] = 1.0
+        lo = linprog(c, A_eq=a, b_eq=b, bounds=bounds, method="highs")
+        if lo.status != 0 or math.ceil(lo.fun - 1e-6) < x_true[i]:
+            continue  # room below the true value
+        hi = linprog(-c, A_eq=a, b_eq=b, bounds=bounds, method="highs")
+        if hi.status == 0 and math.floor(-hi.fun + 1e-6) <= x_true[i]:
+            out.add(k)
+    return out
 
 
 # ------------------------------------------------------------------ helpers for common shapes

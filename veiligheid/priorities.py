@@ -601,8 +601,10 @@ def score(themes: pd.DataFrame, weights: dict[str, float] | None = None, exclude
     for k in COMPONENTS:
         t[f"c_{k}"] = t[f"c_{k}"].where(t["gescoord"])
         t[f"bijdrage_{k}"] = 100.0 * w[k] * t[f"c_{k}"]
-    t = t.sort_values(["gescoord", "score", "n", "label"], ascending=[False, False, False, True],
-                      kind="stable").reset_index(drop=True)
+    # rows without a score (too few to score) are ordered by name only: their order must not reveal their counts
+    t["_n_sort"] = t["n"].where(t["gescoord"])
+    t = t.sort_values(["gescoord", "score", "_n_sort", "label"], ascending=[False, False, False, True],
+                      kind="stable").drop(columns="_n_sort").reset_index(drop=True)
     t["rang"] = pd.array([i + 1 if s else pd.NA for i, s in enumerate(t["gescoord"])], dtype="Int64")
     t.attrs["weights"] = w
     return t

@@ -345,6 +345,9 @@ def shown(r: Result, policy: disclosure.Policy) -> dict[str, str]:
         return {"Resultaat": r.verdict, "Hier (voor → na)": "–", "Rest van de stad (voor → na)": "–",
                 "Verschil met de rest van de stad": "–", "Periodes": "–"}
     small = [policy.small(x) for x in (r.area_before, r.area_after, r.rest_before, r.rest_after)]
+    # rest of the city = city - area: with the city's count on the overview page for the same dates, a shown
+    # "rest" gives a hidden "here" away, so they are hidden together (and "here" with a hidden "rest")
+    small = [small[0] or small[2], small[1] or small[3], small[0] or small[2], small[1] or small[3]]
     a = (f"{disclosure.count_text(r.area_before, small[0], policy)} → "
          f"{disclosure.count_text(r.area_after, small[1], policy)}")
     c = (f"{disclosure.count_text(r.rest_before, small[2], policy)} → "

@@ -295,6 +295,17 @@ def download_button(label: str, data, file_name: str, mime: str, what: str, key:
                                                   filters=filters or "geen"), **kwargs)
 
 
+def _no_formula(v):
+    """Text that Excel would run as a formula (=, +, @, or - not followed by a digit) gets a leading quote."""
+    if isinstance(v, str) and v[:1] in ("=", "+", "@", "-", "\t", "\r") and not v[1:2].isdigit():
+        return "'" + v
+    return v
+
+
 def csv_bytes(df: pd.DataFrame) -> bytes:
-    """CSV as Dutch Excel expects it: ';' separated, UTF-8 with BOM."""
-    return df.to_csv(index=False, sep=";").encode("utf-8-sig")
+    """CSV as Dutch Excel expects it: ';' separated, UTF-8 with BOM; no cell can act as a formula."""
+    safe = df.copy()
+    for c in safe.columns:
+        if safe[c].dtype == object or str(safe[c].dtype) in ("string", "str"):
+            safe[c] = safe[c].map(_no_formula)
+    return safe.to_csv(index=False, sep=";").encode("utf-8-sig")
