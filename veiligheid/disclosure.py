@@ -115,9 +115,8 @@ def _protect_connected(values: Mapping[Hashable, float], rels: Sequence[Relation
                         hidden.add(c)
                         changed = True
         # exact check: a hidden cell is recoverable iff it is fixed by the linear system; once none is,
-        # the (slower) check with the bounds a reader knows (>= 1, <= threshold - 1)
-        exposed = recoverable(values, rels, hidden, policy.threshold, bounds=False) or \
-            recoverable(values, rels, hidden, policy.threshold, bounds=True)
+        # recoverable() goes on to the (slower) check with the bounds a reader knows (>= 1, <= threshold - 1)
+        exposed = recoverable(values, rels, hidden, policy.threshold, bounds=True)
         if not exposed:
             return hidden
         target = min(exposed, key=lambda c: order[c])

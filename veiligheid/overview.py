@@ -124,8 +124,8 @@ def weekly_hidden(weekly: pd.DataFrame, period_start: dt.date, period_end: dt.da
         rels.append((TOTAL, inside))
     hidden = protect(values, rels, policy, hide={TOTAL} if total_hidden else set())
     last_year = {w for w, n in zip(weeks, weekly["n_vorig_jaar"]) if policy.small(n)}
-    return ({w for k, w in [x for x in hidden if isinstance(x, tuple)] if k == "w"},
-            {w for k, w in [x for x in hidden if isinstance(x, tuple)] if k == "a"}, last_year)
+    cells = [x for x in hidden if x != TOTAL]  # ("w", week) and ("a", week)
+    return {w for k, w in cells if k == "w"}, {w for k, w in cells if k == "a"}, last_year
 
 
 def heatmap_hidden(cells: pd.DataFrame, without_time: int, total_hidden: bool, total: float,

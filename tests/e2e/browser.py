@@ -173,6 +173,18 @@ def wait_idle(page, timeout: float = 60_000) -> None:
         timeout=timeout)
 
 
+def wait_page(page, title: str, charts: int, tables: int) -> None:
+    """Wait for a page with a map: its heading, the deck canvas, `charts` Vega charts and `tables` drawn
+    dataframes (tables in closed tabs do not draw until opened), then for the run to finish."""
+    page.get_by_role("heading", name=title).wait_for(timeout=90_000)
+    page.wait_for_selector(DECK_CANVAS, timeout=90_000)
+    page.wait_for_function(f"() => document.querySelectorAll('{VEGA} canvas, {VEGA} svg').length >= {charts}",
+                           timeout=90_000)
+    page.wait_for_function(f"""() => [...document.querySelectorAll('[data-testid="stDataFrame"]')]
+                                      .filter(f => f.querySelector('canvas')).length >= {tables}""", timeout=90_000)
+    wait_idle(page)
+
+
 def wait_tables(page, n: int, timeout: float = 60_000) -> None:
     """Wait until at least n dataframes have drawn their canvas (glide data grid)."""
     page.wait_for_function(f"""() => {{

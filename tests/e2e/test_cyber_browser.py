@@ -6,22 +6,15 @@ import re
 
 import pandas as pd
 
-from tests.e2e.browser import DECK_CANVAS, VEGA, shot, wait_idle
+from tests.e2e.browser import DECK_CANVAS, VEGA, shot, wait_idle, wait_page
 
 TITLE = "Cybercrime: slachtofferprofielen"
 
 
 def _wait_page(page) -> None:
-    page.get_by_role("heading", name=TITLE).wait_for(timeout=90_000)
-    page.wait_for_selector(DECK_CANVAS, timeout=90_000)
-    # relative risk, rate per delict (in its tab) and trend: Vega draws on canvas or svg
-    page.wait_for_function(f"() => document.querySelectorAll('{VEGA} canvas, {VEGA} svg').length >= 2",
-                           timeout=90_000)
-    # tables draw on canvases (glide data grid); those in the hidden tabs do not draw until opened
-    page.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stDataFrame"]')]
-                                      .filter(f => f.querySelector('canvas')).length >= 4""", timeout=90_000)
+    # relative risk, rate per delict (in its tab) and trend; 4 tables drawn (those in closed tabs do not draw)
+    wait_page(page, TITLE, charts=2, tables=4)
     page.wait_for_timeout(800)
-    wait_idle(page)
 
 
 def _counts_ok(values, threshold: int = 10) -> bool:

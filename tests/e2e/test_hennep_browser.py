@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from tests.e2e.browser import DECK_CANVAS, VEGA, shot, wait_idle
+from tests.e2e.browser import DECK_CANVAS, shot, wait_idle, wait_page
 
 TITLE = "Hennepteelt"
 SWITCH = "Toon adressen en punten (alleen analisten)"
@@ -20,14 +20,8 @@ BAG = re.compile(r"(?<![\d.,])\d{16}(?![\d.,])")
 
 
 def _wait_page(page) -> None:
-    page.get_by_role("heading", name=TITLE).wait_for(timeout=90_000)
-    page.wait_for_selector(DECK_CANVAS, timeout=90_000)
-    # the funnel and the monthly trend (the hit rate per year only when two years can be shown): canvas or svg
-    page.wait_for_function(f"() => document.querySelectorAll('{VEGA} canvas, {VEGA} svg').length >= 2",
-                           timeout=90_000)
-    page.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stDataFrame"]')]
-                                      .filter(f => f.querySelector('canvas')).length >= 4""", timeout=90_000)
-    wait_idle(page)
+    # the funnel and the monthly trend (the hit rate per year only when two years can be shown), 4 tables
+    wait_page(page, TITLE, charts=2, tables=4)
     page.wait_for_timeout(1500)  # deck.gl draws after the data arrived
 
 
