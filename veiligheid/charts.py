@@ -22,7 +22,8 @@ def trend(weekly: pd.DataFrame, incomplete_week: str | None, period_start: dt.da
     """Weekly counts, the 4-week moving average and last year's line; the incomplete week greyed out."""
     df = weekly.copy()
     df["week"] = pd.to_datetime(df["week"])
-    df["weeklabel"] = [f"{fmt.week_label(w)}, vanaf {fmt.date(d.date())}" for w, d in zip(df["week_id"], df["week"])]
+    if "weeklabel" not in df.columns:  # (7-day blocks that are not ISO weeks bring their own labels)
+        df["weeklabel"] = [f"{fmt.week_label(w)}, vanaf {fmt.date(d.date())}" for w, d in zip(df["week_id"], df["week"])]
     df["onvolledig"] = df["week_id"] == incomplete_week
     full = df[~df["onvolledig"]]
     long = pd.concat([

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import highspy
+from scipy import sparse
 from scipy.linalg import null_space
-from scipy.optimize import linprog
 
 from . import fmt
 
@@ -132,6 +133,81 @@ def _protect_connected(values: Mapping[Hashable, float], rels: Sequence[Relation
     raise AssertionError("secondary suppression did not converge")
 
 
+GLOBAL_CHECK_LIMIT = 1500  # linked hidden cells up to which protect_modular also checks all modules together
+
+
+def protect_modular(values: Mapping[Hashable, float], modules: Sequence[Sequence[Relation]], policy: Policy,
+                    hide: Iterable[Hashable] = (), unshown: Iterable[Hashable] = ()) -> set[Hashable]:
+    """Secondary suppression for large linked tables, module by module (the way tau-ARGUS protects
+    hierarchical tables), then checked as a whole.
+
+    Used where the same cells appear in many views: e.g. a count per wijk per week is part of the week's
+    area hierarchy (wijken in stadsdelen in the city) and of that area's period totals (weeks add up to a
+    tile). Each module is a small table with its own relations; it is protected with `protect` (exact and
+    bounds checks) with the cells other modules hid forced hidden, until no module adds a cell. Then the
+    exact check (`recoverable`, linear algebra) runs over all relations of all modules together; a cell it
+    finds recoverable gets a complement, and the modules run again. A group of more than GLOBAL_CHECK_LIMIT
+    hidden cells linked by relations is left out of that last check (it is dense linear algebra, minutes):
+    there the result is what tau-ARGUS's modular method guarantees, every module safe (exact and bounds)
+    with the cells hidden elsewhere taken as hidden. The tests check the whole system of the overview page.
+
+    unshown: cells that no view shows (e.g. a part of a week that only a period total covers). They are
+    unknowns for a reader; they may be recoverable when their value is not small (it is never shown, so
+    it protects nothing and gives nothing away), but a small one is protected like a primary cell.
+    Returns the hidden cells among the shown ones (plus unshown cells).
+    """
+    if not policy.active:
+        return set()
+    unshown = set(unshown) & set(values)
+    hidden = {k for k, v in values.items() if policy.small(v)} | (set(hide) & set(values)) | unshown
+    mods: list[tuple[list, list]] = []
+    for rels in modules:
+        rels = [(t, [p for p in parts if p in values]) for t, parts in rels if t in values]
+        rels = [(t, parts) for t, parts in rels if parts]
+        if rels:
+            mods.append((list(dict.fromkeys(c for t, parts in rels for c in (t, *parts))), rels))
+    by_cell: dict = {}
+    for i, (cells, _) in enumerate(mods):
+        for c in cells:
+            by_cell.setdefault(c, []).append(i)
+    order = {k: i for i, k in enumerate(values)}
+    all_rels = [r for _, rels in mods for r in rels]
+    settled: dict[int, frozenset] = {}  # module -> the hidden set it was last protected with (a fixpoint)
+    queue = {i for c in hidden for i in by_cell.get(c, ())}
+    for _ in range(len(values) + 1):
+        while queue:
+            i = min(queue)
+            queue.discard(i)
+            cells, rels = mods[i]
+            h = frozenset(c for c in cells if c in hidden)
+            if settled.get(i) == h:
+                continue
+            out = protect({c: values[c] for c in cells}, rels, policy, hide=h)
+            settled[i] = frozenset(out)
+            for c in out - hidden:
+                hidden.add(c)
+                queue.update(by_cell.get(c, ()))
+        exposed = {c for c in recoverable(values, all_rels, hidden, max_component=GLOBAL_CHECK_LIMIT)
+                   if c not in unshown or policy.small(values[c])}
+        if not exposed:
+            return hidden
+        target = min(exposed, key=lambda c: order[c])
+
+        def complement(cells: list[Hashable]) -> Hashable | None:
+            shown = [c for c in cells if c not in hidden]
+            return min(shown, key=lambda c: (values[c] == 0, c == cells[0], values[c], order[c])) if shown else None
+
+        picked = next((c for t, parts in all_rels if target == t or target in parts
+                       for c in [complement([t, *parts])] if c is not None), None)
+        if picked is None:
+            picked = _certificate_complement(values, all_rels, hidden, target, complement)
+        if picked is None:
+            return hidden
+        hidden.add(picked)
+        queue.update(by_cell.get(picked, ()))
+    raise AssertionError("secondary suppression did not converge")
+
+
 def components(values: Mapping, rels: Sequence[Relation]) -> list[tuple[list, list]]:
     """Cells grouped so that no relation connects two groups (union-find), each with its relations."""
     parent = {k: k for k in values}
@@ -185,7 +261,8 @@ def _certificate_complement(values, rels, hidden, target, complement):
 
 
 def recoverable(values: Mapping[Hashable, float], relations: Sequence[Relation], hidden: set[Hashable],
-                threshold: int | None = None, bounds: bool = False) -> set[Hashable]:
+                threshold: int | None = None, bounds: bool = False, max_component: int | None = None
+                ) -> set[Hashable]:
     """Hidden cells a reader can compute from the shown cells and the relations (the subtraction attack).
 
     Two checks. (1) Exact: the cell is fixed by the linear system (it lies in the row space). (2) Bounds:
@@ -193,10 +270,27 @@ def recoverable(values: Mapping[Hashable, float], relations: Sequence[Relation],
     zero) and, for a primary cell, at most threshold - 1. With those bounds a linear programme gives each
     hidden cell its smallest and largest possible value; when only one whole number is left, the cell is
     given away (total 8 = 6 + 0 + <5 + <5 makes both hidden cells 1).
+    max_component: groups of linked hidden cells larger than this are not checked (see protect_modular).
     """
     hid = [k for k in values if k in hidden]
     if not hid:
         return set()
+    hrels = [(t, [p for p in parts if p in hidden]) for t, parts in relations]
+    hrels = [(t, parts) if t in hidden else (parts[0], parts[1:]) for t, parts in hrels if t in hidden or parts]
+    comps = components({k: None for k in hid}, hrels)
+    if max_component is not None:
+        comps = [(cells, r) for cells, r in comps if len(cells) <= max_component]
+    if len(comps) > 1 or max_component is not None:  # unlinked hidden cells: independent systems, one by one
+        comp_of = {k: i for i, (cells, _) in enumerate(comps) for k in cells}
+        comp_rels: list[list] = [[] for _ in comps]
+        for t, parts in relations:  # each relation with a hidden cell belongs to that cell's group
+            first = t if t in hidden else next((p for p in parts if p in hidden), None)
+            if first in comp_of:
+                comp_rels[comp_of[first]].append((t, parts))
+        out: set = set()
+        for (cells, _), crels in zip(comps, comp_rels):
+            out |= recoverable({k: values[k] for k in cells}, crels, set(cells), threshold, bounds)
+        return out
     col = {k: i for i, k in enumerate(hid)}
     rows = []
     for t, parts in relations:
@@ -223,22 +317,49 @@ def recoverable(values: Mapping[Hashable, float], relations: Sequence[Relation],
 
 
 def _pinned_by_bounds(values, hid: list, a: np.ndarray, threshold: int | None, skip: set) -> set:
-    """Hidden cells that the bounds (>= 0, >= 1 when not zero, <= threshold - 1 when small) pin to one value."""
+    """Hidden cells that the bounds (>= 0, >= 1 when not zero, <= threshold - 1 when small) pin to one value.
+
+    One HiGHS model per system, re-solved per cell with only the objective changed (warm start); every
+    solution found is a feasible point, so a cell that any solution moves by 1 or more has room already."""
     x_true = np.array([float(values[k]) for k in hid])
+    n = len(hid)
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n, a.shape[0]
+    lp.col_cost_ = np.zeros(n)
+    lp.col_lower_ = np.array([1.0 if v > 0 else 0.0 for v in x_true])
+    lp.col_upper_ = np.array([float(threshold - 1) if threshold and 0 < v < threshold else highspy.kHighsInf
+                              for v in x_true])
     b = a @ x_true
-    bounds = [(1.0 if v > 0 else 0.0,
-               float(threshold - 1) if threshold and 0 < v < threshold else None) for v in x_true]
+    lp.row_lower_ = lp.row_upper_ = b
+    csc = sparse.csc_matrix(a)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = csc.indptr, csc.indices, csc.data
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.passModel(lp)
+    room = np.zeros(n, dtype=bool)  # cells some feasible point moves by >= 1
+
+    def solve(i: int, sense) -> float | None:
+        h.changeColCost(i, 1.0)
+        h.changeObjectiveSense(sense)
+        h.run()
+        ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        x = np.asarray(h.getSolution().col_value)
+        h.changeColCost(i, 0.0)  # (this resets the model status: read it first)
+        if not ok:
+            return None
+        room[np.abs(x - x_true) >= 1 - 1e-6] = True
+        return float(x[i])
+
     out = set()
     for i, k in enumerate(hid):
-        if k in skip:
+        if k in skip or room[i]:
             continue
-        c = np.zeros(len(hid))
-        c[i] = 1.0
-        lo = linprog(c, A_eq=a, b_eq=b, bounds=bounds, method="highs")
-        if lo.status != 0 or math.ceil(lo.fun - 1e-6) < x_true[i]:
+        lo = solve(i, highspy.ObjSense.kMinimize)
+        if lo is None or room[i] or math.ceil(lo - 1e-6) < x_true[i]:
             continue  # room below the true value
-        hi = linprog(-c, A_eq=a, b_eq=b, bounds=bounds, method="highs")
-        if hi.status == 0 and math.floor(-hi.fun + 1e-6) <= x_true[i]:
+        hi = solve(i, highspy.ObjSense.kMaximize)
+        if hi is not None and not room[i] and math.floor(hi + 1e-6) <= x_true[i]:
             out.add(k)
     return out
 

@@ -1,27 +1,29 @@
 """Disclosure control for the page "Dashboards veiligheid" (plain Python, no Streamlit).
 
-The page shows the same counts in several places: the wijken map, the stadsdelen map, the area table,
-the total tile, the weekly trend and the weekday x hour grid. A reader could subtract one from another,
-so they are protected together here, with the relations between them declared to
-`disclosure.protect`:
-- area counts: wijken inside stadsdelen inside the city (`disclosure.protect_hierarchy`), per count
-  column (current period, previous period, year earlier); the total tile of the selected area is one
-  of those cells;
-- tiles: the total of the selection and the priority tiles that make it up (when the selection is
-  exactly a set of shown priorities);
-- weekly trend: the weeks inside the period add up to the total tile; 4-week averages are sums of
-  four weeks;
-- weekday x hour: the cells plus "zonder tijdstip" add up to the total tile.
+The page shows the same counts in several places and in several views: the wijken map, the stadsdelen
+map, the area table, the tiles, the weekly trend and the weekday x hour grid, for the city, each
+stadsdeel and each wijk. A reader could subtract one from another, also across views, so every figure of
+every area view is modelled at once as sums of counts per area per 7-day block (`city_model`) and
+protected once (`protect_city`, with `disclosure.protect_modular`); a view cuts its cells from that one
+result (`model_masks`, `model_tiles_hidden`, `model_weekly`, `model_heatmap`). Relations declared:
+- every figure over the area hierarchy: wijken inside stadsdelen inside the city;
+- the tiles (period, period before, a year earlier) are sums of an area's blocks; the trend shows
+  blocks 0-51, its last-year line blocks 52-103; a 4-week average is shown only where its four weeks are;
+- the total tile is the sum of the priority tiles when the selection is a set of priorities;
+- weekday x hour (city and stadsdelen) plus "zonder tijdstip" add up to the total tile.
 Hidden counts become NaN (with a bool column `onderdrukt...`); everything derived from them too.
 """
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
-from .disclosure import TOTAL, Policy, protect, protect_hierarchy
+from . import fmt
+from .disclosure import Policy, protect_modular
 
 COUNT_COLS = {"n": "onderdrukt", "n_vorige": "onderdrukt_vorige", "n_jaar": "onderdrukt_jaar"}
 DERIVED = {
@@ -29,21 +31,6 @@ DERIVED = {
     "n_vorige": ("verandering_vorige", "p_vorige"),
     "n_jaar": ("verandering_jaar", "p_jaar"),
 }
-
-
-def area_masks(wijk_table: pd.DataFrame, parent: Mapping[str, str], policy: Policy) -> dict:
-    """Hidden cells of the area hierarchy, per count column.
-
-    wijk_table: queries.area_table(level='wijk') for the whole city (code, n, n_vorige, n_jaar).
-    parent: buurtcode -> wijkcode. Returns {col: (set of hidden wijk codes, set of hidden stadsdeel
-    codes, grand total hidden)}.
-    """
-    out = {}
-    for col in COUNT_COLS:
-        counts = pd.to_numeric(wijk_table.set_index("code")[col], errors="coerce").fillna(0)
-        wmask, smask, total = protect_hierarchy(counts, parent, policy)
-        out[col] = (set(wmask[wmask].index), set(smask[smask].index), bool(total))
-    return out
 
 
 def hide(table: pd.DataFrame, hidden: Mapping[str, set], key: str = "code") -> pd.DataFrame:
@@ -77,65 +64,207 @@ def area_hidden(masks: dict, level: str) -> dict[str, set]:
     return {col: m[i] for col, m in masks.items()}
 
 
-def selection_total_hidden(masks: dict, stadsdeel: str | None, wijk: str | None) -> dict[str, bool]:
-    """Is the total of the selected area (the total tile) hidden, per count column?"""
-    out = {}
-    for col, (w, s, total) in masks.items():
-        out[col] = (wijk in w) if wijk else ((stadsdeel in s) if stadsdeel else total)
-    return out
+# ------------------------------------------------------------------ one model of every view, city-wide
+# The same figure appears in many views: a stadsdeel's tile, its wijken's tiles (each in its own view),
+# the weeks of its trend, the last-year line, the weekday x hour grid. Protecting each view on its own
+# lets a reader subtract views from each other (stadsdeel tile - its wijken's tiles = a hidden wijk).
+# So, for a role with disclosure control, every figure of every area view of the week presets is modelled
+# together as sums of one set of cells, the counts per area per 7-day block ending on the last day with
+# data (block 0 = the last 7 days), and protected once (disclosure.protect_modular); each view then shows
+# its own cells of that one result. Week presets are whole blocks: 4 weeks = blocks 0-3, the 4 weeks before
+# = blocks 4-7, a year earlier = blocks 52-55; the trend shows blocks 0-51 and, as last year, 52-103.
+PRESET_BLOCKS = {"4w": 4, "13w": 13, "52w": 52}
+WINDOW = 52  # blocks in the trend
+SPAN = 104  # blocks in the model: the trend and the year before it
+CITY = "stad"
+NO_TIME = -1  # `uur` of incidents without a time in the weekday x hour model
 
 
-def tile_hidden(tiles: pd.DataFrame, total_hidden: Mapping[str, bool], selected_themes: tuple[str, ...],
-                total_key: str, policy: Policy) -> dict[str, set]:
-    """Hidden tiles per count column: {col: set of thema}. The total tile follows the area hierarchy."""
-    out = {}
-    shown = [t for t in tiles["thema"] if t != total_key]
-    for col in COUNT_COLS:
-        if col not in tiles.columns:
-            continue
-        values = {th: float(v) if not pd.isna(v) else 0.0 for th, v in zip(tiles["thema"], tiles[col])}
-        rels = []
-        if selected_themes and set(selected_themes) <= set(shown):
-            rels.append((total_key, list(selected_themes)))
-        hide_ = {total_key} if total_hidden.get(col) else set()
-        out[col] = protect(values, rels, policy, hide=hide_) if policy.active else set()
-    return out
+def block_range(preset: str, col: str) -> range:
+    """The blocks of a tile: n = the period, n_vorige = the period before, n_jaar = 52 weeks earlier."""
+    k = PRESET_BLOCKS[preset]
+    return {"n": range(0, k), "n_vorige": range(k, 2 * k), "n_jaar": range(WINDOW, WINDOW + k)}[col]
 
 
-def weekly_hidden(weekly: pd.DataFrame, period_start: dt.date, period_end: dt.date, total_hidden: bool,
-                  total: float, policy: Policy) -> tuple[set, set, set]:
-    """Hidden weeks of the trend: (weeks with n hidden, weeks whose 4-week average is hidden, weeks with last year's n hidden).
+def block_start(data_end: dt.date, j: int) -> dt.date:
+    return data_end - dt.timedelta(days=7 * j + 6)
 
-    Relations: the weeks of the period add up (about) to the total tile; each 4-week average is the sum
-    of four weeks / 4. (A declared relation that is only approximately true can only hide more.)
+
+@dataclass
+class CityModel:
+    """Every figure of every area view (keys below), its relations (as modules) and what is hidden.
+
+    Keys: ("b", area, blok), ("T", area, preset, col) = a total tile / map / table cell,
+    ("P", area, preset, col, thema) = a priority tile, ("h", area, preset, dag, uur) = weekday x hour
+    (stadsdelen and the city only; uur NO_TIME with dag 0 = without a time). area = wijk code,
+    stadsdeel code or CITY.
     """
-    if not policy.active:
-        return set(), set(), set()
-    weeks = list(weekly["week"])
-    values: dict = {("w", w): float(n) for w, n in zip(weeks, weekly["n"])}
-    rels = []
-    for i, w in enumerate(weeks):
-        if i >= 3 and not pd.isna(weekly["gemiddelde_4w"].iloc[i]):
-            values[("a", w)] = float(sum(weekly["n"].iloc[i - 3:i + 1]))
-            rels.append((("a", w), [("w", x) for x in weeks[i - 3:i + 1]]))
-    inside = [("w", w) for w in weeks if w + dt.timedelta(days=6) >= period_start and w <= period_end]
-    values[TOTAL] = float(total)
-    if inside:
-        rels.append((TOTAL, inside))
-    hidden = protect(values, rels, policy, hide={TOTAL} if total_hidden else set())
-    last_year = {w for w, n in zip(weeks, weekly["n_vorig_jaar"]) if policy.small(n)}
-    cells = [x for x in hidden if x != TOTAL]  # ("w", week) and ("a", week)
-    return {w for k, w in cells if k == "w"}, {w for k, w in cells if k == "a"}, last_year
+    values: dict
+    modules: list
+    unshown: set
+    hidden: set = field(default_factory=set)
+
+    def hid(self, key) -> bool:
+        return key in self.hidden
+
+    def shown(self, key) -> bool:
+        return key in self.values and key not in self.unshown
 
 
-def heatmap_hidden(cells: pd.DataFrame, without_time: int, total_hidden: bool, total: float,
-                   policy: Policy) -> set[tuple[int, int]]:
-    """Hidden (dag, uur) cells; the cells plus 'zonder tijdstip' add up to the total tile."""
-    if not policy.active:
-        return set()
-    values: dict = {(int(d), int(u)): float(n) for d, u, n in zip(cells["dag"], cells["uur"], cells["n"])}
-    values["zonder_tijd"] = float(without_time)
-    values[TOTAL] = float(total)
-    hidden = protect(values, [(TOTAL, [k for k in values if k != TOTAL])], policy,
-                     hide={TOTAL} if total_hidden else set())
-    return {k for k in hidden if isinstance(k, tuple)} | ({"zonder_tijd"} if "zonder_tijd" in hidden else set())
+def city_model(blocks: pd.DataFrame, heat: Mapping[str, pd.DataFrame], parent: Mapping[str, str],
+               themes: tuple[str, ...], priorities: list[str], data_start: dt.date | None,
+               data_end: dt.date) -> CityModel:
+    """The model of all area views for one theme selection (see above); not yet protected.
+
+    blocks: queries.block_counts; heat: preset -> queries.stadsdeel_weekday_hour; parent: wijk -> stadsdeel.
+    """
+    wijken = sorted(parent)
+    children: dict[str, list[str]] = {}
+    for w in wijken:
+        children.setdefault(parent[w], []).append(w)
+    sds = sorted(children)
+    areas = [CITY, *sds, *wijken]
+
+    def rolled(counts: Mapping[tuple, float], key_rest) -> dict:
+        """{area: count} for all areas from {wijk: count}."""
+        out = {w: float(counts.get(w, 0.0)) for w in wijken}
+        for s in sds:
+            out[s] = sum(out[w] for w in children[s])
+        out[CITY] = sum(out[s] for s in sds)
+        return out
+
+    def hier(key) -> list:
+        return [(key(CITY), [key(s) for s in sds]), *((key(s), [key(w) for w in children[s]]) for s in sds)]
+
+    values: dict = {}
+    modules: list = []
+    unshown: set = set()
+    covered_block = [data_start is None or block_start(data_end, j) >= data_start for j in range(SPAN)]
+    sel = blocks[blocks["thema"].isin(themes)] if themes else blocks
+    by_block = sel.groupby(["blok", "wijk"])["n"].sum()
+    per_block = {j: rolled(by_block.loc[j].to_dict() if j in by_block.index.get_level_values(0) else {}, None)
+                 for j in range(SPAN)}
+    for j in range(SPAN):
+        for a in areas:
+            values[("b", a, j)] = per_block[j][a]
+            if not covered_block[j]:
+                unshown.add(("b", a, j))
+        modules.append(hier(lambda a, j=j: ("b", a, j)))
+    covered = {(p, c): all(covered_block[j] for j in block_range(p, c)) or c == "n"
+               for p in PRESET_BLOCKS for c in COUNT_COLS}
+    prio_blocks = blocks[blocks["thema"].isin(priorities)].groupby(["thema", "blok", "wijk"])["n"].sum()
+    exact_prio = bool(themes) and set(themes) <= set(priorities)
+    for (p, c), ok in covered.items():
+        if not ok:
+            continue
+        rng = block_range(p, c)
+        for a in areas:
+            values[("T", a, p, c)] = sum(per_block[j][a] for j in rng)
+        modules.append(hier(lambda a, p=p, c=c: ("T", a, p, c)))
+        for t in priorities:
+            sub = prio_blocks.loc[t] if t in prio_blocks.index.get_level_values(0) else pd.Series(dtype="int64")
+            wsum = sub[sub.index.get_level_values(0).isin(list(rng))].groupby(level=1).sum().to_dict() \
+                if len(sub) else {}
+            for a, v in rolled(wsum, None).items():
+                values[("P", a, p, c, t)] = v
+            modules.append(hier(lambda a, p=p, c=c, t=t: ("P", a, p, c, t)))
+        if exact_prio:
+            for a in areas:
+                modules.append([(("T", a, p, c), [("P", a, p, c, t) for t in themes])])
+    for a in areas:  # a view's trend: the tiles are sums of its blocks
+        modules.append([(("T", a, p, c), [("b", a, j) for j in block_range(p, c)])
+                        for (p, c), ok in covered.items() if ok])
+    for p, df in heat.items():  # weekday x hour, for the city and the stadsdelen
+        cells = df.assign(dag=df["dag"].where(df["uur"] != NO_TIME, 0)).groupby(["dag", "uur", "stadsdeel"])["n"].sum()
+        keys = [(d, u) for d in range(1, 8) for u in range(24)] + [(0, NO_TIME)]
+        for d, u in keys:
+            got = cells.loc[(d, u)].to_dict() if (d, u) in cells.index.droplevel(2) else {}
+            vals = {s: float(got.get(s, 0)) for s in sds}
+            values[("h", CITY, p, d, u)] = sum(vals.values())
+            for s in sds:
+                values[("h", s, p, d, u)] = vals[s]
+            modules.append([(("h", CITY, p, d, u), [("h", s, p, d, u) for s in sds])])
+        for a in [CITY, *sds]:
+            modules.append([(("T", a, p, "n"), [("h", a, p, d, u) for d, u in keys])])
+    return CityModel(values, modules, unshown)
+
+
+def protect_city(model: CityModel, policy: Policy) -> CityModel:
+    """Protect the whole model at once; every view takes its cells' hidden flags from the result."""
+    model.hidden = protect_modular(model.values, model.modules, policy, unshown=model.unshown) \
+        if policy.active else set()
+    return model
+
+
+_CACHE: dict = {}
+
+
+def city_protection(con, data_start: dt.date | None, data_end: dt.date, parent: Mapping[str, str],
+                    themes: tuple[str, ...], policy: Policy) -> CityModel:
+    """The protected city-wide model for a theme selection, computed once per content (cached in memory).
+
+    The key is the content of the counts, not the warehouse file, so a reload of the same data (or a copy)
+    costs nothing; a new week of data gives a new key."""
+    from . import filters as F, queries  # (queries imports nothing from here; kept local to stay light)
+    blocks = queries.block_counts(con, data_end)
+    heat = {p: queries.stadsdeel_weekday_hour(con, F.resolve_period(F.FilterState(preset=p), data_end), themes)
+            for p in PRESET_BLOCKS}
+    prio = queries.priority_themes(con)
+    digest = (int(pd.util.hash_pandas_object(blocks, index=False).sum()),
+              tuple(int(pd.util.hash_pandas_object(h, index=False).sum()) for h in heat.values()))
+    key = (digest, data_start, data_end, tuple(sorted(parent.items())), tuple(themes), tuple(prio), policy)
+    if key not in _CACHE:
+        if len(_CACHE) > 64:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = protect_city(city_model(blocks, heat, parent, tuple(themes), prio, data_start, data_end),
+                                   policy)
+    return _CACHE[key]
+
+
+def area_key(stadsdeel: str | None, wijk: str | None) -> str:
+    return wijk or stadsdeel or CITY
+
+
+def model_masks(model: CityModel, preset: str, codes: Mapping[str, list[str]]) -> dict:
+    """area_masks() in the shape the page uses, cut from the city-wide model."""
+    out = {}
+    for col in COUNT_COLS:
+        hid = {c for c in codes["wijk"] if model.hid(("T", c, preset, col))}
+        shid = {c for c in codes["stadsdeel"] if model.hid(("T", c, preset, col))}
+        out[col] = (hid, shid, model.hid(("T", CITY, preset, col)))
+    return out
+
+
+def model_tiles_hidden(model: CityModel, area: str, preset: str, priorities: list[str], total_key: str) -> dict:
+    """Hidden tiles per count column ({col: set of thema}), cut from the city-wide model."""
+    return {col: {t for t in priorities if model.hid(("P", area, preset, col, t))}
+            | ({total_key} if model.hid(("T", area, preset, col)) else set()) for col in COUNT_COLS}
+
+
+def model_weekly(model: CityModel, area: str, data_end: dt.date) -> pd.DataFrame:
+    """The trend of an area from the model: blocks 0-51, last year = blocks 52-103, hidden ones NaN.
+
+    The 4-block average is shown only where its four blocks are shown (then it tells nothing new)."""
+    def val(j):
+        k = ("b", area, j)
+        return model.values[k] if model.shown(k) and not model.hid(k) else float("nan")
+
+    rows = []
+    for j in range(WINDOW - 1, -1, -1):
+        if not model.shown(("b", area, j)):
+            continue
+        start = block_start(data_end, j)
+        four = [val(x) for x in range(j, j + 4)]
+        rows.append({"week": start, "week_id": fmt.iso_week(start),
+                     "weeklabel": f"{fmt.date(start)} t/m {fmt.date(start + dt.timedelta(days=6))}",
+                     "n": val(j), "n_vorig_jaar": val(j + WINDOW),
+                     "gemiddelde_4w": float(np.mean(four)) if not np.isnan(four).any() else float("nan")})
+    return pd.DataFrame(rows, columns=["week", "week_id", "weeklabel", "n", "n_vorig_jaar", "gemiddelde_4w"])
+
+
+def model_heatmap(model: CityModel, area: str, preset: str) -> tuple[pd.DataFrame, int, bool]:
+    """(dag, uur, n, onderdrukt) for the city or a stadsdeel, the count without a time and whether it is hidden."""
+    rows = [{"dag": d, "uur": u, "n": int(model.values[("h", area, preset, d, u)]),
+             "onderdrukt": model.hid(("h", area, preset, d, u))} for d in range(1, 8) for u in range(24)]
+    k = ("h", area, preset, 0, NO_TIME)
+    return pd.DataFrame(rows), int(model.values[k]), model.hid(k)

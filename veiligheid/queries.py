@@ -308,6 +308,42 @@ def weekday_hour(con, p, themes: tuple[str, ...] = (), stadsdeel: str | None = N
     return df
 
 
+# ------------------------------------------------------------------ the city-wide model for disclosure control
+def block_counts(con, data_end: dt.date, blocks: int = 104) -> pd.DataFrame:
+    """Counts per wijk (buurtcode), thema and 7-day block ending on `data_end` (blok 0 = the last 7 days).
+
+    Every week preset (4/13/52 weeks, the period before it, the same weeks a year earlier) is a whole
+    number of these blocks, so disclosure control can model every figure as a sum of them.
+    Columns: wijk, thema, blok, n.
+    """
+    lo = data_end - dt.timedelta(days=7 * blocks - 1)
+    df = _df(con, f"""
+        SELECT i.buurtcode AS wijk, s.thema, CAST(date_diff('day', i.pleegdatum, CAST(? AS DATE)) // 7 AS INTEGER) AS blok,
+               count(*) AS n
+        FROM incidenten i JOIN soort_misdrijf s ON s.code = i.soort_code
+        WHERE {ACTIVE} AND i.pleegdatum BETWEEN ? AND ? AND i.buurtcode IS NOT NULL
+        GROUP BY ALL""", [data_end, lo, data_end])
+    df["n"] = df["n"].astype("int64")
+    return df
+
+
+def stadsdeel_weekday_hour(con, p, themes: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Counts per stadsdeel (wijkcode) x ISO weekday x hour for the period; uur -1 = without a time.
+
+    Columns: stadsdeel, dag, uur, n (only non-zero cells).
+    """
+    where, params = _filter_sql(themes)
+    df = _df(con, f"""
+        SELECT i.wijkcode AS stadsdeel, isodow(i.pleegdatum) AS dag, coalesce(hour(i.pleegtijd), -1) AS uur,
+               count(*) AS n
+        FROM incidenten i JOIN soort_misdrijf s ON s.code = i.soort_code
+        WHERE {where} AND i.pleegdatum BETWEEN ? AND ? AND i.wijkcode IS NOT NULL
+        GROUP BY ALL""", [*params, p.start, p.end])
+    for c in ("dag", "uur", "n"):
+        df[c] = df[c].astype("int64")
+    return df
+
+
 # ------------------------------------------------------------------ data page
 def ingest_runs(con, limit: int = 20) -> pd.DataFrame:
     return _df(con, """

@@ -204,9 +204,20 @@ def _on_sd_change(parents: dict[str, str]) -> None:
         st.session_state[W_WIJK] = ""
 
 
-def filter_sidebar(v: F.Valid, f: queries.Freshness) -> tuple[F.FilterState, F.Period]:
-    """The shared filters in the sidebar; returns the (stored) state and its period."""
+def filter_sidebar(v: F.Valid, f: queries.Freshness, presets: tuple[str, ...] | None = None
+                   ) -> tuple[F.FilterState, F.Period]:
+    """The shared filters in the sidebar; returns the (stored) state and its period.
+
+    presets: the periods this page offers (default all). Another one in the state (a link, another page)
+    becomes the first of them, with a notice."""
     state = get_state()
+    if presets and state.preset not in presets:
+        st.info(f"De periode '{F.PRESETS[state.preset].lower()}' is hier voor uw rol niet beschikbaar: u ziet "
+                f"{F.PRESETS[presets[0]].lower()}. Met onderdrukking van kleine aantallen kiest u uit vaste "
+                "periodes; wie perioden kan verschuiven, kan anders verborgen aantallen terugrekenen.")
+        state = replace(state, preset=presets[0], start=None, end=None)
+        set_state(state)
+        st.session_state[W_PRESET] = state.preset
     # Coming from another page with the same filter widgets, Streamlit gives them new identities and would
     # reset them to their first option (and so the shared period and area to the defaults). Re-assigning
     # the values keeps them (Streamlit's idiom for widgets across pages).
@@ -221,7 +232,7 @@ def filter_sidebar(v: F.Valid, f: queries.Freshness) -> tuple[F.FilterState, F.P
           else (f.data_end - dt.timedelta(days=27), f.data_end))
     sb = st.sidebar
     sb.header("Filters")
-    preset = sb.selectbox("Periode", list(F.PRESETS), format_func=F.PRESETS.get, key=W_PRESET)
+    preset = sb.selectbox("Periode", list(presets or F.PRESETS), format_func=F.PRESETS.get, key=W_PRESET)
     start = end = None
     if preset == "aangepast":
         rng = sb.date_input("Van – tot en met", key=W_RANGE, format="DD-MM-YYYY",

@@ -27,7 +27,9 @@ def _on_view_change() -> None:
     ui.set_state(replace(state, level=st.session_state[ui.W_LEVEL], measure=st.session_state[ui.W_MEASURE]))
 
 
-state, period = ui.filter_sidebar(valid, fresh)
+# with disclosure control only the week presets: every figure is then a sum of the same 7-day blocks and
+# all views are protected together (veiligheid/overview.py); free periods could be shifted to subtract
+state, period = ui.filter_sidebar(valid, fresh, tuple(overview.PRESET_BLOCKS) if policy.active else None)
 where = ui.area_label(state, valid)
 themes = state.themes
 prev_label = {"4w": "vorige 4 weken", "13w": "vorige 13 weken", "52w": "vorige 52 weken"}.get(
@@ -40,16 +42,20 @@ st.markdown(f"Incidenten in **{where}** · {ui.themes_label(state)} · **{F.PRES
                if fresh.incomplete_week and period.start <= fresh.data_end <= period.end else ""))
 
 # ------------------------------------------------------------------ disclosure control (see veiligheid/overview.py)
+area = overview.area_key(state.stadsdeel, state.wijk)
 if policy.active:
-    masks = overview.area_masks(ui.query("area_table", period, "wijk", themes, None, fresh.data_start),
-                                dict(valid.wijken), policy)
-    total_hidden = overview.selection_total_hidden(masks, state.stadsdeel, state.wijk)
+    with st.spinner("Kleine aantallen afschermen…"):
+        model = overview.city_protection(ui._connection(str(ui.warehouse_path()), ui.token()), fresh.data_start,
+                                         fresh.data_end, dict(valid.wijken), themes, policy)
+    masks = overview.model_masks(model, state.preset, {"wijk": list(valid.wijken), "stadsdeel": list(valid.stadsdelen)})
 else:
-    masks, total_hidden = {}, {}
+    model, masks = None, {}
 
 # ------------------------------------------------------------------ tiles
 tiles = ui.query("tiles", period, themes, state.stadsdeel, state.wijk, fresh.data_start)
-tiles = overview.hide(tiles, overview.tile_hidden(tiles, total_hidden, themes, queries.TOTAL, policy), key="thema")
+if policy.active:
+    tiles = overview.hide(tiles, overview.model_tiles_hidden(model, area, state.preset, list(tiles["thema"][:-1]),
+                                                             queries.TOTAL), key="thema")
 
 
 def _change_line(row: pd.Series, which: str, label: str) -> str:
@@ -133,40 +139,38 @@ with t1:
     first = first - dt.timedelta(days=first.isoweekday() - 1)
     if fresh.data_start and first < fresh.data_start:
         first += dt.timedelta(days=7)  # never start with a half week
-    weekly = ui.query("weekly", first, fresh.data_end, themes, state.stadsdeel, state.wijk, fresh.data_start)
-    if policy.active:
-        total_n = tiles.loc[tiles["thema"] == queries.TOTAL, "n"].iloc[0]
-        wk_hidden, avg_hidden, ly_hidden = overview.weekly_hidden(
-            weekly, period.start, period.end, total_hidden.get("n", False),
-            0.0 if pd.isna(total_n) else float(total_n), policy)
-        weekly = weekly.assign(
-            n=weekly["n"].astype("Float64").mask(weekly["week"].isin(wk_hidden)),
-            gemiddelde_4w=weekly["gemiddelde_4w"].mask(weekly["week"].isin(avg_hidden) | (weekly.index < 3)),
-            n_vorig_jaar=weekly["n_vorig_jaar"].mask(weekly["week"].isin(ly_hidden)))
-    st.altair_chart(charts.trend(weekly, fresh.incomplete_week, period.start, period.end), width="stretch")
-    note = "Gearceerd: de gekozen periode. Weken lopen van maandag t/m zondag."
-    if fresh.incomplete_week:
-        note += f" {fmt.week_label(fresh.incomplete_week)} is nog niet compleet (grijze stip)."
+    if policy.active:  # 7-day blocks ending on the last day with data: they add up exactly to the tiles
+        weekly = overview.model_weekly(model, area, fresh.data_end)
+        st.altair_chart(charts.trend(weekly, None, period.start, period.end), width="stretch")
+        note = (f"Gearceerd: de gekozen periode. Elke punt telt 7 dagen, tot en met {fmt.date(fresh.data_end)} "
+                "(de laatste dag met gegevens), zodat de weken optellen tot de tegels.")
+    else:
+        weekly = ui.query("weekly", first, fresh.data_end, themes, state.stadsdeel, state.wijk, fresh.data_start)
+        st.altair_chart(charts.trend(weekly, fresh.incomplete_week, period.start, period.end), width="stretch")
+        note = "Gearceerd: de gekozen periode. Weken lopen van maandag t/m zondag."
+        if fresh.incomplete_week:
+            note += f" {fmt.week_label(fresh.incomplete_week)} is nog niet compleet (grijze stip)."
     if policy.active and weekly["n"].isna().any():
         note += f" Weken zonder punt: {HID} incidenten, niet getoond."
     st.caption(note)
 with t2:
     st.subheader("Wanneer gebeurt het?")
-    wh = ui.query("weekday_hour", period, themes, state.stadsdeel, state.wijk)
-    no_time = wh.attrs.get("zonder_tijd", 0)
-    if policy.active:
-        total_n = tiles.loc[tiles["thema"] == queries.TOTAL, "n"].iloc[0]
-        hm_hidden = overview.heatmap_hidden(wh, no_time, total_hidden.get("n", False),
-                                            0.0 if pd.isna(total_n) else float(total_n), policy)
-        wh = wh.assign(onderdrukt=[(d, u) in hm_hidden for d, u in zip(wh["dag"], wh["uur"])])
+    if policy.active and state.wijk:
+        wh = None
+        st.info("Per dag en uur zijn de aantallen van één wijk te klein om te tonen. Kies het stadsdeel of de "
+                "hele stad voor dit overzicht.")
+    elif policy.active:
+        wh, no_time, no_time_hidden = overview.model_heatmap(model, area, state.preset)
     else:
-        hm_hidden = set()
-    st.altair_chart(charts.heatmap(wh, hidden_label=HID), width="stretch")
-    extra = (f" {count_text(no_time, 'zonder_tijd' in hm_hidden, policy)} incidenten zonder tijdstip niet getoond."
-             if no_time else "")
-    if hm_hidden:
-        extra += f" Grijze vakjes: {HID}, niet getoond."
-    st.caption(f"Aantal incidenten per dag en uur in de gekozen periode, {where}.{extra}")
+        wh = ui.query("weekday_hour", period, themes, state.stadsdeel, state.wijk)
+        no_time, no_time_hidden = wh.attrs.get("zonder_tijd", 0), False
+    if wh is not None:
+        st.altair_chart(charts.heatmap(wh, hidden_label=HID), width="stretch")
+        extra = (f" {count_text(no_time, no_time_hidden, policy)} incidenten zonder tijdstip niet getoond."
+                 if no_time else "")
+        if "onderdrukt" in wh.columns and wh["onderdrukt"].any():
+            extra += f" Grijze vakjes: {HID}, niet getoond."
+        st.caption(f"Aantal incidenten per dag en uur in de gekozen periode, {where}.{extra}")
 
 # ------------------------------------------------------------------ table
 table_level = "wijk" if state.stadsdeel or level == "wijk" else "stadsdeel"
