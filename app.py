@@ -50,5 +50,6 @@ ui.show_notices()
 page.run()
 
 auth.account_sidebar(viewer)
+auth.idle_watch()
 ui.footer()
 ui.write_url(ui.get_state())

@@ -55,7 +55,10 @@ def _parser() -> argparse.ArgumentParser:
     users_sub.add_parser("list", help="toon de accounts")
     dis = users_sub.add_parser("disable", help="schakel een account uit")
     dis.add_argument("name")
-    reset = users_sub.add_parser("reset", help="nieuw wachtwoord (heft ook een blokkade op)")
+    ena = users_sub.add_parser("enable", help="zet een uitgeschakeld account weer aan")
+    ena.add_argument("name")
+    reset = users_sub.add_parser("reset", help="nieuw wachtwoord (heft ook een blokkade op; een uitgeschakeld "
+                                               "account blijft uit)")
     reset.add_argument("name")
 
     demo = sub.add_parser("demo", help="schrijf demo-extractbestanden in de inbox")
@@ -147,6 +150,10 @@ def _users(args) -> int:
             users.disable(args.name)
             audit.log("gebruikers", "beheer (cli)", None, actie="account uitgeschakeld", account=args.name)
             print(f"account {args.name} uitgeschakeld")
+        elif args.users_command == "enable":
+            users.disable(args.name, disabled=False)
+            audit.log("gebruikers", "beheer (cli)", None, actie="account weer aangezet", account=args.name)
+            print(f"account {args.name} staat weer aan")
         else:
             accounts = users.list()
             if not accounts:

@@ -57,10 +57,11 @@ def test_failed_logins_slow_down_and_lock_out(users, tmp_path):
         r = users.authenticate("anna", f"fout-wachtwoord-{i}", sleep=waits.append)
         assert r.viewer is None
     assert waits == [1, 2, 4]  # doubling delay
-    assert "geblokkeerd" in r.message
-    # locked: even the right password is refused now, and it says so
+    assert r.reason == "geblokkeerd" and "geblokkeerd" in r.message  # the message names the rule, for everyone
+    # locked: even the right password is refused now, with the same answer as any refusal
     r = users.authenticate("anna", GOOD, sleep=waits.append)
-    assert r.viewer is None and "tijdelijk geblokkeerd" in r.message
+    assert r.viewer is None and r.reason == "geblokkeerd"
+    assert r.message == users.authenticate("niemand", GOOD, sleep=lambda s: None).message
     assert users.list()[0].locked_until is not None
     # a reset by beheer lifts the lock
     users.reset("anna", "nog-een-ander-wachtwoord")
@@ -82,14 +83,30 @@ def test_unknown_user_and_wrong_password_get_the_same_answer(users):
     users.add("anna", "analist", GOOD)
     a = users.authenticate("anna", "verkeerd-wachtwoord", sleep=lambda s: None)
     b = users.authenticate("onbekend", "verkeerd-wachtwoord", sleep=lambda s: None)
-    assert a.message == b.message == "Onjuiste gebruikersnaam of wachtwoord."
+    assert a.message == b.message and a.message.startswith("Onjuiste gebruikersnaam of wachtwoord.")
+    assert (a.reason, b.reason) == ("wachtwoord", "onbekend")
+
+
+def test_unknown_names_slow_down_like_accounts(users):
+    """The delay may not tell a known name from an unknown one: both double per failure."""
+    users.add("anna", "analist", GOOD)
+    known, unknown = [], []
+    for i in range(4):
+        users.authenticate("anna", f"fout-{i}-wachtwoord", sleep=known.append)
+        users.authenticate("bestaat-niet", f"fout-{i}-wachtwoord", sleep=unknown.append)
+    assert known == unknown == [1, 2, 4, 8]
 
 
 def test_disabled_account_cannot_log_in(users):
     users.add("anna", "analist", GOOD)
     users.disable("anna")
     r = users.authenticate("anna", GOOD, sleep=lambda s: None)
-    assert r.viewer is None and "uitgeschakeld" in r.message
+    assert r.viewer is None and r.reason == "uitgeschakeld"
+    assert r.message == users.authenticate("niemand", GOOD, sleep=lambda s: None).message  # no hint it exists
+    users.reset("anna", "nog-een-ander-wachtwoord")  # a new password does not switch it back on
+    assert users.authenticate("anna", "nog-een-ander-wachtwoord", sleep=lambda s: None).viewer is None
+    users.disable("anna", disabled=False)
+    assert users.authenticate("anna", "nog-een-ander-wachtwoord", sleep=lambda s: None).viewer is not None
 
 
 def test_audit_log_records_logins_without_passwords(users, tmp_path):
@@ -148,6 +165,8 @@ def test_users_cli(tmp_path):
     assert _cli(["users", "disable", "kees"], env).returncode == 0
     assert "uitgeschakeld" in _cli(["users", "list"], env).stdout
     assert _cli(["users", "reset", "kees"], env, "nieuw-wachtwoord-1\n").returncode == 0
+    assert "uitgeschakeld" in _cli(["users", "list"], env).stdout  # a reset does not switch it back on
+    assert _cli(["users", "enable", "kees"], env).returncode == 0
     assert "actief" in _cli(["users", "list"], env).stdout
     assert _cli(["users", "disable", "niemand"], env).returncode == 2
     log = (tmp_path / "a.jsonl").read_text()
@@ -194,8 +213,8 @@ def test_parallel_wrong_passwords_still_lock_the_account(users, monkeypatch):
                                 range(20)))
     assert all(r.viewer is None for r in results)
     account = users.list()[0]
-    assert account.locked_until is not None and account.failed == 3  # locked at the 3rd; the rest were refused
-    assert sum("tijdelijk geblokkeerd" in r.message for r in results) == 17
+    assert account.locked_until is not None and account.failed == 20  # locked at the 3rd; the rest refused, counted
+    assert sum(r.reason == "geblokkeerd" for r in results) == 18  # the 3rd locked it, 17 came after
 
 
 def test_unknown_login_names_are_not_logged_verbatim(users, tmp_path):

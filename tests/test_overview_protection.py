@@ -130,3 +130,13 @@ def test_wijkteam_gets_week_presets_only_and_no_hourly_grid_for_one_wijk(app_war
     analist = app_test("analist", periode="jtd", stadsdeel="WK026807", wijk="BU02680735")
     assert analist.selectbox(key="w_periode").value == "jtd"
     assert len(analist.get("vega_lite_chart")) == 2  # trend and weekday x hour
+
+
+def test_no_index_when_the_city_count_is_hidden():
+    """index = area rate / city rate: with the inhabitants it would give a hidden city count back."""
+    import pandas as pd
+
+    table = pd.DataFrame({"code": ["a", "b"], "n": [3, 0], "n_vorige": [0, 0], "n_jaar": [0, 0],
+                          "per_1000": [1.5, 0.0], "index": [150.0, 0.0]})
+    assert overview.hide(table, {"n": {"a"}})["index"].tolist()[1] == 0.0
+    assert overview.hide(table, {"n": {"a"}}, city_hidden=True)["index"].isna().all()

@@ -18,7 +18,7 @@ import sqlite3
 import time
 import tomllib
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -55,6 +55,7 @@ class Account:
 class LoginResult:
     viewer: Viewer | None
     message: str = ""  # Dutch, for the login form (never says whether the name exists)
+    reason: str = ""  # for the audit log and tests, never shown: onbekend, wachtwoord, geblokkeerd, uitgeschakeld
 
 
 def check_password(password: str) -> None:
@@ -78,6 +79,9 @@ class Users:
             name TEXT PRIMARY KEY, role TEXT NOT NULL, hash TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0,
             failed INTEGER NOT NULL DEFAULT 0, locked_until TEXT, created_at TEXT NOT NULL, last_login TEXT,
             demo INTEGER NOT NULL DEFAULT 0)""")
+        # failures of names that are no account, by fingerprint: they slow down exactly like an account's
+        con.execute("CREATE TABLE IF NOT EXISTS unknown_failures (fingerprint TEXT PRIMARY KEY, "
+                    "failed INTEGER NOT NULL, last TEXT NOT NULL)")
         return con
 
     def exists(self) -> bool:
@@ -100,14 +104,15 @@ class Users:
     def reset(self, name: str, password: str) -> None:
         check_password(password)
         with closing(self._con()) as con:
-            n = con.execute("UPDATE users SET hash = ?, failed = 0, locked_until = NULL, disabled = 0 WHERE name = ?",
+            n = con.execute("UPDATE users SET hash = ?, failed = 0, locked_until = NULL WHERE name = ?",
                             [_HASHER.hash(password), name]).rowcount
         if not n:
             raise AuthError(f"gebruiker {name} bestaat niet")
 
-    def disable(self, name: str) -> None:
+    def disable(self, name: str, disabled: bool = True) -> None:
+        """Switch an account off (or on again with disabled=False; a password reset does not do that)."""
         with closing(self._con()) as con:
-            n = con.execute("UPDATE users SET disabled = 1 WHERE name = ?", [name]).rowcount
+            n = con.execute("UPDATE users SET disabled = ? WHERE name = ?", [int(disabled), name]).rowcount
         if not n:
             raise AuthError(f"gebruiker {name} bestaat niet")
 
@@ -130,9 +135,13 @@ class Users:
         parallel attempts cannot slip past the lockout; the delay comes after the commit.
         """
         name = (name or "").strip()
-        wrong = LoginResult(None, "Onjuiste gebruikersnaam of wachtwoord.")
         max_failures = int(setting_number("VEILIGHEID_LOGIN_MAX_FAILURES"))
         lock_minutes = setting_number("VEILIGHEID_LOCKOUT_MINUTES")
+        # one answer for every refusal (unknown name, wrong password, locked, switched off): the form must
+        # not tell whether an account exists; the audit log records the real reason
+        wrong = LoginResult(None, "Onjuiste gebruikersnaam of wachtwoord. Na "
+                                  f"{max_failures} mislukte pogingen wordt een account {fmt_minutes(lock_minutes)} "
+                                  "geblokkeerd; lukt inloggen dan nog niet, vraag functioneel beheer om hulp.")
         delay = setting_number("VEILIGHEID_LOGIN_DELAY")
         wait = delay
         with closing(self._con()) as con:
@@ -151,19 +160,28 @@ class Users:
         row = con.execute("SELECT role, hash, disabled, failed, locked_until FROM users WHERE name = ?",
                           [name]).fetchone()
         now = _now()
+
+        def slower(failed: int) -> float:  # the same growth for every name, known or not
+            return min(delay * 2 ** (max(failed, 1) - 1), 8.0)
+
         if row is None:
             _verify(_DUMMY_HASH, password)  # same cost as a real check: no user enumeration by timing
+            fp = _masked(name)
+            con.execute("INSERT INTO unknown_failures VALUES (?, 1, ?) ON CONFLICT (fingerprint) DO UPDATE "
+                        "SET failed = failed + 1, last = excluded.last", [fp, now.isoformat()])
+            failed = con.execute("SELECT failed FROM unknown_failures WHERE fingerprint = ?", [fp]).fetchone()[0]
             # never the typed name itself: it may be a password typed in the wrong field
-            audit.log("login_mislukt", _masked(name), None, reden="onbekende gebruiker")
-            return wrong, delay
+            audit.log("login_mislukt", fp, None, reden="onbekende gebruiker")
+            return replace(wrong, reason="onbekend"), slower(failed)
         role, hashed, disabled, failed, locked_until = row
         locked = _ts(locked_until)
         if locked is not None and locked > now:
+            _verify(_DUMMY_HASH, password)  # the same cost as any other answer
+            failed += 1  # attempts while locked count too: the delay grows as for an unknown name
+            con.execute("UPDATE users SET failed = ? WHERE name = ?", [failed, name])
             audit.log("login_geblokkeerd", name, role, reden="account tijdelijk geblokkeerd",
                       tot=locked.isoformat(timespec="minutes"))
-            minutes = max(1, round((locked - now).total_seconds() / 60))
-            return LoginResult(None, "Dit account is tijdelijk geblokkeerd na te veel mislukte pogingen. "
-                                     f"Probeer het over {minutes} minuten opnieuw, of vraag beheer om een reset."), delay
+            return replace(wrong, reason="geblokkeerd"), slower(failed)
         ok = _verify(hashed, password)
         if ok and not disabled:
             if _HASHER.check_needs_rehash(hashed):
@@ -174,17 +192,18 @@ class Users:
             return LoginResult(Viewer(name, role, "lokaal")), 0.0
         if ok and disabled:
             audit.log("geweigerd", name, role, reden="account uitgeschakeld")
-            return LoginResult(None, "Dit account is uitgeschakeld. Neem contact op met beheer."), delay
+            return replace(wrong, reason="uitgeschakeld"), slower(failed + 1)
         failed += 1
         lock = now + dt.timedelta(minutes=lock_minutes) if failed >= max_failures else None
         con.execute("UPDATE users SET failed = ?, locked_until = ? WHERE name = ?",
                     [failed, lock.isoformat() if lock else None, name])
         audit.log("login_mislukt", name, role, reden="onjuist wachtwoord", pogingen=failed,
                   **({"geblokkeerd_tot": lock.isoformat(timespec="minutes")} if lock else {}))
-        if lock:
-            return LoginResult(None, "Te veel mislukte pogingen: dit account is "
-                                     f"{int(lock_minutes)} minuten geblokkeerd."), min(delay * 2 ** (failed - 1), 8.0)
-        return wrong, min(delay * 2 ** (failed - 1), 8.0)
+        return replace(wrong, reason="geblokkeerd" if lock else "wachtwoord"), slower(failed)
+
+
+def fmt_minutes(m: float) -> str:
+    return f"{int(m)} minuten" if m != 1 else "1 minuut"
 
 
 def _masked(name: str) -> str:
@@ -277,7 +296,7 @@ def current() -> Viewer | None:
     last = st.session_state.get(LAST_SEEN, 0.0)
     if now - last > idle_seconds():
         audit.log("sessie_verlopen", v.user, v.role, minuten_inactief=round((now - last) / 60))
-        _logout(st, f"Uw sessie is verlopen na {int(idle_seconds() // 60)} minuten zonder activiteit. Log opnieuw in.")
+        _logout(st, f"Uw sessie is verlopen na {fmt_minutes(idle_seconds() // 60)} zonder activiteit. Log opnieuw in.")
         if v.method == "oidc":  # else the identity cookie would log the user straight back in
             st.logout()
         return None
@@ -367,6 +386,20 @@ def _logout(st, notice: str | None = None) -> None:
     if notice:
         st.session_state[NOTICE] = notice
     st.session_state.pop(VIEWER, None)
+
+
+def idle_watch() -> None:
+    """End an idle session also when nobody touches the page: a fragment checks every minute (or every half idle time), and once the
+    idle time is over it reruns the app, whose gate then logs out and shows only the login (the figures
+    leave the screen). Its own runs do not count as activity."""
+    import streamlit as st
+
+    @st.fragment(run_every=min(60.0, idle_seconds() / 2))
+    def _watch() -> None:
+        if time.time() - st.session_state.get(LAST_SEEN, 0.0) > idle_seconds():
+            st.rerun(scope="app")
+
+    _watch()
 
 
 def account_sidebar(v: Viewer) -> None:

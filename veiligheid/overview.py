@@ -33,14 +33,19 @@ DERIVED = {
 }
 
 
-def hide(table: pd.DataFrame, hidden: Mapping[str, set], key: str = "code") -> pd.DataFrame:
+def hide(table: pd.DataFrame, hidden: Mapping[str, set], key: str = "code", city_hidden: bool = False
+         ) -> pd.DataFrame:
     """Mark and blank the hidden counts of a table and everything derived from them.
 
     hidden: {count column: set of keys whose count is hidden}. Adds bool columns `onderdrukt`,
     `onderdrukt_vorige`, `onderdrukt_jaar`; hidden counts become <NA>, derived figures NaN and
-    significance False, so no chart, tooltip, table or CSV can show them.
+    significance False, so no chart, tooltip, table or CSV can show them. city_hidden: the city's count
+    is hidden, so no index (area rate / city rate) is shown either: with the inhabitants it would give
+    the city's count back.
     """
     t = table.copy()
+    if city_hidden and "index" in t.columns:
+        t["index"] = float("nan")
     for col, flag in COUNT_COLS.items():
         if col not in t.columns:
             continue

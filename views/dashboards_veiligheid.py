@@ -107,7 +107,8 @@ c2.radio("Kleur naar", list(F.MEASURES), format_func=F.MEASURES.get, key=ui.W_ME
 state = ui.get_state()
 level, measure = state.level, state.measure
 map_table = ui.query("area_table", period, level, themes, None, fresh.data_start)
-map_table = overview.hide(map_table, overview.area_hidden(masks, level)) if policy.active else map_table
+map_table = overview.hide(map_table, overview.area_hidden(masks, level), city_hidden=masks["n"][2]) \
+    if policy.active else map_table
 geo = ui.query("area_geojson", level)
 selected = state.wijk if level == "wijk" else state.stadsdeel
 # with a stadsdeel chosen, the wijken map zooms in on it, names its wijken and fades the rest
@@ -176,7 +177,7 @@ with t2:
 table_level = "wijk" if state.stadsdeel or level == "wijk" else "stadsdeel"
 tbl = ui.query("area_table", period, table_level, themes, state.stadsdeel, fresh.data_start)
 if policy.active:
-    tbl = overview.hide(tbl, overview.area_hidden(masks, table_level))
+    tbl = overview.hide(tbl, overview.area_hidden(masks, table_level), city_hidden=masks["n"][2])
 area_word = "Wijk" if table_level == "wijk" else "Stadsdeel"
 st.subheader(f"{'Wijken' if table_level == 'wijk' else 'Stadsdelen'}"
              + (f" in stadsdeel {valid.stadsdelen[state.stadsdeel]}" if state.stadsdeel else ""))

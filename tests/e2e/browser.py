@@ -12,6 +12,7 @@ tests/e2e/artifacts/ (tall viewport: full_page screenshots miss Streamlit's inne
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -66,19 +67,19 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 180) -> Non
     raise TimeoutError(f"app not healthy at {url} after {timeout} s")
 
 
-@pytest.fixture(scope="session")
-def server(demo_warehouse, tmp_path_factory):
-    """./run.sh on a private copy of the demo warehouse, with test accounts; stopped afterwards.
+@contextlib.contextmanager
+def run_server(demo_warehouse, root: Path, **extra_env):
+    """./run.sh on a private copy of the demo warehouse in `root`, with test accounts; stopped afterwards.
 
-    Yields a dict: url, env (the environment of the server: paths of users file and audit log).
+    Yields a dict: url, env (the environment of the server: paths of users file and audit log), root.
     """
-    root = tmp_path_factory.mktemp("e2e")
     wh = copy_warehouse(demo_warehouse, root / "data")
     port = _free_port()
     env = dict(os.environ, VEILIGHEID_WAREHOUSE=str(wh), VEILIGHEID_INBOX=str(root / "data" / "inbox"),
                VEILIGHEID_PORT=str(port), VEILIGHEID_USERS=str(root / "data" / "users.sqlite"),
                VEILIGHEID_AUDIT_LOG=str(root / "data" / "audit.jsonl"),
-               VEILIGHEID_REGISTER=str(root / "data" / "register.sqlite"), VEILIGHEID_LOGIN_DELAY="0.2")
+               VEILIGHEID_REGISTER=str(root / "data" / "register.sqlite"), VEILIGHEID_LOGIN_DELAY="0.2",
+               **extra_env)
     for role in ROLES:
         subprocess.run([str(REPO / ".venv" / "bin" / "python"), "-m", "pipelines", "users", "add", f"test-{role}",
                         "--role", role], input=PASSWORDS[role] + "\n", text=True, cwd=REPO, env=env, check=True,
@@ -98,6 +99,13 @@ def server(demo_warehouse, tmp_path_factory):
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def server(demo_warehouse, tmp_path_factory):
+    """The shared server of the browser tests (see run_server)."""
+    with run_server(demo_warehouse, tmp_path_factory.mktemp("e2e")) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="session")

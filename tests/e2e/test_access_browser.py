@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.browser import DECK_CANVAS, login, shot, wait_idle, wait_tables
+import time
+
+from tests.e2e.browser import DECK_CANVAS, login, new_page, run_server, shot, wait_idle, wait_tables
 
 PATHS = ["/", "/dashboards-veiligheid", "/prioriteiten", "/cybercrime", "/hennepteelt", "/data"]
 
@@ -32,6 +34,7 @@ def test_wrong_password_is_refused(app_url, page):
     page.get_by_label("Wachtwoord").fill("helemaal-niet-goed")
     page.get_by_role("button", name="Inloggen").click()
     page.get_by_text("Onjuiste gebruikersnaam of wachtwoord.").wait_for(timeout=30_000)
+    assert "geblokkeerd" in page.locator('[data-testid="stAlert"]').inner_text()  # the rule, same for everyone
     assert page.locator('[data-testid="stDataFrame"]').count() == 0
     login(page, "beheer")  # then the right one: straight to the page of the link
     page.get_by_role("heading", name="Auditlog").wait_for(timeout=60_000)
@@ -76,3 +79,23 @@ def test_beheer_sees_the_audit_log(logged_in):
     page.get_by_role("button", name="Uitloggen").click()
     page.get_by_label("Gebruikersnaam").wait_for(timeout=60_000)
     assert page.locator('[data-testid="stDataFrame"]').count() == 0
+
+
+def test_an_untouched_page_logs_out_after_the_idle_time(demo_warehouse, browser, tmp_path):
+    """Nobody touches the page: after the idle time the figures leave the screen and only the login shows."""
+    with run_server(demo_warehouse, tmp_path, VEILIGHEID_IDLE_MINUTES="1") as srv:
+        page = new_page(browser)
+        page.goto(srv["url"] + "/data")
+        page.get_by_label("Gebruikersnaam").wait_for(timeout=90_000)
+        login(page, "analist")
+        page.get_by_role("heading", name="Quarantaine").wait_for(timeout=60_000)
+        start = time.monotonic()
+        page.get_by_text("Uw sessie is verlopen na 1 minuut zonder activiteit").wait_for(timeout=150_000)
+        assert time.monotonic() - start >= 30  # not at once: only after the idle time
+        wait_idle(page)
+        page.wait_for_timeout(2000)
+        assert page.get_by_label("Wachtwoord").is_visible()
+        assert page.get_by_text("Ingelogd als").count() == 0 and page.get_by_text("Quarantaine").count() == 0
+        assert page.locator('[data-testid="stDataFrame"]').count() == 0
+        shot(page, "13_idle_logout")
+        page.context.close()
