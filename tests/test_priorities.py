@@ -228,7 +228,7 @@ def test_area_view_by_hand():
 
 
 def test_protect_hides_small_cells_and_nothing_can_be_subtracted():
-    v = P.protect(P.area_view(_raw(), "S1"), WIJKTEAM)
+    v = P.protected_view(_raw(), "S1", WIJKTEAM)
     g = v.grids["incidenten"].set_index(["wijk", "key"])
     assert g.loc[("W2", "incidenten:A"), "verborgen"] and g.loc[("W1", "incidenten:B"), "verborgen"]
     assert math.isnan(g.loc[("W2", "incidenten:A"), "index"])  # derived from a hidden count: hidden too
@@ -244,12 +244,12 @@ def test_protect_hides_small_cells_and_nothing_can_be_subtracted():
     b = v.themes.set_index("key").loc["incidenten:B"]
     assert b["n_verborgen"] and math.isnan(b["index"]) and math.isnan(b["per_1000"])
     # the analist sees everything
-    open_view = P.protect(P.area_view(_raw(), "S1"), OPEN)
+    open_view = P.protected_view(_raw(), "S1", OPEN)
     assert not open_view.grids["incidenten"]["verborgen"].any() and not open_view.themes["n_verborgen"].any()
 
 
 def test_map_table_hides_this_and_the_previous_quarter():
-    v = P.protect(P.area_view(_raw(), "S1"), WIJKTEAM)
+    v = P.protected_view(_raw(), "S1", WIJKTEAM)
     m = P.map_table(v, "incidenten:A").set_index("code")
     # W2 had 3 this quarter: hidden on the map, distinct from zero; W1 had 6 the quarter before (shown)
     assert m.loc["W2", "onderdrukt"] and math.isnan(m.loc["W2", "n"]) and math.isnan(m.loc["W2", "per_1000"])
@@ -262,7 +262,7 @@ def test_map_table_hides_this_and_the_previous_quarter():
 
 
 def test_grid_chart_sends_no_raw_counts_to_the_browser():
-    v = P.protect(P.area_view(_raw(), "S1"), WIJKTEAM)
+    v = P.protected_view(_raw(), "S1", WIJKTEAM)
     spec = P.grid_chart(v, P.INCIDENTEN).to_dict()
     data = [r for ds in spec["datasets"].values() for r in ds]
     assert data and all("n" not in r and "verwacht" not in r for r in data)
@@ -270,15 +270,22 @@ def test_grid_chart_sends_no_raw_counts_to_the_browser():
     assert hidden["tekst"] == "<5" and hidden["tt_aantal"] == "<5" and hidden["kleur"] is None
 
 
-@pytest.mark.parametrize("sd", ["WK026801", "WK026807"])
-def test_real_grid_cannot_be_subtracted(demo_warehouse, sd):  # noqa: F811
+@pytest.fixture(scope="module")
+def demo_city(demo_warehouse):  # noqa: F811
+    """The demo's last full quarter with the city-wide hidden cells for a wijkteam (computed once)."""
     con = connect_readonly(demo_warehouse)
     try:
         f = queries.freshness(con)
         raw = P.load(con, P.last_full_quarter(f.data_end), f.data_start)
     finally:
         con.close()
-    v = P.protect(P.area_view(raw, sd), WIJKTEAM)
+    return raw, P.protect_city(raw, WIJKTEAM)
+
+
+@pytest.mark.parametrize("sd", ["WK026801", "WK026807"])
+def test_real_grid_cannot_be_subtracted(demo_city, sd):
+    raw, hidden_cells = demo_city
+    v = P.protect(P.area_view(raw, sd), WIJKTEAM, hidden_cells)
     values, rels, hidden = P.grid_cells(v)
     assert hidden, "the demo has small cells"
     assert disclosure.recoverable(values, rels, hidden) == set()
@@ -291,6 +298,134 @@ def test_real_grid_cannot_be_subtracted(demo_warehouse, sd):  # noqa: F811
     inc = v.grids["incidenten"]
     sums = inc[inc["key"] != P.ALL].groupby("key")["n"].sum()
     assert (t.set_index("key").loc[sums.index, "n"] == sums).all()
+
+
+# ------------------------------------------------------------------ across views: the city count (issue 4)
+def _shown_union(views: list[P.AreaView]) -> tuple[dict, list, set]:
+    """Everything the stadsdeel views show, as one reader collecting them all would have it: (values,
+    true relations, hidden). A figure that two views show (the city count per theme per quarter) is one
+    cell; it must have the same value and the same hidden flag in every view."""
+    values: dict = {}
+    hidden: set = set()
+    rels: list = []
+
+    def add(cell, n, h):
+        n = float(n)
+        if cell in values:
+            assert values[cell] == n, cell
+            assert (cell in hidden) == bool(h), f"hidden in one view, shown in another: {cell}"
+        values[cell] = n
+        if h:
+            hidden.add(cell)
+
+    for v in views:
+        sd = v.stadsdeel
+        q, prev, ya = v.quarter, v.quarter.shift(-1), v.quarter.shift(-4)
+        tot = v.totals.set_index("bron")
+        for bron, g in v.grids.items():
+            wijken = list(dict.fromkeys(g["wijk"]))
+            keys = list(v.themes.loc[v.themes["bron"] == bron, "key"])
+            for w, k, n, h, npv, hp in zip(g["wijk"], g["key"], g["n"], g["verborgen"], g["n_vorige"],
+                                           g["vorige_verborgen"]):
+                add(("g", bron, sd, w, k), n, h)
+                if v.covered_prev:
+                    add(("gp", bron, sd, w, k), npv, hp)
+            for k in keys:
+                rels.append((("s", sd, k, q.start), [("g", bron, sd, w, k) for w in wijken]))
+                if v.covered_prev:
+                    rels.append((("s", sd, k, prev.start), [("gp", bron, sd, w, k) for w in wijken]))
+            for w in wijken:
+                rels.append((("g", bron, sd, w, P.ALL), [("g", bron, sd, w, k) for k in keys]))
+                if v.covered_prev:
+                    rels.append((("gp", bron, sd, w, P.ALL), [("gp", bron, sd, w, k) for k in keys]))
+            add(("t", bron, sd), tot.at[bron, "n"], tot.at[bron, "verborgen"])
+            rels.append((("t", bron, sd), [("g", bron, sd, w, P.ALL) for w in wijken]))
+            rels.append((("t", bron, sd), [("s", sd, k, q.start) for k in keys]))
+        t = v.themes
+        for k, n, h, ns, hs in zip(t["key"], t["n"], t["n_verborgen"], t["n_stad"], t["n_stad_verborgen"]):
+            add(("s", sd, k, q.start), n, h)  # tiles and the ranking table
+            add(("c", k, q.start), ns, hs)  # the city's rate and the index reference
+        if v.covered_prev:
+            for k, n, h in zip(t["key"], t["n_vorige"], t["n_vorige_verborgen"]):
+                add(("s", sd, k, prev.start), n, h)
+        if v.covered_ya:
+            for k, n, h in zip(t["key"], t["n_jaar"], t["n_jaar_verborgen"]):
+                add(("s", sd, k, ya.start), n, h)
+        qt = v.quarterly  # the trend: the stadsdeel and the city per quarter
+        for k, d, n, h, ns, hs in zip(qt["key"], qt["kwartaal"], qt["n"], qt["verborgen"], qt["n_stad"],
+                                      qt["verborgen_stad"]):
+            add(("s", sd, k, d), n, h)
+            add(("c", k, d), ns, hs)
+    sds = [v.stadsdeel for v in views]
+    for cell in [c for c in values if c[0] == "c"]:  # the city = the sum of all stadsdelen, every quarter shown
+        rels.append((cell, [("s", sd, cell[1], cell[2]) for sd in sds]))
+    for total, parts in rels:  # the relations are true (also: every record of the demo lies in a stadsdeel)
+        assert all(p in values for p in parts), total
+        assert values[total] == sum(values[p] for p in parts), total
+    return values, rels, hidden
+
+
+def _pinned_without_any_shown_figure(values: dict, rels: list, hidden: set, cells: set) -> set:
+    """Of `cells` (pinned with the bounds), those still pinned when every figure of every relation around
+    their hidden group is hidden too: pinned by the reader model's bounds alone ("<5" cells known to be
+    1..4 and non-zero), so no shown figure, and no further suppression, is involved."""
+    groups = disclosure.components({k: None for k in values if k in hidden},
+                                   [(t, [p for p in ps if p in hidden]) if t in hidden
+                                    else ([p for p in ps if p in hidden][0], [p for p in ps if p in hidden][1:])
+                                    for t, ps in rels if t in hidden or any(p in hidden for p in ps)])
+    around: set = set()
+    for group, _ in groups:
+        if cells & set(group):
+            g = set(group)
+            for t, ps in rels:
+                if t in g or g.intersection(ps):
+                    around |= {t, *ps}
+    return cells & disclosure.recoverable(values, rels, hidden | around, WIJKTEAM.threshold, bounds=True)
+
+
+def test_city_count_does_not_give_a_hidden_stadsdeel_count_away_by_hand():
+    """S1 has 3 of theme B (hidden), S2 has 8 (one wijk), the city 11: S1 = 11 - 8 if each view were
+    protected on its own (both views show the city's 11)."""
+    raw = _raw()
+    hidden = P.protect_city(raw, WIJKTEAM)
+    views = [P.protect(P.area_view(raw, sd), WIJKTEAM, hidden) for sd in ("S1", "S2")]
+    s1 = views[0].themes.set_index("key").loc["incidenten:B"]
+    assert s1["n"] == 3 and s1["n_verborgen"] and s1["n_stad"] == 11
+    s2 = views[1].themes.set_index("key").loc["incidenten:B"]
+    assert s2["n"] == 8
+    assert s2["n_verborgen"] or s1["n_stad_verborgen"], "3 = 11 - 8: one of the two must be hidden"
+    values, rels, hid = _shown_union(views)
+    assert disclosure.recoverable(values, rels, hid) == set()
+    # the analist: nothing hidden, no city-wide computation needed
+    assert P.protect_city(raw, OPEN) == frozenset()
+    with pytest.raises(ValueError):  # a view protected on its own would leak: not allowed any more
+        P.protect(P.area_view(raw, "S1"), WIJKTEAM)
+
+
+def test_all_stadsdeel_views_together_give_no_hidden_count_away(demo_city):
+    """The attack of issue 4 on the demo: collect what every stadsdeel view shows (a wijkteam member can
+    open them all), add the true relations (city = sum of the stadsdelen per theme per quarter, stadsdeel =
+    sum of its wijken, ...) and try to compute a hidden count back."""
+    raw, hidden_cells = demo_city
+    views = [P.protect(P.area_view(raw, sd), WIJKTEAM, hidden_cells) for sd in raw.stadsdelen["code"]]
+    values, rels, hidden = _shown_union(views)  # also asserts: a figure is hidden in every view or in none
+    assert len(views) == 9 and any(c[0] == "c" for c in values)
+    assert hidden and any(c[0] == "s" for c in hidden), "the demo quarter has hidden stadsdeel counts"
+    assert disclosure.recoverable(values, rels, hidden) == set()
+    pinned = disclosure.recoverable(values, rels, hidden, WIJKTEAM.threshold, bounds=True)
+    assert pinned == _pinned_without_any_shown_figure(values, rels, hidden, pinned)
+    for v in views:  # and no view shows a small count
+        assert not v.themes.loc[~v.themes["n_verborgen"], "n"].between(1, 4).any()
+        assert not v.quarterly.loc[~v.quarterly["verborgen"], "n"].between(1, 4).any()
+        assert not v.quarterly.loc[~v.quarterly["verborgen_stad"], "n_stad"].between(1, 4).any()
+
+
+def test_city_wide_protection_is_computed_once(demo_city):
+    raw, hidden_cells = demo_city
+    import time
+    t0 = time.perf_counter()
+    again = P.protect_city(raw, WIJKTEAM)  # same figures, quarter and policy: from the cache
+    assert again is hidden_cells and time.perf_counter() - t0 < 1.0
 
 
 # ------------------------------------------------------------------ the page (AppTest)
@@ -453,7 +588,9 @@ def test_a_signal_opens_the_overview_filtered(app_warehouse, monkeypatch, tmp_pa
     assert at.title[0].value == "Dashboards veiligheid"
     state = at.session_state["filters"]
     assert state.wijk == "BU02680101" and state.stadsdeel == "WK026801" and state.themes == ("Fietsdiefstal",)
-    assert (state.preset, state.start, state.end) == ("aangepast", since, dt.date(2026, 11, 22))
+    # wijkteam: the overview has week presets only; the signal's 13 weeks (since 07-09) open "laatste 13 weken"
+    assert (state.preset, state.start, state.end) == ("13w", None, None)
+    assert not any("niet beschikbaar" in i.value for i in at.info)
     streamlit.cache_data.clear()
 
 

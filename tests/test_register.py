@@ -28,11 +28,11 @@ D = dt.date
 def test_create_list_end(tmp_path):
     reg = R.Register(tmp_path / "sub" / "register.sqlite")  # created on first use, folder included
     a = reg.add("Veiliger Wijkteam Oost", "incidenten:Fietsdiefstal", "stadsdeel", "WK026802", D(2026, 7, 1), None,
-                "  Extra fietscontroles bij het station.  ", "jan")
+                "  Extra fietscontroles bij het station.  ", "jan", allowed_teams=None)
     b = reg.add("Veiliger Wijkteam Oost", "registraties:Jeugdoverlast", "wijk", "BU02680204", D(2026, 12, 1),
-                D(2027, 3, 31), "", "piet")
+                D(2027, 3, 31), "", "piet", allowed_teams=None)
     c = reg.add("Veiliger Wijkteam Zuid", "incidenten:Woninginbraak", "stadsdeel", "WK026806", D(2026, 1, 1),
-                D(2026, 6, 30), "donkere dagen", "kees")
+                D(2026, 6, 30), "donkere dagen", "kees", allowed_teams=None)
     assert (a, b, c) == (1, 2, 3)
     today = D(2026, 11, 28)
     oost = reg.list("Veiliger Wijkteam Oost", today=today)
@@ -42,16 +42,43 @@ def test_create_list_end(tmp_path):
     assert oost.set_index("id").at[1, "recorded_by"] == "jan" and oost.set_index("id").at[1, "end_date"] is None
     everything = reg.list(today=today)
     assert len(everything) == 3 and everything.set_index("id").at[3, "status"] == "afgelopen"
-    reg.end(1, D(2026, 11, 1), "marie")
+    reg.end(1, D(2026, 11, 1), "marie", allowed_teams=None)
     row = reg.list(today=today).set_index("id").loc[1]
     assert row["end_date"] == D(2026, 11, 1) and row["ended_by"] == "marie" and row["ended_at"]
     assert row["status"] == "beëindigd"
     with pytest.raises(R.RegisterError, match="al beëindigd"):
-        reg.end(1, D(2026, 11, 2), "marie")
+        reg.end(1, D(2026, 11, 2), "marie", allowed_teams=None)
     with pytest.raises(R.RegisterError, match="vóór de startdatum"):
-        reg.end(2, D(2026, 11, 1), "marie")
+        reg.end(2, D(2026, 11, 1), "marie", allowed_teams=None)
     with pytest.raises(R.RegisterError, match="bestaat niet"):
-        reg.end(99, D(2026, 11, 1), "marie")
+        reg.end(99, D(2026, 11, 1), "marie", allowed_teams=None)
+
+
+def test_a_wijkteam_member_acts_only_for_their_own_team(tmp_path):
+    """Users carry no team: a wijkteam member acts for the team of the stadsdeel they are viewing; the data
+    layer refuses any other team (not only the page's buttons). An analist acts for every team."""
+    from veiligheid.access import Viewer
+    reg = R.Register(tmp_path / "register.sqlite")
+    wijkteam, analist = Viewer("w", "wijkteam"), Viewer("a", "analist")
+    oost = R.allowed_teams(wijkteam, "Veiliger Wijkteam Oost")
+    assert oost == frozenset({"Veiliger Wijkteam Oost"}) and R.allowed_teams(analist, "Veiliger Wijkteam Oost") is None
+    with pytest.raises(R.RegisterError, match="alleen prioriteiten van uw eigen team vastleggen"):
+        reg.add("Veiliger Wijkteam Zuid", "incidenten:Geweld", "stadsdeel", "WK026806", D(2026, 7, 1), None, "",
+                "w", allowed_teams=oost)
+    assert reg.list().empty  # nothing written
+    own = reg.add("Veiliger Wijkteam Oost", "incidenten:Geweld", "stadsdeel", "WK026802", D(2026, 7, 1), None, "",
+                  "w", allowed_teams=oost)
+    zuid = reg.add("Veiliger Wijkteam Zuid", "incidenten:Geweld", "stadsdeel", "WK026806", D(2026, 7, 1), None, "",
+                   "a", allowed_teams=R.allowed_teams(analist, "Veiliger Wijkteam Oost"))
+    with pytest.raises(R.RegisterError, match="alleen prioriteiten van uw eigen team beëindigen"):
+        reg.end(zuid, D(2026, 9, 1), "w", allowed_teams=oost)
+    assert reg.list().set_index("id").at[zuid, "ended_at"] is None  # not ended
+    reg.end(own, D(2026, 9, 1), "w", allowed_teams=oost)
+    reg.end(zuid, D(2026, 9, 1), "a", allowed_teams=None)
+    ended = reg.list().set_index("id")
+    assert ended.at[own, "ended_by"] == "w" and ended.at[zuid, "ended_by"] == "a"
+    with pytest.raises(TypeError):  # the check cannot be forgotten: allowed_teams is required
+        reg.add("Veiliger Wijkteam Oost", "incidenten:Geweld", "stadsdeel", "WK026802", D(2026, 7, 1), None, "", "w")
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -69,14 +96,14 @@ def test_bad_input_is_refused_in_dutch(tmp_path, kwargs, message):
                 start_date=D(2026, 7, 1), end_date=None, note="", recorded_by="jan")
     args.update(kwargs)
     with pytest.raises(R.RegisterError, match=message):
-        reg.add(**args)
+        reg.add(**args, allowed_teams=None)
     assert reg.list().empty  # nothing half-written
 
 
 def test_survives_a_restart_with_schema_version_and_wal(tmp_path):
     path = tmp_path / "register.sqlite"
     first = R.Register(path)
-    pid = first.add("T", "incidenten:Geweld", "stadsdeel", "WK026801", D(2026, 7, 1), None, "n", "jan")
+    pid = first.add("T", "incidenten:Geweld", "stadsdeel", "WK026801", D(2026, 7, 1), None, "n", "jan", allowed_teams=None)
     del first
     again = R.Register(path)  # a new process would do exactly this
     assert again.get(pid)["theme"] == "incidenten:Geweld"
@@ -102,7 +129,7 @@ def test_weekly_ingest_never_touches_the_register(env):
     """The register lives beside the warehouse (the default layout: data/) and survives ingests untouched."""
     path = env.warehouse.parent / "register.sqlite"
     reg = R.Register(path)
-    pid = reg.add("T", "incidenten:Woninginbraak", "wijk", "BU02680101", D(2024, 10, 28), None, "", "jan")
+    pid = reg.add("T", "incidenten:Woninginbraak", "wijk", "BU02680101", D(2024, 10, 28), None, "", "jan", allowed_teams=None)
     before = _files(path)
     assert list(before) == ["register.sqlite"]  # WAL checkpointed and closed: one file at rest
     write(env.inbox, "incidenten_2024-W47.csv", "registratienummer;pleegdatum;soort_code;buurtcode\n"
@@ -346,7 +373,7 @@ def test_page_results_of_an_older_priority_and_the_teams_file(app_warehouse, mon
         con.close()
     start = end - dt.timedelta(days=120)
     R.Register(reg_path).add("Veiliger Wijkteam Zuid-West", "incidenten:Fietsdiefstal", "stadsdeel", "WK026807",
-                             start, None, "fietsen", "analist-1")
+                             start, None, "fietsen", "analist-1", allowed_teams=None)
     at = app_test("analist", page=PAGE, stadsdeel="WK026808")
     _ok(at)
     assert "Lindenholt (Veiliger Wijkteam Zuid-West)" in at.selectbox(key="prio_stadsdeel").options

@@ -24,7 +24,10 @@ four city-wide ones. This module gives them the figures for one stadsdeel and on
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
 import altair as alt
@@ -424,65 +427,299 @@ def grid(c: pd.DataFrame, all_wijken: pd.DataFrame, mine: pd.DataFrame, themes: 
 
 
 # ------------------------------------------------------------------ disclosure
-def protect(view: AreaView, policy: disclosure.Policy) -> AreaView:
-    """Apply the disclosure rules to every count of the view at once; returns a protected copy.
+# Every stadsdeel view shows the CITY's count per theme per quarter (trend tooltip, city line, index
+# reference) beside the stadsdeel's own counts. So the views are not independent tables: a hidden
+# stadsdeel count = city count - the other stadsdelen's counts, each read from their own view. The
+# hidden cells are therefore chosen once for all stadsdelen together (`protect_city`) and every view is
+# cut from that one set (`protect`), so the same figure is hidden in every view that shows it.
+#
+# Cells (per bron, in one system):
+#   ("g",  sd, wijk, key)     the wijk x theme grid of the quarter (key ALL: the wijk's total)
+#   ("gp", sd, wijk, key)     the same grid in the quarter before (map tooltip), when covered
+#   ("s",  sd, key, quarter)  the stadsdeel's count per theme per quarter (table, tiles, trend)
+#   ("t",  sd)                the stadsdeel's total of the source in the quarter
+#   ("c",  key, quarter)      the city's count per theme per quarter (trend, rate line, index)
+#   ("ct", quarter)           the city's total of the source in the quarter (the reference of the share
+#                             "x% van alle incidenten in de stad" and of the grid's ALL index)
+#   ("u",  key, quarter)      records without a stadsdeel (never shown: an unknown for a reader)
+# Relations: per stadsdeel s(key, q) = sum of its wijken, g(wijk, ALL) = sum of the themes (also in the
+# quarter before), t = sum of the wijk totals = sum of the themes; city-wide c(key, quarter) = sum over
+# the stadsdelen (+ u) for every quarter any view shows, and ct = sum of c over the themes.
 
-    Cells: the wijk x theme grid (and the wijk totals), the stadsdeel count per theme per quarter
-    (ranking table, tiles, trend chart), the stadsdeel total per source and the city count per theme
-    per quarter (the city line and the index reference). Relations: stadsdeel theme = sum of its
-    wijken; wijk total = sum of its themes; stadsdeel total = sum of the wijk totals = sum of the
-    themes. Counts that are hidden get *_verborgen = True; everything derived from them becomes NaN.
-    """
-    v = replace(view, themes=view.themes.copy(), grids={b: g.copy() for b, g in view.grids.items()},
-                totals=view.totals.copy(), quarterly=view.quarterly.copy(), policy=policy)
-    q, prev, ya = v.quarter, v.quarter.shift(-1), v.quarter.shift(-4)
-    hidden: set = set()
+def _view_cells(view: AreaView, bron: str) -> tuple[dict, list, dict]:
+    """(values, relations, city values) of one stadsdeel's view for one source, cells keyed with the stadsdeel."""
+    sd = view.stadsdeel
+    q, prev, ya = view.quarter, view.quarter.shift(-1), view.quarter.shift(-4)
+    th = view.themes[view.themes["bron"] == bron]
+    g = view.grids[bron]
+    qt = view.quarterly[view.quarterly["key"].isin(th["key"])]
+    values: dict = {}
+    city: dict = {}
+    rels: list = []
+    # the grid first (its themes before its totals): protect() looks at cells in this order
+    rows = g.sort_values("key", key=lambda s: s == ALL, kind="stable")
+    for w, k, n in zip(rows["wijk"], rows["key"], rows["n"]):
+        values[("g", sd, w, k)] = float(n)
+    if view.covered_prev:  # the map's tooltip: the wijk in the quarter before
+        for w, k, n in zip(rows["wijk"], rows["key"], rows["n_vorige"]):
+            values[("gp", sd, w, k)] = float(n)
+    for k, d, n, ns in zip(qt["key"], qt["kwartaal"], qt["n"], qt["n_stad"]):
+        values[("s", sd, k, d)] = float(n)
+        city[("c", k, d)] = float(ns)
+    for k, n, ns, nv, nj in zip(th["key"], th["n"], th["n_stad"], th["n_vorige"], th["n_jaar"]):
+        values.setdefault(("s", sd, k, q.start), float(n))  # the table's quarters, also outside the trend
+        city.setdefault(("c", k, q.start), float(ns))
+        if view.covered_prev:
+            values.setdefault(("s", sd, k, prev.start), float(nv))
+        if view.covered_ya:
+            values.setdefault(("s", sd, k, ya.start), float(nj))
+    values[("t", sd)] = float(th["n"].sum())
+    wijken = list(dict.fromkeys(g["wijk"]))
+    for k in th["key"]:
+        rels.append((("s", sd, k, q.start), [("g", sd, w, k) for w in wijken]))
+        if view.covered_prev:
+            rels.append((("s", sd, k, prev.start), [("gp", sd, w, k) for w in wijken]))
+    for w in wijken:
+        rels.append((("g", sd, w, ALL), [("g", sd, w, k) for k in th["key"]]))
+        if view.covered_prev:
+            rels.append((("gp", sd, w, ALL), [("gp", sd, w, k) for k in th["key"]]))
+    rels.append((("t", sd), [("g", sd, w, ALL) for w in wijken]))
+    rels.append((("t", sd), [("s", sd, k, q.start) for k in th["key"]]))
+    return values, rels, city
+
+
+@dataclass
+class CitySystem:
+    """One source's cells of all stadsdeel views together, with the relations a reader could combine."""
+    values: dict
+    modules: list  # per stadsdeel its own relations, then one per (theme, quarter) city column, then the total
+    unshown: set
+
+    @property
+    def relations(self) -> list:
+        return [r for m in self.modules for r in m]
+
+
+def city_system(raw: Raw) -> dict[str, CitySystem]:
+    """Per source: the cells every stadsdeel view shows (unprotected figures), with all relations."""
+    views = [area_view(raw, sd) for sd in raw.stadsdelen["code"]]
+    out: dict[str, CitySystem] = {}
+    c = raw.counts.assign(key=[key(b, t) for b, t in zip(raw.counts["bron"], raw.counts["thema"])])
+    placed = c["wijkcode"].isin(set(raw.stadsdelen["code"]))
+    unplaced = c[~placed].groupby(["key", "kwartaal"])["n"].sum()
+    q = raw.quarter
     for bron in BRONNEN:
         values: dict = {}
-        rels: list = []
-        th = v.themes[v.themes["bron"] == bron]
-        g = v.grids[bron]
-        qt = v.quarterly[v.quarterly["key"].isin(th["key"])]
-        # the grid first (its themes before its totals): protect() looks at cells in this order
-        for _, r in g.sort_values("key", key=lambda s: s == ALL, kind="stable").iterrows():
-            values[("g", r["wijk"], r["key"])] = float(r["n"])
-            if v.covered_prev:  # the map's tooltip: the wijk in the quarter before
-                values[("gp", r["wijk"], r["key"])] = float(r["n_vorige"])
-        for _, r in qt.iterrows():
-            values[("s", r["key"], r["kwartaal"])] = float(r["n"])
-            values[("c", r["key"], r["kwartaal"])] = float(r["n_stad"])
-        for _, r in th.iterrows():  # the table's quarters, also when the trend has no such quarter
-            values.setdefault(("s", r["key"], q.start), float(r["n"]))
-            values.setdefault(("c", r["key"], q.start), float(r["n_stad"]))
-            if v.covered_prev:
-                values.setdefault(("s", r["key"], prev.start), float(r["n_vorige"]))
-            if v.covered_ya:
-                values.setdefault(("s", r["key"], ya.start), float(r["n_jaar"]))
-        values[("t", bron)] = float(th["n"].sum())
-        wijken = list(dict.fromkeys(g["wijk"]))
-        for k in th["key"]:
-            rels.append((("s", k, q.start), [("g", w, k) for w in wijken]))
-            if v.covered_prev:
-                rels.append((("s", k, prev.start), [("gp", w, k) for w in wijken]))
-        for w in wijken:
-            rels.append((("g", w, ALL), [("g", w, k) for k in th["key"]]))
-            if v.covered_prev:
-                rels.append((("gp", w, ALL), [("gp", w, k) for k in th["key"]]))
-        rels.append((("t", bron), [("g", w, ALL) for w in wijken]))
-        rels.append((("t", bron), [("s", k, q.start) for k in th["key"]]))
-        hidden |= {(bron, cell) for cell in protect_cells(values, rels, policy)}
+        city: dict = {}
+        own: list = []
+        for v in views:
+            vals, rels, cty = _view_cells(v, bron)
+            values.update(vals)
+            city.update(cty)
+            own.append(rels)
+        columns: list = []
+        unshown: set = set()
+        sds = list(raw.stadsdelen["code"])
+        for (_, k, d), n in city.items():
+            parts = [("s", sd, k, d) for sd in sds if ("s", sd, k, d) in values]
+            u = float(unplaced.get((k, d), 0))
+            if u > 0:  # records outside every stadsdeel: part of the city count, shown nowhere
+                values[("u", k, d)] = u
+                unshown.add(("u", k, d))
+                parts.append(("u", k, d))
+            columns.append([(("c", k, d), parts)])
+        values.update(city)
+        keys = [k for (_, k, d) in city if d == q.start]
+        values[("ct", q.start)] = float(sum(city[("c", k, q.start)] for k in keys))
+        total = [[(("ct", q.start), [("c", k, q.start) for k in keys])]]
+        out[bron] = CitySystem(values, columns + own + total, unshown)
+    return out
+
+
+_CITY_CACHE: "OrderedDict[tuple, frozenset]" = OrderedDict()
+_CITY_LOCKS: dict[tuple, threading.Lock] = {}
+_CITY_GUARD = threading.Lock()
+CITY_CACHE_SIZE = 8
+
+
+def _raw_digest(raw: Raw) -> str:
+    """A fingerprint of the figures protect_city depends on (equal data in another warehouse copy: equal key)."""
+    h = hashlib.sha256()
+    for frame in (raw.counts, raw.catalog, raw.wijken, raw.stadsdelen):
+        h.update(pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy().tobytes())
+        h.update("|".join(map(str, frame.columns)).encode())
+    h.update(f"{raw.quarter.code}|{raw.data_start}".encode())
+    return h.hexdigest()
+
+
+def protect_city(raw: Raw, policy: disclosure.Policy) -> frozenset:
+    """The hidden cells of ALL stadsdeel views of raw.quarter together, as (bron, cell) pairs (see above).
+
+    Secondary suppression with disclosure.protect_modular: each stadsdeel's own table and each city column
+    (theme, quarter) is a module; a cell hidden in one module is hidden in every other, and the exact check
+    runs over all relations at once; then the bounds check over all relations together (`_bounds_fix`).
+    The slow part (tens of seconds for the whole city), so the result is kept in a small in-process cache
+    keyed on the figures themselves, the quarter and the policy (one computation at a time per key)."""
+    if not policy.active:
+        return frozenset()
+    k = (_raw_digest(raw), policy.threshold, policy.active)
+    with _CITY_GUARD:
+        if k in _CITY_CACHE:
+            _CITY_CACHE.move_to_end(k)
+            return _CITY_CACHE[k]
+        lock = _CITY_LOCKS.setdefault(k, threading.Lock())
+    with lock:  # a second session asking for the same key waits for the first instead of computing it again
+        with _CITY_GUARD:
+            if k in _CITY_CACHE:
+                return _CITY_CACHE[k]
+        out = _protect_city(raw, policy)
+        with _CITY_GUARD:
+            _CITY_CACHE[k] = out
+            while len(_CITY_CACHE) > CITY_CACHE_SIZE:
+                _CITY_CACHE.popitem(last=False)
+            _CITY_LOCKS.pop(k, None)
+    return out
+
+
+def _protect_city(raw: Raw, policy: disclosure.Policy) -> frozenset:
+    hidden: set = set()
+    for bron, system in city_system(raw).items():
+        cells = protect_cells_modular(system, policy)
+        hidden |= {(bron, cell) for cell in cells if cell not in system.unshown}
+    return frozenset(hidden)
+
+
+def protect_cells_modular(system: CitySystem, policy: disclosure.Policy) -> set:
+    """disclosure.protect_modular over the modules, then the bounds check over ALL relations together.
+
+    protect_modular checks the bounds a reader knows (a hidden count is >= 1, a small one <= threshold - 1)
+    only inside each module; combined across modules they can still pin a cell (e.g. eight hidden wijken of
+    at least 1 each, and a city column that leaves room for at most 8 in their stadsdeel). `_bounds_fix`
+    closes that: it checks every group of linked hidden cells with disclosure.recoverable(bounds=True) and
+    hides a complement where one is pinned, until none is."""
+    hidden = disclosure.protect_modular(system.values, system.modules, policy, unshown=system.unshown)
+    return _bounds_fix(system, hidden, policy)
+
+
+def _hidden_groups(relations: list, hidden: set, values: dict) -> list[list]:
+    """Hidden cells grouped as disclosure.recoverable groups them (linked by a relation among hidden cells)."""
+    hrels = [(t, [p for p in parts if p in hidden]) for t, parts in relations]
+    hrels = [(t, parts) if t in hidden else (parts[0], parts[1:]) for t, parts in hrels if t in hidden or parts]
+    return [cells for cells, _ in disclosure.components({k: None for k in values if k in hidden}, hrels)]
+
+
+def _bounds_fix(system: CitySystem, hidden: set, policy: disclosure.Policy, max_rounds: int = 500) -> set:
+    values, unshown = system.values, system.unshown
+    rels = system.relations
+    order = {k: i for i, k in enumerate(values)}
+    touching: dict = {}
+    for i, (t, parts) in enumerate(rels):
+        for c in (t, *parts):
+            touching.setdefault(c, []).append(i)
+    hidden = set(hidden)
+    memo: dict = {}
+    structural: set = set()  # pinned by the bounds of hidden cells alone: no shown figure to hide takes part
+    for _ in range(max_rounds):
+        picks = set()
+        for cells in _hidden_groups(rels, hidden, values):
+            group = frozenset(cells)
+            if group not in memo:
+                crels = [rels[i] for i in sorted({i for c in cells for i in touching.get(c, ())})]
+                memo[group] = disclosure.recoverable({k: values[k] for k in cells}, crels, set(cells),
+                                                     policy.threshold, bounds=True)
+            exposed = sorted((c for c in memo[group] if (c not in unshown or policy.small(values[c]))
+                              and (group, c) not in structural), key=order.__getitem__)
+            if exposed:
+                crels = [rels[i] for i in sorted({i for c in cells for i in touching.get(c, ())})]
+                for target in exposed:
+                    pick = _bounds_complement(values, crels, hidden, group, target, policy, order)
+                    if pick is not None:
+                        picks.add(pick)
+                        break
+                    structural.add((group, target))
+        if not picks:
+            return hidden
+        hidden |= picks
+    raise AssertionError("secondary suppression (bounds) did not converge")
+
+
+def _bounds_complement(values: dict, rels: list, hidden: set, group: frozenset, target, policy: disclosure.Policy,
+                       order: dict):
+    """The shown cell to hide so that `target` (pinned by the bounds) gets room: the cheapest shown cell of
+    a relation that binds in the linear programmes that pin it (non-zero dual); else of any relation of it."""
+    from scipy.optimize import linprog
+
+    hid = sorted(group, key=order.__getitem__)
+    col = {k: i for i, k in enumerate(hid)}
+    rows, owners = [], []
+    for t, parts in rels:
+        row = np.zeros(len(hid))
+        for c, coef in [(t, -1.0), *((p, 1.0) for p in parts)]:
+            if c in col:
+                row[col[c]] += coef
+        if np.any(row):
+            rows.append(row)
+            owners.append([t, *parts])
+    a = np.vstack(rows)
+    x = np.array([values[k] for k in hid], dtype="float64")
+    bounds = [(1.0 if v > 0 else 0.0, float(policy.threshold - 1) if policy.small(v) else None) for v in x]
+    binding: list[int] = []
+    for sign in (1.0, -1.0):
+        cost = np.zeros(len(hid))
+        cost[col[target]] = sign
+        res = linprog(cost, A_eq=a, b_eq=a @ x, bounds=bounds, method="highs")
+        if res.status == 0 and getattr(res, "eqlin", None) is not None:
+            binding += [i for i in np.argsort(-np.abs(res.eqlin.marginals)) if abs(res.eqlin.marginals[i]) > 1e-9]
+
+    def cheapest(cells):
+        shown = [c for c in cells if c not in hidden and c in values]
+        return min(shown, key=lambda c: (values[c] == 0, c == cells[0], values[c], order[c])) if shown else None
+
+    for i in binding:  # only a relation that pins the cell: hiding a cell elsewhere gives it no room
+        c = cheapest(owners[i])
+        if c is not None:
+            return c
+    return None
+
+
+def protected_view(raw: Raw, stadsdeel: str, policy: disclosure.Policy, hidden: frozenset | None = None) -> AreaView:
+    """area_view + protect, with the city-wide hidden set (computed here when not given)."""
+    if hidden is None:
+        hidden = protect_city(raw, policy)
+    return protect(area_view(raw, stadsdeel), policy, hidden)
+
+
+def protect(view: AreaView, policy: disclosure.Policy, hidden: frozenset | None = None) -> AreaView:
+    """Apply the disclosure rules to every count of the view; returns a protected copy.
+
+    hidden: `protect_city(raw, policy)` for the view's raw data: the one set of hidden cells all stadsdeel
+    views are cut from. Required when the policy is active (a view protected on its own would leak through
+    the city counts it shares with the other views). Counts that are hidden get *_verborgen = True;
+    everything derived from them becomes NaN.
+    """
+    if policy.active and hidden is None:
+        raise ValueError("protect() needs the city-wide hidden cells (protect_city) for an active policy")
+    hidden = hidden or frozenset()
+    v = replace(view, themes=view.themes.copy(), grids={b: g.copy() for b, g in view.grids.items()},
+                totals=view.totals.copy(), quarterly=view.quarterly.copy(), policy=policy)
+    sd = v.stadsdeel
+    q, prev, ya = v.quarter, v.quarter.shift(-1), v.quarter.shift(-4)
 
     def hid(bron, cell) -> bool:
         return (bron, cell) in hidden
 
     t = v.themes
-    t["n_verborgen"] = [hid(b, ("s", k, q.start)) for b, k in zip(t["bron"], t["key"])]
-    t["n_vorige_verborgen"] = [v.covered_prev and hid(b, ("s", k, prev.start)) for b, k in zip(t["bron"], t["key"])]
-    t["n_jaar_verborgen"] = [v.covered_ya and hid(b, ("s", k, ya.start)) for b, k in zip(t["bron"], t["key"])]
+    t["n_verborgen"] = [hid(b, ("s", sd, k, q.start)) for b, k in zip(t["bron"], t["key"])]
+    t["n_vorige_verborgen"] = [v.covered_prev and hid(b, ("s", sd, k, prev.start)) for b, k in zip(t["bron"], t["key"])]
+    t["n_jaar_verborgen"] = [v.covered_ya and hid(b, ("s", sd, k, ya.start)) for b, k in zip(t["bron"], t["key"])]
     t["n_stad_verborgen"] = [hid(b, ("c", k, q.start)) for b, k in zip(t["bron"], t["key"])]
     derived = t["n_verborgen"] | t["n_stad_verborgen"]
+    ct_hidden = {b: hid(b, ("ct", q.start)) for b in BRONNEN}
     for col in ("per_1000", "index", "aandeel"):
-        t[col] = disclosure.hide_derived(t[col], t["n_verborgen"] if col != "index" else derived)
+        mask = t["n_verborgen"] if col == "per_1000" else derived
+        if col == "aandeel":
+            mask = t["n_verborgen"] | pd.Series([ct_hidden[b] for b in t["bron"]], index=t.index)
+        t[col] = disclosure.hide_derived(t[col], mask)
     t["per_1000_stad"] = disclosure.hide_derived(t["per_1000_stad"], t["n_stad_verborgen"])
     for name in ("vorige", "jaar"):
         m = t["n_verborgen"] | t[f"n_{name}_verborgen"]
@@ -493,15 +730,16 @@ def protect(view: AreaView, policy: disclosure.Policy) -> AreaView:
     bron_of = dict(zip(t["key"], t["bron"]))
     city_hidden = dict(zip(t["key"], t["n_stad_verborgen"]))
     for bron, g in v.grids.items():
-        g["verborgen"] = [hid(bron, ("g", w, k)) for w, k in zip(g["wijk"], g["key"])]
-        g["vorige_verborgen"] = [v.covered_prev and hid(bron, ("gp", w, k)) for w, k in zip(g["wijk"], g["key"])]
-        m = g["verborgen"] | pd.Series([city_hidden.get(k, False) for k in g["key"]], index=g.index)
+        g["verborgen"] = [hid(bron, ("g", sd, w, k)) for w, k in zip(g["wijk"], g["key"])]
+        g["vorige_verborgen"] = [v.covered_prev and hid(bron, ("gp", sd, w, k)) for w, k in zip(g["wijk"], g["key"])]
+        ref = [ct_hidden[bron] if k == ALL else city_hidden.get(k, False) for k in g["key"]]
+        m = g["verborgen"] | pd.Series(ref, index=g.index)
         for col in ("index", "index_lo", "index_hi", "index_eb", "verwacht"):
             g[col] = disclosure.hide_derived(g[col], m)
         g.loc[m, "onzeker"] = True
-    v.totals["verborgen"] = [hid(b, ("t", b)) for b in v.totals["bron"]]
+    v.totals["verborgen"] = [hid(b, ("t", sd)) for b in v.totals["bron"]]
     qt = v.quarterly
-    qt["verborgen"] = [hid(bron_of.get(k), ("s", k, d)) for k, d in zip(qt["key"], qt["kwartaal"])]
+    qt["verborgen"] = [hid(bron_of.get(k), ("s", sd, k, d)) for k, d in zip(qt["key"], qt["kwartaal"])]
     qt["verborgen_stad"] = [hid(bron_of.get(k), ("c", k, d)) for k, d in zip(qt["key"], qt["kwartaal"])]
     return v
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import sqlite3
+from collections.abc import Collection
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,12 +118,16 @@ class Register:
 
     # -------------------------------------------------------------- writing
     def add(self, team: str, theme: str, area_level: str, area_code: str, start_date: dt.date,
-            end_date: dt.date | None, note: str, recorded_by: str) -> int:
-        """Record a priority; returns its id. Raises RegisterError (Dutch) on bad input."""
+            end_date: dt.date | None, note: str, recorded_by: str, *, allowed_teams: Collection[str] | None) -> int:
+        """Record a priority; returns its id. Raises RegisterError (Dutch) on bad input.
+
+        allowed_teams: the teams the acting user may act for (`allowed_teams(viewer, team)`); None = every
+        team (analist, beheer). Required, so no caller can forget it."""
         team, theme, area_code = (str(x or "").strip() for x in (team, theme, area_code))
         note = str(note or "").strip()
         if not team:
             raise RegisterError("Kies het team waarvoor u de prioriteit vastlegt.")
+        _check_team(team, allowed_teams)
         if not theme:
             raise RegisterError("Kies een thema.")
         if area_level not in AREA_LEVELS:
@@ -145,15 +150,18 @@ class Register:
                  end_date.isoformat() if end_date else None, note, str(recorded_by).strip(), _now()])
             return int(cur.lastrowid)
 
-    def end(self, priority_id: int, end_date: dt.date, ended_by: str) -> None:
-        """End a priority on `end_date` (recorded with who and when). Raises RegisterError."""
+    def end(self, priority_id: int, end_date: dt.date, ended_by: str, *,
+            allowed_teams: Collection[str] | None) -> None:
+        """End a priority on `end_date` (recorded with who and when). Raises RegisterError.
+        allowed_teams: as for `add` (the priority's own team must be among them)."""
         with closing(self._connect()) as con:
             con.execute("BEGIN IMMEDIATE")
             try:
-                row = con.execute("SELECT start_date, ended_at FROM priorities WHERE id = ?",
+                row = con.execute("SELECT start_date, ended_at, team FROM priorities WHERE id = ?",
                                   [int(priority_id)]).fetchone()
                 if row is None:
                     raise RegisterError(f"Prioriteit {priority_id} bestaat niet.")
+                _check_team(row[2], allowed_teams, "beëindigen")
                 if row[1] is not None:
                     raise RegisterError("Deze prioriteit is al beëindigd.")
                 if end_date < dt.date.fromisoformat(row[0]):
@@ -193,6 +201,23 @@ class Register:
         df = self.list()
         hit = df[df["id"] == int(priority_id)]
         return None if hit.empty else hit.iloc[0].to_dict()
+
+
+def allowed_teams(viewer, team: str) -> frozenset[str] | None:
+    """The teams a viewer may record or end priorities for. Users have no team of their own (accounts and
+    OIDC roles carry only a role), so a wijkteam member acts for the team of the stadsdeel they are viewing;
+    analist and beheer act for every team (None)."""
+    if getattr(viewer, "unsuppressed", False):
+        return None
+    return frozenset({str(team).strip()})
+
+
+def _check_team(team: str, allowed: Collection[str] | None, what: str = "vastleggen") -> None:
+    if allowed is None:
+        return
+    if str(team).strip() not in {str(t).strip() for t in allowed}:
+        raise RegisterError(f"U mag alleen prioriteiten van uw eigen team {what}, niet van {team}. "
+                            "Een analist kan dit voor elk team doen.")
 
 
 def _status(start: dt.date, end: dt.date | None, ended_at, today: dt.date) -> str:

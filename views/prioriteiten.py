@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from veiligheid import audit, disclosure, fmt, maps, signals, ui
+from veiligheid import filters as F
 from veiligheid import priorities as P
 from veiligheid import register as R
 from veiligheid import teams as T
@@ -45,11 +46,21 @@ def _raw(token: str, quarter: str, data_start: dt.date | None) -> P.Raw:
     return P.load(_con(token), P.Quarter.parse(quarter), data_start)
 
 
+@st.cache_data(max_entries=16,
+               show_spinner="Cijfers van alle stadsdelen samen beveiligen (alleen de eerste keer per kwartaal)…")
+def _hidden(token: str, quarter: str, data_start: dt.date | None, threshold: int, active: bool) -> frozenset:
+    """The hidden cells of ALL stadsdelen together (one consistent set: the city counts every view shows
+    would otherwise give a hidden stadsdeel count away). Slow the first time per warehouse version, quarter
+    and policy; shared by all sessions after that."""
+    return P.protect_city(_raw(token, quarter, data_start), disclosure.Policy(threshold, active))
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
 def _view(token: str, quarter: str, data_start: dt.date | None, stadsdeel: str, threshold: int,
           active: bool) -> P.AreaView:
     view = P.area_view(_raw(token, quarter, data_start), stadsdeel)
-    return P.protect(view, disclosure.Policy(threshold, active))
+    hidden = _hidden(token, quarter, data_start, threshold, active) if active else frozenset()
+    return P.protect(view, disclosure.Policy(threshold, active), hidden)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -105,8 +116,16 @@ def _on_sd_change() -> None:
 
 
 def _go_overview(wijk: str, thema: str, start: dt.date, end: dt.date) -> None:
-    """A signal's link: the overview page filtered on that wijk, theme and period (same session)."""
-    state = replace(ui.get_state(), preset="aangepast", start=start, end=end,
+    """A signal's link: the overview page filtered on that wijk, theme and period (same session).
+
+    With disclosure control the overview offers week presets only: the shortest one that covers the
+    signal's weeks (a signal over the last 13 weeks opens 'laatste 13 weken')."""
+    preset = "aangepast"
+    if policy.active:
+        days = (fresh.data_end - start).days + 1
+        preset = next((p for p, d in F.PRESET_DAYS.items() if d >= days), "52w")
+        start = end = None
+    state = replace(ui.get_state(), preset=preset, start=start, end=end,
                     themes=(thema,) if thema in valid.themes else (), stadsdeel=valid.wijken.get(wijk), wijk=wijk,
                     level="wijk")
     ui.set_state(state)
@@ -400,7 +419,8 @@ def register_tab(view: P.AreaView, team: T.Team, catalog: pd.DataFrame, scored: 
         saved = st.form_submit_button("Prioriteit vastleggen", type="primary")
     if saved:
         try:
-            new_id = reg.add(team.naam, theme, area[0], area[1], start, end, note, viewer.user)
+            new_id = reg.add(team.naam, theme, area[0], area[1], start, end, note, viewer.user,
+                             allowed_teams=R.allowed_teams(viewer, team.naam))
         except R.RegisterError as exc:
             st.error(str(exc))
         except (sqlite3.Error, OSError) as exc:
@@ -424,7 +444,7 @@ def register_tab(view: P.AreaView, team: T.Team, catalog: pd.DataFrame, scored: 
             stop = st.form_submit_button("Beëindigen")
         if stop:
             try:
-                reg.end(int(pid), when, viewer.user)
+                reg.end(int(pid), when, viewer.user, allowed_teams=R.allowed_teams(viewer, team.naam))
                 audit.log("prioriteit", viewer.user, viewer.role, actie="beëindigd", id=int(pid), eind=when)
             except R.RegisterError as exc:
                 st.error(str(exc))
