@@ -76,6 +76,9 @@ def test_no_hidden_cell_can_be_computed_from_all_views_together(wh, pick):
     rels = [r for module in model.modules for r in module]
     exposed = recoverable(model.values, rels, model.hidden)
     assert not [k for k in exposed if k not in model.unshown or 0 < model.values[k] < 5]
+    # with the bounds a reader has (a hidden count is at least 1; zero is shown as zero): still nothing
+    pinned = recoverable(model.values, rels, model.hidden, None, bounds=True)
+    assert not [k for k in pinned if model.values[k] != 0 and (k not in model.unshown or model.values[k] < 5)]
     # the reviewer's attack in this model: a stadsdeel figure with all but one of its wijken shown
     for t in prio:
         for sd in set(parent.values()):
@@ -122,11 +125,13 @@ def test_reviewer_attack_on_the_page_stadsdeel_tile_minus_its_wijken(app_warehou
     assert hidden_any, "no tile hidden in this stadsdeel: the test proves nothing"
 
 
-def test_wijkteam_gets_week_presets_only_and_no_hourly_grid_for_one_wijk(app_warehouse):
+def test_wijkteam_gets_week_presets_only_and_no_weekly_detail_for_one_wijk(app_warehouse):
     at = app_test("wijkteam", periode="jtd", stadsdeel="WK026807", wijk="BU02680735")
     assert at.selectbox(key="w_periode").options == [F.PRESETS[p] for p in overview.PRESET_BLOCKS]
     assert any("niet beschikbaar" in i.value for i in at.info)
-    assert any("te klein om te tonen" in i.value for i in at.info)
+    assert any("te klein om te tonen" in i.value for i in at.info)  # weekday x hour
+    assert any("Per week zijn de aantallen van één wijk" in i.value for i in at.info)  # the trend
+    assert not at.get("vega_lite_chart")
     analist = app_test("analist", periode="jtd", stadsdeel="WK026807", wijk="BU02680735")
     assert analist.selectbox(key="w_periode").value == "jtd"
     assert len(analist.get("vega_lite_chart")) == 2  # trend and weekday x hour

@@ -133,11 +133,12 @@ def _protect_connected(values: Mapping[Hashable, float], rels: Sequence[Relation
     raise AssertionError("secondary suppression did not converge")
 
 
-GLOBAL_CHECK_LIMIT = 1500  # linked hidden cells up to which protect_modular also checks all modules together
+GLOBAL_CHECK_LIMIT = 3000  # linked hidden cells up to which protect_modular also checks all modules together
 
 
 def protect_modular(values: Mapping[Hashable, float], modules: Sequence[Sequence[Relation]], policy: Policy,
-                    hide: Iterable[Hashable] = (), unshown: Iterable[Hashable] = ()) -> set[Hashable]:
+                    hide: Iterable[Hashable] = (), unshown: Iterable[Hashable] = (), bounds: bool = True
+                    ) -> set[Hashable]:
     """Secondary suppression for large linked tables, module by module (the way tau-ARGUS protects
     hierarchical tables), then checked as a whole.
 
@@ -145,8 +146,9 @@ def protect_modular(values: Mapping[Hashable, float], modules: Sequence[Sequence
     area hierarchy (wijken in stadsdelen in the city) and of that area's period totals (weeks add up to a
     tile). Each module is a small table with its own relations; it is protected with `protect` (exact and
     bounds checks) with the cells other modules hid forced hidden, until no module adds a cell. Then the
-    exact check (`recoverable`, linear algebra) runs over all relations of all modules together; a cell it
-    finds recoverable gets a complement, and the modules run again. A group of more than GLOBAL_CHECK_LIMIT
+    check (`recoverable`: linear algebra, and with bounds=True the reader's bounds as well) runs over all
+    relations of all modules together; a cell it finds recoverable gets a complement, and the modules run
+    again. A group of more than GLOBAL_CHECK_LIMIT
     hidden cells linked by relations is left out of that last check (it is dense linear algebra, minutes):
     there the result is what tau-ARGUS's modular method guarantees, every module safe (exact and bounds)
     with the cells hidden elsewhere taken as hidden. The tests check the whole system of the overview page.
@@ -172,8 +174,13 @@ def protect_modular(values: Mapping[Hashable, float], modules: Sequence[Sequence
             by_cell.setdefault(c, []).append(i)
     order = {k: i for i, k in enumerate(values)}
     all_rels = [r for _, rels in mods for r in rels]
+    rels_of: dict = {}
+    for t, parts in all_rels:
+        for c in (t, *parts):
+            rels_of.setdefault(c, []).append((t, parts))
     settled: dict[int, frozenset] = {}  # module -> the hidden set it was last protected with (a fixpoint)
     queue = {i for c in hidden for i in by_cell.get(c, ())}
+    last_exposed: set = set()
     for _ in range(len(values) + 1):
         while queue:
             i = min(queue)
@@ -187,24 +194,34 @@ def protect_modular(values: Mapping[Hashable, float], modules: Sequence[Sequence
             for c in out - hidden:
                 hidden.add(c)
                 queue.update(by_cell.get(c, ()))
-        exposed = {c for c in recoverable(values, all_rels, hidden, max_component=GLOBAL_CHECK_LIMIT)
-                   if c not in unshown or policy.small(values[c])}
-        if not exposed:
+        # Over everything together, the bounds are those a reader really has: a hidden count is at least 1
+        # (zero is shown as zero), but not at most 4, since shielded larger counts look the same ("<5").
+        # (Inside a module, protect() also assumes the upper bound: stricter.) A hidden zero that a reader
+        # can pin down gives nothing away.
+        exposed = {c for c in recoverable(values, all_rels, hidden, None, bounds=bounds,
+                                          max_component=GLOBAL_CHECK_LIMIT)
+                   if values[c] != 0 and (c not in unshown or policy.small(values[c]))}
+        if exposed and exposed == last_exposed:  # hiding more did not help: pinned by the structure alone
             return hidden
-        target = min(exposed, key=lambda c: order[c])
+        last_exposed = exposed
 
         def complement(cells: list[Hashable]) -> Hashable | None:
             shown = [c for c in cells if c not in hidden]
             return min(shown, key=lambda c: (values[c] == 0, c == cells[0], values[c], order[c])) if shown else None
 
-        picked = next((c for t, parts in all_rels if target == t or target in parts
-                       for c in [complement([t, *parts])] if c is not None), None)
-        if picked is None:
-            picked = _certificate_complement(values, all_rels, hidden, target, complement)
-        if picked is None:
+        picks = set()
+        for target in sorted(exposed, key=lambda c: order[c]):  # one complement per exposed cell, per round
+            picked = next((c for t, parts in rels_of.get(target, ())
+                           for c in [complement([t, *parts])] if c is not None), None)
+            if picked is None:
+                picked = _certificate_complement(values, all_rels, hidden, target, complement)
+            if picked is not None:
+                picks.add(picked)
+        if not picks:  # nothing exposed, or pinned by the structure alone (no shown cell involved)
             return hidden
-        hidden.add(picked)
-        queue.update(by_cell.get(picked, ()))
+        hidden |= picks
+        for picked in picks:
+            queue.update(by_cell.get(picked, ()))
     raise AssertionError("secondary suppression did not converge")
 
 
@@ -351,6 +368,18 @@ def _pinned_by_bounds(values, hid: list, a: np.ndarray, threshold: int | None, s
         room[np.abs(x - x_true) >= 1 - 1e-6] = True
         return float(x[i])
 
+    # a few random directions first: each solution moves many cells at once (most get room this way),
+    # so only the few left need their own two linear programmes
+    rng = np.random.default_rng(len(hid))
+    for _ in range(min(24, n)):
+        if room.all():
+            break
+        h.changeColsCost(n, np.arange(n, dtype=np.int32), rng.normal(size=n))
+        h.changeObjectiveSense(highspy.ObjSense.kMinimize)
+        h.run()
+        if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+            room[np.abs(np.asarray(h.getSolution().col_value) - x_true) >= 1 - 1e-6] = True
+    h.changeColsCost(n, np.arange(n, dtype=np.int32), np.zeros(n))
     out = set()
     for i, k in enumerate(hid):
         if k in skip or room[i]:

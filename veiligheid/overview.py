@@ -99,7 +99,7 @@ def block_start(data_end: dt.date, j: int) -> dt.date:
 class CityModel:
     """Every figure of every area view (keys below), its relations (as modules) and what is hidden.
 
-    Keys: ("b", area, blok), ("T", area, preset, col) = a total tile / map / table cell,
+    Keys: ("b", area, blok) (the city and the stadsdelen), ("T", area, preset, col) = a total tile / map / table cell,
     ("P", area, preset, col, thema) = a priority tile, ("h", area, preset, dag, uur) = weekday x hour
     (stadsdelen and the city only; uur NO_TIME with dag 0 = without a time). area = wijk code,
     stadsdeel code or CITY.
@@ -149,12 +149,14 @@ def city_model(blocks: pd.DataFrame, heat: Mapping[str, pd.DataFrame], parent: M
     by_block = sel.groupby(["blok", "wijk"])["n"].sum()
     per_block = {j: rolled(by_block.loc[j].to_dict() if j in by_block.index.get_level_values(0) else {}, None)
                  for j in range(SPAN)}
+    # the trend is shown for the city and the stadsdelen; for one wijk the weekly counts are nearly all
+    # below the threshold, so a wijk's view shows no trend (and its blocks are in no figure)
     for j in range(SPAN):
-        for a in areas:
+        for a in [CITY, *sds]:
             values[("b", a, j)] = per_block[j][a]
             if not covered_block[j]:
                 unshown.add(("b", a, j))
-        modules.append(hier(lambda a, j=j: ("b", a, j)))
+        modules.append([(("b", CITY, j), [("b", s, j) for s in sds])])
     covered = {(p, c): all(covered_block[j] for j in block_range(p, c)) or c == "n"
                for p in PRESET_BLOCKS for c in COUNT_COLS}
     prio_blocks = blocks[blocks["thema"].isin(priorities)].groupby(["thema", "blok", "wijk"])["n"].sum()
@@ -176,7 +178,7 @@ def city_model(blocks: pd.DataFrame, heat: Mapping[str, pd.DataFrame], parent: M
         if exact_prio:
             for a in areas:
                 modules.append([(("T", a, p, c), [("P", a, p, c, t) for t in themes])])
-    for a in areas:  # a view's trend: the tiles are sums of its blocks
+    for a in [CITY, *sds]:  # a view's trend: the tiles are sums of its blocks
         modules.append([(("T", a, p, c), [("b", a, j) for j in block_range(p, c)])
                         for (p, c), ok in covered.items() if ok])
     for p, df in heat.items():  # weekday x hour, for the city and the stadsdelen

@@ -140,7 +140,13 @@ with t1:
     first = first - dt.timedelta(days=first.isoweekday() - 1)
     if fresh.data_start and first < fresh.data_start:
         first += dt.timedelta(days=7)  # never start with a half week
-    if policy.active:  # 7-day blocks ending on the last day with data: they add up exactly to the tiles
+    if policy.active and state.wijk:
+        weekly = None
+        st.info("Per week zijn de aantallen van één wijk bijna altijd kleiner dan "
+                f"{policy.threshold} en dus afgeschermd. Kies het stadsdeel of de hele stad voor het verloop; "
+                "de tegels hierboven geven de wijk over de hele periode.")
+        note = ""
+    elif policy.active:  # 7-day blocks ending on the last day with data: they add up exactly to the tiles
         weekly = overview.model_weekly(model, area, fresh.data_end)
         st.altair_chart(charts.trend(weekly, None, period.start, period.end), width="stretch")
         note = (f"Gearceerd: de gekozen periode. Elke punt telt 7 dagen, tot en met {fmt.date(fresh.data_end)} "
@@ -151,9 +157,10 @@ with t1:
         note = "Gearceerd: de gekozen periode. Weken lopen van maandag t/m zondag."
         if fresh.incomplete_week:
             note += f" {fmt.week_label(fresh.incomplete_week)} is nog niet compleet (grijze stip)."
-    if policy.active and weekly["n"].isna().any():
+    if weekly is not None and policy.active and weekly["n"].isna().any():
         note += f" Weken zonder punt: {HID} incidenten, niet getoond."
-    st.caption(note)
+    if note:
+        st.caption(note)
 with t2:
     st.subheader("Wanneer gebeurt het?")
     if policy.active and state.wijk:
