@@ -28,6 +28,19 @@ def _cached(path: str, token: str, name: str, *args):
     return getattr(hennep, name)(ui._connection(path, token), *args)
 
 
+@st.cache_data(max_entries=16, show_spinner="Onderdrukking voor alle gebieden berekenen…")
+def _protection(path: str, token: str, period, data_end, policy):
+    """The city-wide disclosure control of one period (every area view at once): once per warehouse version,
+    period and policy; every area view of that period takes its hidden cells from it."""
+    return hennep.period_protection(ui._connection(path, token), period, data_end, policy)
+
+
+@st.cache_data(max_entries=64, show_spinner="Cijfers hennepteelt berekenen…")
+def _overview(path: str, token: str, period, stadsdeel, wijk, data_end, policy):
+    prot = _protection(path, token, period, data_end, policy) if policy.active else None
+    return hennep.overview(ui._connection(path, token), period, stadsdeel, wijk, data_end, policy, prot)
+
+
 def hq(name: str, *args):
     """veiligheid.hennep.<name>(con, *args), cached on the warehouse version and the arguments."""
     path = ui.warehouse_path()
@@ -84,7 +97,7 @@ if viewer.points:  # the switch exists only for roles that may see addresses and
                             help="Zet de puntenlaag op de kaart en de lijst van lopende 13b-sluitingen aan. "
                                  "Adressen zijn gevoelig: deel ze niet buiten het convenant.")
 
-ov = hq("overview", period, state.stadsdeel, state.wijk, fresh.data_end, policy)
+ov = _overview(str(ui.warehouse_path()), ui.token(), period, state.stadsdeel, state.wijk, fresh.data_end, policy)
 ref = ov.ref
 if ov.failed_closed:
     st.warning("Niet alle cijfers konden veilig worden getoond; daarom zijn ze allemaal verborgen. "
