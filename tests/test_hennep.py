@@ -775,3 +775,12 @@ def test_city_protection_is_computed_once_per_period(demo_warehouse):
                                    with_system=True, protection=first)
         cells = ov.system["cells"]
         assert ov.system["hidden"] == first.for_view(hennep.view_name(sd, wk), cells.masks)
+
+
+def test_wijkteam_has_no_free_period(app_warehouse, monkeypatch):
+    """Two free periods a day apart would give that day's counts away: wijkteam picks fixed periods only."""
+    at, _ = _open("wijkteam", monkeypatch, periode="aangepast", van="2026-01-05", tot="2026-03-01")
+    assert F.PRESETS["aangepast"] not in at.selectbox(key=ui.W_PRESET).options
+    assert at.session_state["filters"].preset != "aangepast"
+    analist, _ = _open("analist", monkeypatch, periode="aangepast", van="2026-01-05", tot="2026-03-01")
+    assert analist.selectbox(key=ui.W_PRESET).value == "aangepast"
