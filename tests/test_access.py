@@ -97,7 +97,7 @@ def test_lockout_in_the_login_form(app_warehouse, monkeypatch):
     at.button[0].click().run()
     # locked: the right password is refused with the same words as a wrong one (no hint the name exists)
     assert at.error[0].value == refused and not at.dataframe and not at.sidebar.button
-    assert audit.read()["gebeurtenis"].iloc[0] == "login_geblokkeerd"
+    assert audit.read()["gebeurtenis"].iloc[0] == audit.EVENTS["login_geblokkeerd"]
 
 
 def test_idle_session_ends(app_warehouse, monkeypatch):

@@ -198,8 +198,9 @@ def protect_modular(values: Mapping[Hashable, float], modules: Sequence[Sequence
         # (zero is shown as zero), but not at most 4, since shielded larger counts look the same ("<5").
         # (Inside a module, protect() also assumes the upper bound: stricter.) A hidden zero that a reader
         # can pin down gives nothing away.
+        small = {c for c in hidden if policy.small(values[c])}
         exposed = {c for c in recoverable(values, all_rels, hidden, None, bounds=bounds,
-                                          max_component=GLOBAL_CHECK_LIMIT)
+                                          max_component=GLOBAL_CHECK_LIMIT, targets=small)
                    if values[c] != 0 and (c not in unshown or policy.small(values[c]))}
         if exposed and exposed == last_exposed:  # hiding more did not help: pinned by the structure alone
             return hidden
@@ -210,10 +211,12 @@ def protect_modular(values: Mapping[Hashable, float], modules: Sequence[Sequence
             return min(shown, key=lambda c: (values[c] == 0, c == cells[0], values[c], order[c])) if shown else None
 
         picks = set()
+        certificates = 0
         for target in sorted(exposed, key=lambda c: order[c]):  # one complement per exposed cell, per round
             picked = next((c for t, parts in rels_of.get(target, ())
                            for c in [complement([t, *parts])] if c is not None), None)
-            if picked is None:
+            if picked is None and certificates < 3:  # (least squares over everything: a few per round)
+                certificates += 1
                 picked = _certificate_complement(values, all_rels, hidden, target, complement)
             if picked is not None:
                 picks.add(picked)
@@ -278,8 +281,8 @@ def _certificate_complement(values, rels, hidden, target, complement):
 
 
 def recoverable(values: Mapping[Hashable, float], relations: Sequence[Relation], hidden: set[Hashable],
-                threshold: int | None = None, bounds: bool = False, max_component: int | None = None
-                ) -> set[Hashable]:
+                threshold: int | None = None, bounds: bool = False, max_component: int | None = None,
+                targets: set | None = None) -> set[Hashable]:
     """Hidden cells a reader can compute from the shown cells and the relations (the subtraction attack).
 
     Two checks. (1) Exact: the cell is fixed by the linear system (it lies in the row space). (2) Bounds:
@@ -288,6 +291,8 @@ def recoverable(values: Mapping[Hashable, float], relations: Sequence[Relation],
     hidden cell its smallest and largest possible value; when only one whole number is left, the cell is
     given away (total 8 = 6 + 0 + <5 + <5 makes both hidden cells 1).
     max_component: groups of linked hidden cells larger than this are not checked (see protect_modular).
+    targets: with bounds, only these cells get the (slow) bounds check (e.g. the small ones: a larger count
+    that a reader can pin down is no disclosure); the exact check covers every hidden cell.
     """
     hid = [k for k in values if k in hidden]
     if not hid:
@@ -306,7 +311,8 @@ def recoverable(values: Mapping[Hashable, float], relations: Sequence[Relation],
                 comp_rels[comp_of[first]].append((t, parts))
         out: set = set()
         for (cells, _), crels in zip(comps, comp_rels):
-            out |= recoverable({k: values[k] for k in cells}, crels, set(cells), threshold, bounds)
+            out |= recoverable({k: values[k] for k in cells}, crels, set(cells), threshold, bounds,
+                               targets=targets)
         return out
     col = {k: i for i, k in enumerate(hid)}
     rows = []
@@ -330,7 +336,10 @@ def recoverable(values: Mapping[Hashable, float], relations: Sequence[Relation],
     pinned = {k for k, i in col.items() if not free[i]}
     if not bounds or pinned:  # bounds: one linear programme or two per hidden cell, so only when asked
         return pinned
-    return _pinned_by_bounds(values, hid, a, threshold, pinned)
+    skip = pinned if targets is None else pinned | {k for k in hid if k not in targets}
+    if len(skip) == len(hid):
+        return pinned
+    return _pinned_by_bounds(values, hid, a, threshold, skip)
 
 
 def _pinned_by_bounds(values, hid: list, a: np.ndarray, threshold: int | None, skip: set) -> set:
@@ -371,8 +380,9 @@ def _pinned_by_bounds(values, hid: list, a: np.ndarray, threshold: int | None, s
     # a few random directions first: each solution moves many cells at once (most get room this way),
     # so only the few left need their own two linear programmes
     rng = np.random.default_rng(len(hid))
+    done = np.array([k in skip for k in hid], dtype=bool)
     for _ in range(min(24, n)):
-        if room.all():
+        if (room | done).all():
             break
         h.changeColsCost(n, np.arange(n, dtype=np.int32), rng.normal(size=n))
         h.changeObjectiveSense(highspy.ObjSense.kMinimize)
