@@ -253,19 +253,27 @@ def components(values: Mapping, rels: Sequence[Relation]) -> list[tuple[list, li
     return [(cells, by_root[r]) for r, cells in groups.items()]
 
 
-def _certificate_complement(values, rels, hidden, target, complement):
-    """A shown cell from one of the relations whose combination pins `target` (least squares certificate)."""
-    hid = [k for k in values if k in hidden]
-    col = {k: i for i, k in enumerate(hid)}
+def relation_rows(rels: Sequence[Relation], col: Mapping[Hashable, int]) -> tuple[list, list]:
+    """The relations as rows over the hidden cells (`col`: cell -> column): -1 for the total, +1 per part.
+
+    Returns (rows, owners): only relations that touch a hidden cell, each with its cells [total, *parts]."""
     rows, owners = [], []
     for t, parts in rels:
-        row = np.zeros(len(hid))
+        row = np.zeros(len(col))
         for c, coef in [(t, -1.0), *((p, 1.0) for p in parts)]:
             if c in col:
                 row[col[c]] += coef
         if np.any(row):
             rows.append(row)
             owners.append([t, *parts])
+    return rows, owners
+
+
+def _certificate_complement(values, rels, hidden, target, complement):
+    """A shown cell from one of the relations whose combination pins `target` (least squares certificate)."""
+    hid = [k for k in values if k in hidden]
+    col = {k: i for i, k in enumerate(hid)}
+    rows, owners = relation_rows(rels, col)
     if not rows:
         return None
     e = np.zeros(len(hid))
@@ -315,17 +323,7 @@ def recoverable(values: Mapping[Hashable, float], relations: Sequence[Relation],
                                targets=targets)
         return out
     col = {k: i for i, k in enumerate(hid)}
-    rows = []
-    for t, parts in relations:
-        cells = [(t, -1.0), *((p, 1.0) for p in parts)]
-        if not any(c in col for c, _ in cells):
-            continue
-        row = np.zeros(len(hid))
-        for c, coef in cells:
-            if c in col:
-                row[col[c]] += coef
-        if np.any(row):
-            rows.append(row)
+    rows, _ = relation_rows(relations, col)
     if not rows:
         return set()
     a = np.vstack(rows)

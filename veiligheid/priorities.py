@@ -651,15 +651,7 @@ def _bounds_complement(values: dict, rels: list, hidden: set, group: frozenset, 
 
     hid = sorted(group, key=order.__getitem__)
     col = {k: i for i, k in enumerate(hid)}
-    rows, owners = [], []
-    for t, parts in rels:
-        row = np.zeros(len(hid))
-        for c, coef in [(t, -1.0), *((p, 1.0) for p in parts)]:
-            if c in col:
-                row[col[c]] += coef
-        if np.any(row):
-            rows.append(row)
-            owners.append([t, *parts])
+    rows, owners = disclosure.relation_rows(rels, col)
     a = np.vstack(rows)
     x = np.array([values[k] for k in hid], dtype="float64")
     bounds = [(1.0 if v > 0 else 0.0, float(policy.threshold - 1) if policy.small(v) else None) for v in x]
