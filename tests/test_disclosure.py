@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from veiligheid.disclosure import (TOTAL, Policy, count_column, count_text, hide_derived, primary_mask, protect,
-                                   protect_frame, protect_hierarchy, protect_series, recoverable)
+                                   protect_frame, protect_hierarchy, protect_modular, protect_series, recoverable)
+from veiligheid import disclosure
 
 P5 = Policy(5)
 OFF = Policy(5, active=False)
@@ -189,3 +190,40 @@ def test_bounds_attack_ones_and_fours():
     grid["T"] = 8.0
     hidden = protect(grid, [("T", [("c", i) for i in range(168)])], P5)
     assert "T" in hidden and not {("c", i) for i in range(8, 168)} & hidden
+
+
+def _pinned_system():
+    """tot 18 = A 7 + B 5 + C 6; A = seven single incidents + an empty cell, B = five single incidents.
+    Hidden: the ones, A and B. A reader knows A >= 7 and B >= 5 (each hidden one is at least 1) and
+    A + B = 18 - 6 = 12, so A = 7, B = 5 and every hidden one is pinned to 1, though no module alone shows it."""
+    values = {"tot": 18.0, "A": 7.0, "B": 5.0, "C": 6.0, "a_empty": 0.0,
+              **{f"a{i}": 1.0 for i in range(7)}, **{f"b{i}": 1.0 for i in range(5)}}
+    modules = [[("tot", ["A", "B", "C"])], [("A", [*(f"a{i}" for i in range(7)), "a_empty"])],
+               [("B", [f"b{i}" for i in range(5)])]]
+    return values, modules
+
+
+def test_bounds_complement_takes_a_cell_that_gives_room_not_an_empty_one():
+    values, modules = _pinned_system()
+    rels = [r for m in modules for r in m]
+    hidden = {"A", "B", *(f"a{i}" for i in range(7)), *(f"b{i}" for i in range(5))}
+    assert recoverable(values, rels, hidden, bounds=True) == hidden  # everything pinned
+    order = {k: i for i, k in enumerate(values)}
+    rels_of = {}
+    for r in rels:
+        for c in (r[0], *r[1]):
+            rels_of.setdefault(c, []).append(r)
+    # the relations that pin a0 are A's (whose only shown cell is empty: hiding it gives no room below)
+    # and the total's; C is the cell that helps: then A can be anything from 7 to 11
+    pick = disclosure.bounds_complement(values, rels, hidden, hidden, "a0", None, order, rels_of)
+    assert pick == "C"
+    assert recoverable(values, rels, hidden | {pick}, bounds=True) == set()
+
+
+def test_protect_modular_frees_cells_that_only_all_modules_together_pin():
+    values, modules = _pinned_system()
+    rels = [r for m in modules for r in m]
+    hidden = protect_modular(values, modules, P5)
+    assert {f"a{i}" for i in range(7)} <= hidden and {f"b{i}" for i in range(5)} <= hidden
+    assert not [k for k in recoverable(values, rels, hidden, bounds=True) if 0 < values[k] < 5]
+    assert "tot" not in hidden or "C" in hidden  # the fix is in the total's relation

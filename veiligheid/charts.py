@@ -62,15 +62,21 @@ def trend(weekly: pd.DataFrame, incomplete_week: str | None, period_start: dt.da
 
 
 def heatmap(df: pd.DataFrame, height: int = 260, hidden_label: str = "<5") -> alt.Chart:
-    """Weekday x hour counts (dag 1 = maandag); cells with `onderdrukt` are grey with "<5" in the tooltip."""
+    """Weekday x hour counts (dag 1 = maandag); cells with `onderdrukt` are grey with "<5" in the tooltip.
+
+    df.attrs["uren"] (default 1): hours per cell; `uur` is then the first hour of a block (0, 4, 8, ...)."""
+    hours = int(df.attrs.get("uren", 1))
     d = df.copy()
     d["dagnaam"] = [fmt.WEEKDAYS[i - 1] for i in d["dag"]]
-    d["uurlabel"] = [f"{u:02d}:00–{u:02d}:59" for u in d["uur"]]
+    d["uurlabel"] = [f"{u:02d}:00–{u + hours - 1:02d}:59" for u in d["uur"]]
+    if hours > 1:  # the axis names the blocks: 00–04, 04–08, ...
+        d["uur"] = [f"{u:02d}–{(u + hours) % 24:02d}" if u + hours < 24 else f"{u:02d}–24" for u in d["uur"]]
+    x_title = "uur van de dag" if hours == 1 else f"tijdvak van de dag (blokken van {hours} uur)"
     hidden = d["onderdrukt"].astype(bool) if "onderdrukt" in d.columns else pd.Series(False, index=d.index)
     h = d[hidden].drop(columns=["n"]).assign(aantal=hidden_label)
     d = d[~hidden].assign(n=lambda x: x["n"].astype("int64"))
     chart = alt.Chart(d).mark_rect(stroke="white", strokeWidth=1).encode(
-        x=alt.X("uur:O", title="uur van de dag", axis=alt.Axis(labelAngle=0)),
+        x=alt.X("uur:O", title=x_title, axis=alt.Axis(labelAngle=0)),
         y=alt.Y("dagnaam:N", title=None, sort=list(fmt.WEEKDAYS)),
         color=alt.Color("n:Q", title="aantal", scale=alt.Scale(scheme="orangered", domainMin=0,
                                                                domainMax=max(1, int(d["n"].max() if len(d) else 0))),
@@ -80,7 +86,7 @@ def heatmap(df: pd.DataFrame, height: int = 260, hidden_label: str = "<5") -> al
     ).properties(height=height)
     if not h.empty:
         grey = alt.Chart(h).mark_rect(stroke="white", strokeWidth=1, color="#8c8ca5", opacity=0.55).encode(
-            x=alt.X("uur:O", title="uur van de dag", axis=alt.Axis(labelAngle=0)),
+            x=alt.X("uur:O", title=x_title, axis=alt.Axis(labelAngle=0)),
             y=alt.Y("dagnaam:N", title=None, sort=list(fmt.WEEKDAYS)),
             tooltip=[alt.Tooltip("dagnaam:N", title="Dag"), alt.Tooltip("uurlabel:N", title="Tijd"),
                      alt.Tooltip("aantal:N", title="Aantal")])

@@ -19,7 +19,7 @@ Roles without an active policy (`analist`, `beheer`) see the true figures.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +27,7 @@ import pandas as pd
 import highspy
 from scipy import sparse
 from scipy.linalg import null_space
+from scipy.optimize import linprog
 
 from . import fmt
 
@@ -134,6 +135,7 @@ def _protect_connected(values: Mapping[Hashable, float], rels: Sequence[Relation
 
 
 GLOBAL_CHECK_LIMIT = 3000  # linked hidden cells up to which protect_modular also checks all modules together
+BOUNDS_COMPLEMENTS = 40  # cells exposed again per round whose complement is chosen from the LP duals and tested
 
 
 def protect_modular(values: Mapping[Hashable, float], modules: Sequence[Sequence[Relation]], policy: Policy,
@@ -181,6 +183,7 @@ def protect_modular(values: Mapping[Hashable, float], modules: Sequence[Sequence
     settled: dict[int, frozenset] = {}  # module -> the hidden set it was last protected with (a fixpoint)
     queue = {i for c in hidden for i in by_cell.get(c, ())}
     last_exposed: set = set()
+    stuck = 0
     for _ in range(len(values) + 1):
         while queue:
             i = min(queue)
@@ -202,7 +205,9 @@ def protect_modular(values: Mapping[Hashable, float], modules: Sequence[Sequence
         exposed = {c for c in recoverable(values, all_rels, hidden, None, bounds=bounds,
                                           max_component=GLOBAL_CHECK_LIMIT, targets=small)
                    if values[c] != 0 and (c not in unshown or policy.small(values[c]))}
-        if exposed and exposed == last_exposed:  # hiding more did not help: pinned by the structure alone
+        before = last_exposed
+        stuck = stuck + 1 if exposed and exposed == last_exposed else 0
+        if stuck >= 3:  # hiding more did not help three rounds running: pinned by the structure alone
             return hidden
         last_exposed = exposed
 
@@ -211,13 +216,32 @@ def protect_modular(values: Mapping[Hashable, float], modules: Sequence[Sequence
             return min(shown, key=lambda c: (values[c] == 0, c == cells[0], values[c], order[c])) if shown else None
 
         picks = set()
-        certificates = 0
+        group_of: dict = {}
+        lps: dict = {}  # group -> its linear programme, for this round's hidden set
+        group_rels: dict = {}
+
+        def binding_complement(target, test: bool):
+            """A complement from a relation that binds in the LP that pins target (duals); tested or not."""
+            if not group_of:
+                group_of.update(_hidden_group_of(values, all_rels, hidden))
+            group = group_of[target]
+            if group not in group_rels:
+                group_rels[group] = list({id(r): r for c in group for r in rels_of.get(c, ())}.values())
+            return bounds_complement(values, group_rels[group], hidden, group, target, None, order,
+                                     rels_of if test else None, cache=lps)
+
+        tested = 0
         for target in sorted(exposed, key=lambda c: order[c]):  # one complement per exposed cell, per round
-            picked = next((c for t, parts in rels_of.get(target, ())
-                           for c in [complement([t, *parts])] if c is not None), None)
-            if picked is None and certificates < 3:  # (least squares over everything: a few per round)
-                certificates += 1
-                picked = _certificate_complement(values, all_rels, hidden, target, complement)
+            picked = None
+            # a cell still exposed after a round: a complement that gives it room, tested (LP duals)
+            if bounds and target in before and tested < BOUNDS_COMPLEMENTS:
+                tested += 1
+                picked = binding_complement(target, True)
+            if picked is None:  # the cheapest shown cell of its first relation that has one
+                picked = next((c for t, parts in rels_of.get(target, ())
+                               for c in [complement([t, *parts])] if c is not None), None)
+            if picked is None:  # every relation of it hidden: one of the relations that pin it (duals)
+                picked = binding_complement(target, False)
             if picked is not None:
                 picks.add(picked)
         if not picks:  # nothing exposed, or pinned by the structure alone (no shown cell involved)
@@ -251,6 +275,126 @@ def components(values: Mapping, rels: Sequence[Relation]) -> list[tuple[list, li
     for t, parts in rels:
         by_root[root(t)].append((t, parts))
     return [(cells, by_root[r]) for r, cells in groups.items()]
+
+
+def _hidden_group_of(values: Mapping, rels: Sequence[Relation], hidden: set) -> dict:
+    """cell -> the frozenset of hidden cells linked to it by relations (its independent system)."""
+    hrels = [(t, [p for p in parts if p in hidden]) for t, parts in rels]
+    hrels = [(t, parts) if t in hidden else (parts[0], parts[1:]) for t, parts in hrels if t in hidden or parts]
+    out = {}
+    for cells, _ in components({k: None for k in values if k in hidden}, hrels):
+        group = frozenset(cells)
+        out.update({c: group for c in cells})
+    return out
+
+
+def bounds_complement(values: Mapping, rels: Sequence[Relation], hidden: set, group: Collection, target,
+                      threshold: int | None, order: Mapping, rels_of: Mapping | None = None, tries: int = 6,
+                      cache: dict | None = None):
+    """The shown cell to hide so that `target`, pinned down by the reader's bounds, gets room.
+
+    The candidates are the shown cells of the relations that bind in the linear programmes that pin it
+    (non-zero dual value; the largest dual first, the cheapest cell first). With `rels_of` (cell -> its
+    relations) up to `tries` candidates are tested: the first with which the target's range is at least
+    1 wide is taken. Else the first candidate; None when no
+    binding relation has a shown cell. group: the hidden cells linked to target; rels: the relations
+    touching them; threshold: as in `recoverable` (None: no upper bound for the reader); cache: a dict
+    that keeps the group's linear programme for the next target of the same group (same hidden set)."""
+    hid = sorted(group, key=order.__getitem__)
+    lp = cache.get(group) if cache is not None else None
+    if lp is None:
+        lp = _BoundsLP(values, hid, rels, threshold)
+        if cache is not None:
+            cache[group] = lp
+    binding = lp.binding(hid.index(target))
+    rank: dict = {}
+    for n, i in enumerate(binding):  # only a relation that pins the cell can give it room
+        cells = lp.owners[i]
+        for c in cells:
+            if c not in hidden and c in values and c not in rank:
+                rank[c] = (values[c] == 0, n, c == cells[0], values[c], order[c])
+    # a hidden zero can only go up (it is at least 0), so non-zero cells first, strongest relation first
+    candidates = sorted(rank, key=rank.__getitem__)
+    if rels_of is not None and candidates:
+        test = candidates[:tries]
+        crels = list({id(r): r for r in [*rels, *(r for c in test for r in rels_of.get(c, ()))]}.values())
+        lp = _BoundsLP(values, [*hid, *test], crels, threshold, fixed=len(hid))
+        for n, c in enumerate(test):  # each candidate hidden on its own (the others stay fixed)
+            if lp.width(hid.index(target), free=len(hid) + n) >= 1 - 1e-6:
+                return c
+    return candidates[0] if candidates else None
+
+
+class _BoundsLP:
+    """The reader's linear programme over some cells: relations as equalities, bounds >= 1 (non-zero),
+    <= threshold - 1 (small, when a threshold is given); cells from index `fixed` on start fixed at their
+    value. One HiGHS model, re-solved with only the objective (or one column's bounds) changed."""
+
+    def __init__(self, values: Mapping, cells: list, rels: Sequence[Relation], threshold: int | None,
+                 fixed: int | None = None):
+        col = {k: i for i, k in enumerate(cells)}
+        ri, ci, vals, self.owners = [], [], [], []
+        for t, parts in rels:  # the rows of relation_rows, built sparse
+            entries: dict = {}
+            for c, coef in [(t, -1.0), *((p, 1.0) for p in parts)]:
+                if c in col:
+                    entries[col[c]] = entries.get(col[c], 0.0) + coef
+            entries = {j: v for j, v in entries.items() if v}
+            if entries:
+                r = len(self.owners)
+                self.owners.append([t, *parts])
+                ri += [r] * len(entries)
+                ci += list(entries)
+                vals += list(entries.values())
+        self.n = n = len(cells)
+        x = np.array([float(values[k]) for k in cells])
+        self.lower = np.array([1.0 if v > 0 else 0.0 for v in x])
+        self.upper = np.array([float(threshold - 1) if threshold and 0 < v < threshold else highspy.kHighsInf
+                               for v in x])
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = n, len(self.owners)
+        lp.col_cost_ = np.zeros(n)
+        lo, up = self.lower.copy(), self.upper.copy()
+        if fixed is not None:
+            lo[fixed:] = up[fixed:] = x[fixed:]
+        lp.col_lower_, lp.col_upper_ = lo, up
+        csc = sparse.csc_matrix((vals, (ri, ci)), shape=(len(self.owners), n))
+        lp.row_lower_ = lp.row_upper_ = csc @ x
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = csc.indptr, csc.indices, csc.data
+        self.h = highspy.Highs()
+        self.h.setOptionValue("output_flag", False)
+        self.h.passModel(lp)
+        self.x = x
+
+    def _solve(self, i: int, sense) -> tuple[float, np.ndarray] | None:
+        h = self.h
+        h.changeColCost(i, 1.0)
+        h.changeObjectiveSense(sense)
+        h.run()
+        ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        sol = h.getSolution()
+        out = (float(np.asarray(sol.col_value)[i]), np.asarray(sol.row_dual)) if ok else None
+        h.changeColCost(i, 0.0)  # (this resets the model status: read it first)
+        return out
+
+    def binding(self, i: int) -> list[int]:
+        """The relations (indexes into owners) with a non-zero dual when cell i is minimised and maximised,
+        the largest first."""
+        duals = []
+        for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
+            got = self._solve(i, sense)
+            if got is not None:
+                duals += [(abs(d), r) for r, d in enumerate(got[1]) if abs(d) > 1e-9]
+        return list(dict.fromkeys(r for _, r in sorted(duals, key=lambda d: -d[0])))
+
+    def width(self, i: int, free: int) -> float:
+        """max - min of cell i with column `free` released to its bounds (fixed again afterwards)."""
+        self.h.changeColBounds(free, self.lower[free], self.upper[free])
+        lo = self._solve(i, highspy.ObjSense.kMinimize)
+        hi = self._solve(i, highspy.ObjSense.kMaximize)
+        self.h.changeColBounds(free, self.x[free], self.x[free])
+        return hi[0] - lo[0] if lo is not None and hi is not None else 0.0
 
 
 def relation_rows(rels: Sequence[Relation], col: Mapping[Hashable, int]) -> tuple[list, list]:
@@ -327,7 +471,7 @@ def recoverable(values: Mapping[Hashable, float], relations: Sequence[Relation],
     if not rows:
         return set()
     a = np.vstack(rows)
-    ns = null_space(a)  # directions in which the hidden cells can move without changing any shown figure
+    ns = _null_space(a)  # directions in which the hidden cells can move without changing any shown figure
     if ns.size == 0:
         return set(hid)
     free = np.abs(ns).max(axis=1) > 1e-9
@@ -338,6 +482,15 @@ def recoverable(values: Mapping[Hashable, float], relations: Sequence[Relation],
     if len(skip) == len(hid):
         return pinned
     return _pinned_by_bounds(values, hid, a, threshold, skip)
+
+
+def _null_space(a: np.ndarray) -> np.ndarray:
+    """scipy's null_space; LAPACK's fast SVD (gesdd) now and then fails to converge on these 0/1 matrices,
+    then the slower, robust one (gesvd)."""
+    try:
+        return null_space(a)
+    except np.linalg.LinAlgError:
+        return null_space(a, lapack_driver="gesvd")
 
 
 def _pinned_by_bounds(values, hid: list, a: np.ndarray, threshold: int | None, skip: set) -> set:

@@ -83,6 +83,9 @@ WINDOW = 52  # blocks in the trend
 SPAN = 104  # blocks in the model: the trend and the year before it
 CITY = "stad"
 NO_TIME = -1  # `uur` of incidents without a time in the weekday x hour model
+HOURS = 4  # weekday x hour in blocks of 4 hours (00-04, 04-08, ...): per hour nearly every cell of a
+# stadsdeel is below the threshold, and the 168 cells per view would link most of the model together
+HOUR_STARTS = tuple(range(0, 24, HOURS))
 
 
 def block_range(preset: str, col: str) -> range:
@@ -182,8 +185,10 @@ def city_model(blocks: pd.DataFrame, heat: Mapping[str, pd.DataFrame], parent: M
         modules.append([(("T", a, p, c), [("b", a, j) for j in block_range(p, c)])
                         for (p, c), ok in covered.items() if ok])
     for p, df in heat.items():  # weekday x hour, for the city and the stadsdelen
-        cells = df.assign(dag=df["dag"].where(df["uur"] != NO_TIME, 0)).groupby(["dag", "uur", "stadsdeel"])["n"].sum()
-        keys = [(d, u) for d in range(1, 8) for u in range(24)] + [(0, NO_TIME)]
+        cells = df.assign(dag=df["dag"].where(df["uur"] != NO_TIME, 0),
+                          uur=df["uur"].where(df["uur"] == NO_TIME, df["uur"] // HOURS * HOURS)
+                          ).groupby(["dag", "uur", "stadsdeel"])["n"].sum()
+        keys = [(d, u) for d in range(1, 8) for u in HOUR_STARTS] + [(0, NO_TIME)]
         for d, u in keys:
             got = cells.loc[(d, u)].to_dict() if (d, u) in cells.index.droplevel(2) else {}
             vals = {s: float(got.get(s, 0)) for s in sds}
@@ -270,8 +275,12 @@ def model_weekly(model: CityModel, area: str, data_end: dt.date) -> pd.DataFrame
 
 
 def model_heatmap(model: CityModel, area: str, preset: str) -> tuple[pd.DataFrame, int, bool]:
-    """(dag, uur, n, onderdrukt) for the city or a stadsdeel, the count without a time and whether it is hidden."""
+    """(dag, uur, n, onderdrukt) for the city or a stadsdeel, the count without a time and whether it is hidden.
+
+    uur is the first hour of a block of HOURS hours (attrs["uren"] = HOURS, for the chart)."""
     rows = [{"dag": d, "uur": u, "n": int(model.values[("h", area, preset, d, u)]),
-             "onderdrukt": model.hid(("h", area, preset, d, u))} for d in range(1, 8) for u in range(24)]
+             "onderdrukt": model.hid(("h", area, preset, d, u))} for d in range(1, 8) for u in HOUR_STARTS]
     k = ("h", area, preset, 0, NO_TIME)
-    return pd.DataFrame(rows), int(model.values[k]), model.hid(k)
+    df = pd.DataFrame(rows)
+    df.attrs["uren"] = HOURS
+    return df, int(model.values[k]), model.hid(k)

@@ -632,7 +632,8 @@ def _bounds_fix(system: CitySystem, hidden: set, policy: disclosure.Policy, max_
             if exposed:
                 crels = [rels[i] for i in sorted({i for c in cells for i in touching.get(c, ())})]
                 for target in exposed:
-                    pick = _bounds_complement(values, crels, hidden, group, target, policy, order)
+                    pick = disclosure.bounds_complement(values, crels, hidden, group, target, policy.threshold,
+                                                        order)
                     if pick is not None:
                         picks.add(pick)
                         break
@@ -641,37 +642,6 @@ def _bounds_fix(system: CitySystem, hidden: set, policy: disclosure.Policy, max_
             return hidden
         hidden |= picks
     raise AssertionError("secondary suppression (bounds) did not converge")
-
-
-def _bounds_complement(values: dict, rels: list, hidden: set, group: frozenset, target, policy: disclosure.Policy,
-                       order: dict):
-    """The shown cell to hide so that `target` (pinned by the bounds) gets room: the cheapest shown cell of
-    a relation that binds in the linear programmes that pin it (non-zero dual); else of any relation of it."""
-    from scipy.optimize import linprog
-
-    hid = sorted(group, key=order.__getitem__)
-    col = {k: i for i, k in enumerate(hid)}
-    rows, owners = disclosure.relation_rows(rels, col)
-    a = np.vstack(rows)
-    x = np.array([values[k] for k in hid], dtype="float64")
-    bounds = [(1.0 if v > 0 else 0.0, float(policy.threshold - 1) if policy.small(v) else None) for v in x]
-    binding: list[int] = []
-    for sign in (1.0, -1.0):
-        cost = np.zeros(len(hid))
-        cost[col[target]] = sign
-        res = linprog(cost, A_eq=a, b_eq=a @ x, bounds=bounds, method="highs")
-        if res.status == 0 and getattr(res, "eqlin", None) is not None:
-            binding += [i for i in np.argsort(-np.abs(res.eqlin.marginals)) if abs(res.eqlin.marginals[i]) > 1e-9]
-
-    def cheapest(cells):
-        shown = [c for c in cells if c not in hidden and c in values]
-        return min(shown, key=lambda c: (values[c] == 0, c == cells[0], values[c], order[c])) if shown else None
-
-    for i in binding:  # only a relation that pins the cell: hiding a cell elsewhere gives it no room
-        c = cheapest(owners[i])
-        if c is not None:
-            return c
-    return None
 
 
 def protected_view(raw: Raw, stadsdeel: str, policy: disclosure.Policy, hidden: frozenset | None = None) -> AreaView:

@@ -178,7 +178,10 @@ with t2:
                  if no_time else "")
         if "onderdrukt" in wh.columns and wh["onderdrukt"].any():
             extra += f" Grijze vakjes: {HID}, niet getoond."
-        st.caption(f"Aantal incidenten per dag en uur in de gekozen periode, {where}.{extra}")
+        blocks = int(wh.attrs.get("uren", 1))
+        per = "dag en uur" if blocks == 1 else f"dag en tijdvak van {blocks} uur"
+        st.caption(f"Aantal incidenten per {per} in de gekozen periode, {where}.{extra}"
+                   + (f" Per uur zijn de aantallen te klein om te tonen; daarom blokken van {blocks} uur." if blocks > 1 else ""))
 
 # ------------------------------------------------------------------ table
 table_level = "wijk" if state.stadsdeel or level == "wijk" else "stadsdeel"
