@@ -52,6 +52,13 @@ def _parser() -> argparse.ArgumentParser:
     add = users_sub.add_parser("add", help="maak een account")
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=("wijkteam", "analist", "beheer"))
+    add.add_argument("--team", help="rol wijkteam: het Veiliger Wijkteam (teamnaam, of een stadsdeel of wijkcode "
+                                    "van dat team); zonder team kan het account geen prioriteiten vastleggen")
+    team = users_sub.add_parser("team", help="koppel een wijkteam-account aan een Veiliger Wijkteam (of ontkoppel "
+                                             "met --geen); geldt vanaf de volgende login")
+    team.add_argument("name")
+    team.add_argument("team", nargs="?", help="teamnaam, of een stadsdeel of wijkcode van dat team")
+    team.add_argument("--geen", action="store_true", help="haal de koppeling weg")
     users_sub.add_parser("list", help="toon de accounts")
     dis = users_sub.add_parser("disable", help="schakel een account uit")
     dis.add_argument("name")
@@ -131,6 +138,29 @@ class UsersError(ValueError):
     pass
 
 
+def _resolve_team(text: str) -> str:
+    """The canonical team name for what the administrator typed (a team name, or a stadsdeel name or
+    wijkcode of one of its stadsdelen), checked against the teams of the current areas: those of the
+    warehouse when it exists, else the bundled reference areas (VEILIGHEID_TEAMS applies to both).
+    Raises UsersError (Dutch) for an unknown team or an unusable teams file; when no areas can be read at
+    all, the name is stored as given with a warning on stderr."""
+    from veiligheid import teams as T
+
+    stadsdelen, source = T.reference_stadsdelen()
+    if not stadsdelen:
+        print(f"let op: het team is niet te controleren ({source}); opgeslagen zoals opgegeven: {text}",
+              file=sys.stderr)
+        return text.strip()
+    teams, warning = T.load(stadsdelen)
+    if warning:
+        raise UsersError(f"{warning} Herstel eerst het teambestand; dan kan het team gecontroleerd worden.")
+    hit = T.resolve(teams, stadsdelen, text)
+    if hit is None:
+        raise UsersError(f"onbekend team '{text.strip()}'. Kies een team: {', '.join(t.naam for t in teams)} "
+                         f"(of een stadsdeel of wijkcode van dat team; stadsdelen uit {source})")
+    return hit.naam
+
+
 def _users(args) -> int:
     from veiligheid import audit
     from veiligheid.auth import AuthError, Users
@@ -139,9 +169,29 @@ def _users(args) -> int:
     users = Users(Path(args.users) if args.users else None)
     try:
         if args.users_command == "add":
-            users.add(args.name, args.role, _read_password())
-            audit.log("gebruikers", "beheer (cli)", None, actie="account aangemaakt", account=args.name, rol=args.role)
-            print(f"account {args.name} aangemaakt (rol {args.role})")
+            team = None
+            if args.team is not None and args.team.strip():
+                if args.role != "wijkteam":
+                    raise UsersError(f"--team hoort alleen bij rol wijkteam (analist en beheer leggen prioriteiten "
+                                     f"vast voor elk team), niet bij rol {args.role}")
+                team = _resolve_team(args.team)
+            users.add(args.name, args.role, _read_password(), team=team)
+            audit.log("gebruikers", "beheer (cli)", None, actie="account aangemaakt", account=args.name, rol=args.role,
+                      **({"team": team} if team else {}))
+            print(f"account {args.name} aangemaakt (rol {args.role}" + (f", team {team})" if team else ")"))
+            if args.role == "wijkteam" and not team:
+                print(f"let op: {args.name} hoort bij geen Veiliger Wijkteam en kan dus geen prioriteiten vastleggen; "
+                      f"koppel het met: python -m pipelines users team {args.name} TEAM")
+        elif args.users_command == "team":
+            given = "" if args.geen else (args.team or "").strip()
+            if not args.geen and args.team is None:
+                raise UsersError("geef een team op, of --geen om de koppeling weg te halen")
+            team = _resolve_team(given) if given else None
+            before = users.set_team(args.name, team)
+            audit.log("gebruikers", "beheer (cli)", None, actie="team gewijzigd" if team else "team ontkoppeld",
+                      account=args.name, team=team or "", vorig_team=before or "")
+            print(f"account {args.name}: " + (f"team {team}" if team else "geen team meer")
+                  + (f" (was {before})" if before and before != team else "") + "; geldt vanaf de volgende login")
         elif args.users_command == "reset":
             users.reset(args.name, _read_password())
             audit.log("gebruikers", "beheer (cli)", None, actie="wachtwoord teruggezet", account=args.name)
@@ -161,7 +211,9 @@ def _users(args) -> int:
             for a in accounts:
                 state = "uitgeschakeld" if a.disabled else (
                     f"geblokkeerd tot {fmt_dt(a.locked_until)}" if a.locked_until else "actief")
-                print(f"{a.name:24s} {a.role:9s} {state:30s} laatste login {fmt_dt(a.last_login) if a.last_login else 'nooit'}")
+                team = a.team or ("geen team" if a.role == "wijkteam" else "-")
+                print(f"{a.name:24s} {a.role:9s} {team:32s} {state:30s} "
+                      f"laatste login {fmt_dt(a.last_login) if a.last_login else 'nooit'}")
     except (AuthError, UsersError) as exc:
         print(f"fout: {exc}", file=sys.stderr)
         return 2
@@ -185,12 +237,24 @@ def _demo_accounts(cfg) -> None:
         print(f"Er zijn nog geen accounts ({users.path}). Maak er een met: "
               "python -m pipelines users add NAAM --role beheer")
         return
-    created = create_demo_accounts(users)
+    team = _demo_team(cfg.warehouse)
+    created = create_demo_accounts(users, team=team)
     line = "=" * 72
     print(f"\n{line}\nDEMO-ACCOUNTS (alleen voor de demodata; dit wordt maar één keer getoond)")
     for role, (name, password) in created.items():
         print(f"  rol {role:9s} gebruiker {name:16s} wachtwoord {password}")
+    if team and "wijkteam" in created:
+        print(f"  {created['wijkteam'][0]} hoort bij {team}: alleen voor dat team legt het prioriteiten vast.")
     print(f"Bewaar ze nu. Nieuwe wachtwoorden: python -m pipelines users reset NAAM\n{line}\n")
+
+
+def _demo_team(warehouse) -> str | None:
+    """The team of demo-wijkteam: the first team by name of the warehouse's areas (None when unknown)."""
+    from veiligheid import teams as T
+
+    stadsdelen, _ = T.reference_stadsdelen(warehouse)
+    teams, _ = T.load(stadsdelen) if stadsdelen else ([], None)
+    return min((t.naam for t in teams), default=None, key=str.casefold)
 
 
 def _firstrun(args) -> int:

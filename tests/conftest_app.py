@@ -77,10 +77,12 @@ def app_warehouse(demo_warehouse, tmp_path, monkeypatch) -> Path:
 APP = str(REPO / "app.py")
 
 
-def app_test(role: str = "wijkteam", page: str | None = None, user: str | None = None, run: bool = True, **params):
+def app_test(role: str = "wijkteam", page: str | None = None, user: str | None = None, run: bool = True,
+             team: str | None = None, **params):
     """An AppTest of the app as a logged-in viewer of `role` (the login itself is tested in test_auth.py).
 
     page: a page file such as "views/cybercrime.py" (switched to after the first run);
+    team: the viewer's Veiliger Wijkteam (wijkteam only records priorities for its own team);
     params: URL query parameters of the first request.
     """
     import time
@@ -91,7 +93,7 @@ def app_test(role: str = "wijkteam", page: str | None = None, user: str | None =
     from veiligheid.ui import VIEWER
 
     at = AppTest.from_file(APP, default_timeout=90)
-    at.session_state[VIEWER] = Viewer(user or f"test-{role}", role)
+    at.session_state[VIEWER] = Viewer(user or f"test-{role}", role, team=team)
     at.session_state["auth_last_seen"] = time.time()
     for k, v in params.items():
         at.query_params[k] = v

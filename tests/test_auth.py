@@ -11,7 +11,8 @@ import pytest
 
 from tests.conftest_app import app_warehouse, demo_warehouse  # noqa: F401  (fixtures)
 from veiligheid import audit
-from veiligheid.auth import AuthError, Users, create_demo_accounts, role_for_oidc
+from veiligheid.auth import (AuthError, Users, create_demo_accounts, oidc_team_candidates, role_for_oidc,
+                             team_for_oidc)
 
 REPO = Path(__file__).resolve().parent.parent
 GOOD = "een-lang-wachtwoord"
@@ -137,11 +138,60 @@ def test_audit_log_is_a_hash_chain(tmp_path):
 
 
 def test_demo_accounts_once(users):
-    created = create_demo_accounts(users)
+    created = create_demo_accounts(users, team="Veiliger Wijkteam Centrum")
     assert set(created) == {"wijkteam", "analist", "beheer"}
     for role, (name, password) in created.items():
-        assert users.authenticate(name, password, sleep=lambda s: None).viewer.role == role
+        v = users.authenticate(name, password, sleep=lambda s: None).viewer
+        assert v.role == role
+        assert v.team == ("Veiliger Wijkteam Centrum" if role == "wijkteam" else None)  # only wijkteam has a team
     assert create_demo_accounts(users) == {}  # never again, never printed again
+
+
+def test_accounts_carry_a_team(users):
+    users.add("kees", "wijkteam", GOOD, team="  Veiliger Wijkteam Oost ")
+    users.add("jan", "wijkteam", GOOD)
+    with pytest.raises(AuthError, match="alleen een account met rol wijkteam"):
+        users.add("anna", "analist", GOOD, team="Veiliger Wijkteam Oost")
+    assert {a.name: a.team for a in users.list()} == {"kees": "Veiliger Wijkteam Oost", "jan": None}
+    kees = users.authenticate("kees", GOOD, sleep=lambda s: None).viewer
+    assert kees.team == "Veiliger Wijkteam Oost" and kees.label == "kees (wijkteam, Veiliger Wijkteam Oost)"
+    jan = users.authenticate("jan", GOOD, sleep=lambda s: None).viewer
+    assert jan.team is None and jan.label == "jan (wijkteam)"
+    assert users.set_team("jan", "Veiliger Wijkteam Zuid") is None  # returns the previous team
+    assert users.set_team("kees", "") == "Veiliger Wijkteam Oost"  # empty: unlinked
+    assert {a.name: a.team for a in users.list()} == {"kees": None, "jan": "Veiliger Wijkteam Zuid"}
+    assert users.authenticate("jan", GOOD, sleep=lambda s: None).viewer.team == "Veiliger Wijkteam Zuid"
+    with pytest.raises(AuthError, match="bestaat niet"):
+        users.set_team("niemand", "Veiliger Wijkteam Zuid")
+
+
+OLD_USERS_TABLE = """CREATE TABLE users (
+    name TEXT PRIMARY KEY, role TEXT NOT NULL, hash TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0, locked_until TEXT, created_at TEXT NOT NULL, last_login TEXT,
+    demo INTEGER NOT NULL DEFAULT 0)"""
+
+
+def test_an_accounts_file_from_before_teams_is_migrated(tmp_path, monkeypatch):
+    """A users file without the team column keeps its accounts and passwords and gets the column."""
+    import sqlite3
+
+    from argon2 import PasswordHasher
+    monkeypatch.setenv("VEILIGHEID_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as con:
+        con.execute(OLD_USERS_TABLE)
+        con.execute("INSERT INTO users (name, role, hash, created_at) VALUES ('oud', 'wijkteam', ?, "
+                    "'2025-01-01T09:00:00')", [PasswordHasher().hash(GOOD)])
+    con.close()
+    users = Users(path)
+    assert [(a.name, a.role, a.team) for a in users.list()] == [("oud", "wijkteam", None)]
+    with sqlite3.connect(path) as con:
+        assert "team" in [r[1] for r in con.execute("PRAGMA table_info(users)")]
+    con.close()
+    assert users.authenticate("oud", GOOD, sleep=lambda s: None).viewer.team is None
+    users.set_team("oud", "Veiliger Wijkteam Noord")
+    assert Users(path).authenticate("oud", GOOD, sleep=lambda s: None).viewer.team == "Veiliger Wijkteam Noord"
+    assert len(Users(path).list()) == 1  # opening it again migrates nothing twice
 
 
 def _cli(args, env, stdin=""):
@@ -173,6 +223,123 @@ def test_users_cli(tmp_path):
     assert "account aangemaakt" in log and GOOD not in log
 
 
+def _team_env(tmp_path):
+    import os
+    # no warehouse at this path: the CLI checks teams against the bundled reference areas in geo/
+    return dict(os.environ, VEILIGHEID_USERS=str(tmp_path / "u.sqlite"), VEILIGHEID_AUDIT_LOG=str(tmp_path / "a.jsonl"),
+                VEILIGHEID_WAREHOUSE=str(tmp_path / "geen-warehouse.duckdb"), VEILIGHEID_TEAMS="")
+
+
+def test_users_cli_teams(tmp_path):
+    env = _team_env(tmp_path)
+    r = _cli(["users", "add", "kees", "--role", "wijkteam", "--team", "Veiliger Wijkteam Centrum"], env, GOOD + "\n")
+    assert r.returncode == 0, r.stderr
+    assert "team Veiliger Wijkteam Centrum" in r.stdout
+    # a stadsdeel name or a CBS wijkcode resolves to its team
+    assert _cli(["users", "add", "jan", "--role", "wijkteam", "--team", "dukenburg"], env, GOOD + "\n").returncode == 0
+    assert _cli(["users", "add", "piet", "--role", "wijkteam", "--team", "WK026809"], env, GOOD + "\n").returncode == 0
+    # an unknown team is refused in Dutch, with the teams to choose from, and no account is made
+    r = _cli(["users", "add", "truus", "--role", "wijkteam", "--team", "Veiliger Wijkteam Atlantis"], env, GOOD + "\n")
+    assert r.returncode == 2
+    assert "onbekend team 'Veiliger Wijkteam Atlantis'" in r.stderr and "Veiliger Wijkteam Oost" in r.stderr
+    r = _cli(["users", "add", "anna", "--role", "analist", "--team", "Centrum"], env, GOOD + "\n")
+    assert r.returncode == 2 and "alleen bij rol wijkteam" in r.stderr
+    # without a team: allowed, with a warning what it cannot do
+    r = _cli(["users", "add", "bob", "--role", "wijkteam"], env, GOOD + "\n")
+    assert r.returncode == 0 and "geen prioriteiten vastleggen" in r.stdout
+    rows = {line.split()[0]: line for line in _cli(["users", "list"], env).stdout.splitlines()}
+    assert set(rows) == {"kees", "jan", "piet", "bob"}
+    assert "Veiliger Wijkteam Centrum" in rows["kees"] and "Veiliger Wijkteam Dukenburg" in rows["jan"]
+    assert "Veiliger Wijkteam Noord" in rows["piet"] and "geen team" in rows["bob"]
+    # change, refuse an unknown one (nothing changes), unlink
+    r = _cli(["users", "team", "bob", "Oud-West"], env)
+    assert r.returncode == 0 and "Veiliger Wijkteam Oud-West" in r.stdout
+    r = _cli(["users", "team", "kees", "Atlantis"], env)
+    assert r.returncode == 2 and "onbekend team 'Atlantis'" in r.stderr
+    assert _cli(["users", "team", "jan", "--geen"], env).returncode == 0
+    assert _cli(["users", "team", "piet", ""], env).returncode == 0
+    assert _cli(["users", "team", "piet"], env).returncode == 2  # neither a team nor --geen
+    assert _cli(["users", "team", "niemand", "Centrum"], env).returncode == 2
+    assert {a.name: a.team for a in Users(tmp_path / "u.sqlite").list()} == {
+        "kees": "Veiliger Wijkteam Centrum", "jan": None, "piet": None, "bob": "Veiliger Wijkteam Oud-West"}
+    # every change is in the audit log, with the team before and after
+    events = [json.loads(line)["details"] for line in (tmp_path / "a.jsonl").read_text().splitlines()]
+    assert {"account": "kees", "actie": "account aangemaakt", "rol": "wijkteam",
+            "team": "Veiliger Wijkteam Centrum"} in events
+    assert {"account": "bob", "actie": "team gewijzigd", "team": "Veiliger Wijkteam Oud-West", "vorig_team": ""} in events
+    assert {"account": "jan", "actie": "team ontkoppeld", "team": "", "vorig_team": "Veiliger Wijkteam Dukenburg"} in events
+    assert not [e for e in events if e.get("account") in ("truus", "anna")]
+
+
+def test_users_cli_teams_follow_the_teams_file_and_the_warehouse(tmp_path, demo_warehouse):  # noqa: F811
+    env = _team_env(tmp_path)
+    teams = tmp_path / "teams.toml"
+    teams.write_text('[[team]]\nnaam = "Veiliger Wijkteam Zuid-West"\nstadsdelen = ["Dukenburg", "Lindenholt"]\n',
+                     encoding="utf-8")
+    env["VEILIGHEID_TEAMS"] = str(teams)
+    env["VEILIGHEID_WAREHOUSE"] = str(demo_warehouse)  # read-only: the areas the app shows
+    r = _cli(["users", "add", "kees", "--role", "wijkteam", "--team", "Lindenholt"], env, GOOD + "\n")
+    assert r.returncode == 0 and "team Veiliger Wijkteam Zuid-West" in r.stdout, r.stderr
+    r = _cli(["users", "team", "kees", "Veiliger Wijkteam Dukenburg"], env)  # grouped away by the file
+    assert r.returncode == 2 and "onbekend team" in r.stderr
+    teams.write_text("[[team]\n", encoding="utf-8")  # an unusable teams file: nothing is guessed
+    r = _cli(["users", "team", "kees", "Centrum"], env)
+    assert r.returncode == 2 and "teambestand" in r.stderr
+    assert Users(tmp_path / "u.sqlite").list()[0].team == "Veiliger Wijkteam Zuid-West"
+
+
+def test_oidc_team_mapping(tmp_path):
+    f = tmp_path / "roles.toml"
+    f.write_text('[groups]\n"grp-wijkteam" = "wijkteam"\n'
+                 '[teams.users]\n"K.Kok@gemeente.example" = "Veiliger Wijkteam Zuid"\n'
+                 '[teams.groups]\n"grp-oost" = "Veiliger Wijkteam Oost"\n"grp-centrum" = "Veiliger Wijkteam Centrum"\n'
+                 '"grp-oost-2" = "veiliger wijkteam oost"\n')
+    assert team_for_oidc({"email": "x@y", "groups": ["grp-wijkteam", "grp-oost"]}, f) == "Veiliger Wijkteam Oost"
+    assert team_for_oidc({"email": "x@y", "groups": ["grp-oost", "grp-oost-2"]}, f) == "Veiliger Wijkteam Oost"  # same team
+    # two different teams: ambiguous, so none (the login logs both)
+    both = {"email": "x@y", "groups": ["grp-oost", "grp-centrum"]}
+    assert team_for_oidc(both, f) is None
+    assert sorted(oidc_team_candidates(both, f)) == ["Veiliger Wijkteam Centrum", "Veiliger Wijkteam Oost"]
+    # a personal entry wins over the groups (also over two of them)
+    assert team_for_oidc({"email": "k.kok@gemeente.example", "groups": ["grp-oost", "grp-centrum"]}, f) == \
+        "Veiliger Wijkteam Zuid"
+    assert team_for_oidc({"preferred_username": "K.KOK@gemeente.example"}, f) == "Veiliger Wijkteam Zuid"
+    assert team_for_oidc({"email": "x@y", "groups": ["grp-wijkteam"]}, f) is None  # a role, no team
+    assert team_for_oidc({"email": "x@y", "groups": "grp-centrum"}, f) == "Veiliger Wijkteam Centrum"  # one group as text
+    assert team_for_oidc({"email": "x@y", "groups": ["grp-oost"]}, tmp_path / "missing.toml") is None
+    # the role table is untouched by the team tables
+    assert role_for_oidc({"email": "k.kok@gemeente.example"}, f) is None
+    assert role_for_oidc({"email": "x@y", "groups": ["grp-wijkteam", "grp-oost"]}, f) == "wijkteam"
+
+
+def test_oidc_login_gives_the_viewer_its_team_and_logs_ambiguity(app_warehouse, tmp_path, monkeypatch):  # noqa: F811
+    from streamlit.testing.v1 import AppTest
+
+    from veiligheid.ui import VIEWER
+    roles = tmp_path / "roles.toml"
+    roles.write_text('[groups]\n"grp-wijkteam" = "wijkteam"\n"grp-analist" = "analist"\n'
+                     '[teams.groups]\n"grp-oost" = "Veiliger Wijkteam Oost"\n"grp-zuid" = "Veiliger Wijkteam Zuid"\n')
+    monkeypatch.setenv("VEILIGHEID_AUTH", "oidc")
+    monkeypatch.setenv("VEILIGHEID_ROLE_MAP", str(roles))
+
+    def login(groups):
+        at = AppTest.from_file(str(REPO / "app.py"), default_timeout=90)
+        at.user = {"is_logged_in": True, "email": "w@gemeente.example", "groups": groups}
+        return at.run()
+
+    at = login(["grp-wijkteam", "grp-oost"])
+    assert not at.exception and at.session_state[VIEWER].team == "Veiliger Wijkteam Oost"
+    assert any("(wijkteam, Veiliger Wijkteam Oost)" in c.value for c in at.sidebar.caption)
+    assert json.loads(audit.log_path().read_text().splitlines()[-1])["details"]["team"] == "Veiliger Wijkteam Oost"
+    at = login(["grp-wijkteam", "grp-oost", "grp-zuid"])
+    assert not at.exception and at.session_state[VIEWER].team is None
+    last = json.loads(audit.log_path().read_text().splitlines()[-1])
+    assert last["gebeurtenis"] == "login"
+    assert last["details"]["team_onduidelijk"] == "Veiliger Wijkteam Oost; Veiliger Wijkteam Zuid"
+    at = login(["grp-analist", "grp-oost"])  # analist: acts for every team, so no team
+    assert at.session_state[VIEWER].role == "analist" and at.session_state[VIEWER].team is None
+
+
 def test_oidc_role_mapping(tmp_path):
     f = tmp_path / "roles.toml"
     f.write_text('[users]\n"A.Jansen@gemeente.example" = "analist"\n'
@@ -198,6 +365,10 @@ def test_first_run_prints_demo_accounts_once(app_warehouse):
     assert len(lines) == 3
     name, password = lines[0].split("gebruiker ")[1].split()[0], lines[0].split("wachtwoord ")[1].strip()
     assert Users().authenticate(name, password, sleep=lambda s: None).viewer is not None
+    # demo-wijkteam belongs to the first team by name (one team per stadsdeel: Centrum), and says so
+    assert "demo-wijkteam hoort bij Veiliger Wijkteam Centrum" in r.stdout
+    assert {a.name: a.team for a in Users().list()} == {"demo-wijkteam": "Veiliger Wijkteam Centrum",
+                                                       "demo-analist": None, "demo-beheer": None}
     again = _cli(["firstrun"], env)
     assert again.returncode == 0 and "DEMO-ACCOUNTS" not in again.stdout and password not in again.stdout
     assert password not in Path(os.environ["VEILIGHEID_AUDIT_LOG"]).read_text()

@@ -55,23 +55,29 @@ def test_create_list_end(tmp_path):
 
 
 def test_a_wijkteam_member_acts_only_for_their_own_team(tmp_path):
-    """Users carry no team: a wijkteam member acts for the team of the stadsdeel they are viewing; the data
-    layer refuses any other team (not only the page's buttons). An analist acts for every team."""
+    """The team comes from who the user is (Viewer.team), not from the stadsdeel being viewed; the data layer
+    refuses any other team (not only the page's buttons). An analist acts for every team."""
     from veiligheid.access import Viewer
     reg = R.Register(tmp_path / "register.sqlite")
-    wijkteam, analist = Viewer("w", "wijkteam"), Viewer("a", "analist")
-    oost = R.allowed_teams(wijkteam, "Veiliger Wijkteam Oost")
-    assert oost == frozenset({"Veiliger Wijkteam Oost"}) and R.allowed_teams(analist, "Veiliger Wijkteam Oost") is None
-    with pytest.raises(R.RegisterError, match="alleen prioriteiten van uw eigen team vastleggen"):
+    wijkteam = Viewer("w", "wijkteam", team="Veiliger Wijkteam Oost")
+    analist = Viewer("a", "analist")
+    # viewing Zuid's stadsdeel changes nothing: still only Oost
+    oost = R.allowed_teams(wijkteam, "Veiliger Wijkteam Zuid")
+    assert oost == R.allowed_teams(wijkteam) == frozenset({"Veiliger Wijkteam Oost"})
+    assert R.allowed_teams(analist, "Veiliger Wijkteam Oost") is None
+    assert R.may_act(wijkteam, "Veiliger Wijkteam Oost") and R.may_act(wijkteam, " veiliger wijkteam oost ")
+    assert not R.may_act(wijkteam, "Veiliger Wijkteam Zuid") and R.may_act(analist, "Veiliger Wijkteam Zuid")
+    with pytest.raises(R.RegisterError, match=r"alleen prioriteiten van uw eigen team vastleggen "
+                                              r"\(Veiliger Wijkteam Oost\), niet van Veiliger Wijkteam Zuid"):
         reg.add("Veiliger Wijkteam Zuid", "incidenten:Geweld", "stadsdeel", "WK026806", D(2026, 7, 1), None, "",
-                "w", allowed_teams=oost)
+                "w", allowed_teams=R.allowed_teams(wijkteam, "Veiliger Wijkteam Zuid"))
     assert reg.list().empty  # nothing written
     own = reg.add("Veiliger Wijkteam Oost", "incidenten:Geweld", "stadsdeel", "WK026802", D(2026, 7, 1), None, "",
                   "w", allowed_teams=oost)
     zuid = reg.add("Veiliger Wijkteam Zuid", "incidenten:Geweld", "stadsdeel", "WK026806", D(2026, 7, 1), None, "",
                    "a", allowed_teams=R.allowed_teams(analist, "Veiliger Wijkteam Oost"))
     with pytest.raises(R.RegisterError, match="alleen prioriteiten van uw eigen team beëindigen"):
-        reg.end(zuid, D(2026, 9, 1), "w", allowed_teams=oost)
+        reg.end(zuid, D(2026, 9, 1), "w", allowed_teams=R.allowed_teams(wijkteam, "Veiliger Wijkteam Zuid"))
     assert reg.list().set_index("id").at[zuid, "ended_at"] is None  # not ended
     reg.end(own, D(2026, 9, 1), "w", allowed_teams=oost)
     reg.end(zuid, D(2026, 9, 1), "a", allowed_teams=None)
@@ -79,6 +85,24 @@ def test_a_wijkteam_member_acts_only_for_their_own_team(tmp_path):
     assert ended.at[own, "ended_by"] == "w" and ended.at[zuid, "ended_by"] == "a"
     with pytest.raises(TypeError):  # the check cannot be forgotten: allowed_teams is required
         reg.add("Veiliger Wijkteam Oost", "incidenten:Geweld", "stadsdeel", "WK026802", D(2026, 7, 1), None, "", "w")
+
+
+def test_a_wijkteam_member_without_a_team_records_and_ends_nothing(tmp_path):
+    from veiligheid.access import Viewer
+    reg = R.Register(tmp_path / "register.sqlite")
+    nobody = Viewer("w", "wijkteam")
+    assert Viewer("w", "wijkteam", team="  ").team is None  # an empty team is no team
+    assert R.allowed_teams(nobody, "Veiliger Wijkteam Oost") == frozenset()  # not None: None would mean "all"
+    assert not R.may_act(nobody, "Veiliger Wijkteam Oost")
+    with pytest.raises(R.RegisterError, match="niet aan een Veiliger Wijkteam gekoppeld"):
+        reg.add("Veiliger Wijkteam Oost", "incidenten:Geweld", "stadsdeel", "WK026802", D(2026, 7, 1), None, "",
+                "w", allowed_teams=R.allowed_teams(nobody, "Veiliger Wijkteam Oost"))
+    assert reg.list().empty
+    pid = reg.add("Veiliger Wijkteam Oost", "incidenten:Geweld", "stadsdeel", "WK026802", D(2026, 7, 1), None, "",
+                  "a", allowed_teams=None)
+    with pytest.raises(R.RegisterError, match="niet aan een Veiliger Wijkteam gekoppeld"):
+        reg.end(pid, D(2026, 9, 1), "w", allowed_teams=R.allowed_teams(nobody))
+    assert reg.get(pid)["ended_at"] is None
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -277,6 +301,28 @@ def test_teams_file_groups_stadsdelen(tmp_path):
     assert T.load(STADSDELEN, "") == (T.default(STADSDELEN), None)
 
 
+def test_a_team_by_name_stadsdeel_or_code(tmp_path):
+    f = tmp_path / "teams.toml"
+    f.write_text('[[team]]\nnaam = "Veiliger Wijkteam Zuid-West"\nstadsdelen = ["Lindenholt", "Dukenburg"]\n',
+                 encoding="utf-8")
+    teams, _ = T.load(STADSDELEN, f)
+    zw = T.Team("Veiliger Wijkteam Zuid-West", ("WK026808", "WK026807"))  # the file's order
+    assert T.find(teams, " veiliger wijkteam zuid-west ") == zw and T.find(teams, "Zuid-West") is None
+    assert T.find(teams, None) is None and T.find(teams, "") is None
+    for text in ("Veiliger Wijkteam Zuid-West", "dukenburg", "Lindenholt", "wk026807"):
+        assert T.resolve(teams, STADSDELEN, text) == zw, text
+    assert T.resolve(teams, STADSDELEN, "oost").naam == "Veiliger Wijkteam Oost"
+    assert T.resolve(teams, STADSDELEN, "Veiliger Wijkteam Dukenburg") is None  # grouped away by the file
+    assert T.resolve(teams, STADSDELEN, "Atlantis") is None and T.resolve(teams, STADSDELEN, "") is None
+
+
+def test_reference_stadsdelen_without_a_warehouse_come_from_geo(tmp_path):
+    sds, source = T.reference_stadsdelen(tmp_path / "geen.duckdb")
+    # geo/*_stadsdelen.csv: 9 CBS wijken, each its own stadsdeel
+    assert len(sds) == 9 and sds["WK026801"] == "Centrum" and sds["WK026807"] == "Dukenburg"
+    assert "meegeleverde" in source
+
+
 @pytest.mark.parametrize("text, reason", [
     ("[[team]\nnaam = 'x'", "geen geldige TOML"),
     ("titel = 'teams'", "geen enkel [[team]]"),
@@ -326,7 +372,7 @@ def test_page_records_and_ends_priorities_without_writing_the_warehouse(app_ware
     monkeypatch.setattr(duckdb, "connect", spy)
     streamlit.cache_resource.clear()  # every warehouse connection of this test is opened under the spy
     wh_before = _sha(app_warehouse)
-    at = app_test("wijkteam", page=PAGE, stadsdeel="WK026807")
+    at = app_test("wijkteam", page=PAGE, team="Veiliger Wijkteam Dukenburg", stadsdeel="WK026807")
     _ok(at)
     assert any("nog geen prioriteiten" in i.value for i in at.info)
     at.text_area[0].input("Extra toezicht rond het winkelcentrum op vrijdagavond.")
@@ -357,6 +403,91 @@ def test_page_records_and_ends_priorities_without_writing_the_warehouse(app_ware
     assert all(ro for _, ro in mine), mine
     assert _sha(app_warehouse) == wh_before
     streamlit.cache_resource.clear()
+
+
+def _buttons(at) -> list[str]:
+    return [b.label for b in at.button]
+
+
+def test_page_wijkteam_records_only_for_its_own_team(app_warehouse, monkeypatch, tmp_path):  # noqa: F811
+    """Team A (Dukenburg) sees Zuid's priorities read-only, with a line why and no form; on its own stadsdeel it
+    records, for its own team. Who the user is decides, not the stadsdeel on screen."""
+    reg_path = tmp_path / "register.sqlite"
+    monkeypatch.setenv("VEILIGHEID_REGISTER", str(reg_path))
+    monkeypatch.setenv("VEILIGHEID_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
+    zuid = R.Register(reg_path).add("Veiliger Wijkteam Zuid", "incidenten:Fietsdiefstal", "stadsdeel", "WK026806",
+                                    dt.date.today(), None, "fietsen", "analist-1", allowed_teams=None)
+    at = app_test("wijkteam", page=PAGE, team="Veiliger Wijkteam Dukenburg", stadsdeel="WK026806")
+    _ok(at)
+    assert "Stadsdeel Zuid" in "\n".join(m.value for m in at.markdown)  # may view another team's stadsdeel
+    shown = next(d.value for d in at.dataframe if "Resultaat" in d.value.columns and "Team" not in d.value.columns)
+    assert list(shown["Nr"]) == [zuid]  # Zuid's list, read-only
+    assert any(i.value == "U kunt alleen prioriteiten vastleggen voor uw eigen team, Veiliger Wijkteam Dukenburg."
+               for i in at.info)
+    assert "Prioriteit vastleggen" not in _buttons(at) and "Beëindigen" not in _buttons(at)
+    assert not at.text_area  # no form at all
+    assert any("Ingelogd als **test-wijkteam (wijkteam, Veiliger Wijkteam Dukenburg)**" in c.value
+               for c in at.sidebar.caption)
+    # one click to the own team's stadsdeel: the form is there and records for Dukenburg
+    at.button(key="prio_naar_eigen_team").click().run()
+    _ok(at)
+    assert at.session_state["filters"].stadsdeel == "WK026807"
+    assert "Stadsdeel Dukenburg" in "\n".join(m.value for m in at.markdown)
+    assert not any("alleen prioriteiten vastleggen" in i.value for i in at.info)
+    at.text_area[0].input("Eigen team.")
+    next(b for b in at.button if b.label == "Prioriteit vastleggen").click().run()
+    _ok(at)
+    rows = R.Register(reg_path).list().set_index("id")
+    assert len(rows) == 2 and rows.drop(index=zuid).iloc[0]["team"] == "Veiliger Wijkteam Dukenburg"
+    assert rows.at[zuid, "ended_at"] is None
+
+
+def test_page_wijkteam_without_a_team_reads_only(app_warehouse, monkeypatch, tmp_path):  # noqa: F811
+    reg_path = tmp_path / "register.sqlite"
+    monkeypatch.setenv("VEILIGHEID_REGISTER", str(reg_path))
+    pid = R.Register(reg_path).add("Veiliger Wijkteam Dukenburg", "incidenten:Fietsdiefstal", "stadsdeel",
+                                   "WK026807", dt.date.today(), None, "", "analist-1", allowed_teams=None)
+    at = app_test("wijkteam", page=PAGE, stadsdeel="WK026807")  # no team
+    _ok(at)
+    assert any(i.value == "Uw account is niet aan een Veiliger Wijkteam gekoppeld; vraag functioneel beheer om dat "
+                          "te doen." for i in at.info)
+    assert "Prioriteit vastleggen" not in _buttons(at) and "Beëindigen" not in _buttons(at)
+    assert "prio_naar_eigen_team" not in [b.key for b in at.button]
+    shown = next(d.value for d in at.dataframe if "Resultaat" in d.value.columns and "Team" not in d.value.columns)
+    assert list(shown["Nr"]) == [pid]
+    # a team that is no longer in the teams' grouping: read-only too, and said so
+    at = app_test("wijkteam", page=PAGE, team="Veiliger Wijkteam Atlantis", stadsdeel="WK026807")
+    _ok(at)
+    assert any("'Veiliger Wijkteam Atlantis'" in i.value and "teamindeling" in i.value for i in at.info)
+    assert "Prioriteit vastleggen" not in _buttons(at)
+
+
+def test_page_opens_on_the_own_teams_stadsdeel(app_warehouse, monkeypatch, tmp_path):  # noqa: F811
+    monkeypatch.setenv("VEILIGHEID_REGISTER", str(tmp_path / "register.sqlite"))
+    teams = tmp_path / "teams.toml"
+    # the team's first stadsdeel is the file's first, not the first by name or code
+    teams.write_text('[[team]]\nnaam = "Veiliger Wijkteam Zuid-West"\nstadsdelen = ["Lindenholt", "Dukenburg"]\n',
+                     encoding="utf-8")
+    monkeypatch.setenv("VEILIGHEID_TEAMS", str(teams))
+    at = app_test("wijkteam", page=PAGE, team="Veiliger Wijkteam Zuid-West")
+    _ok(at)
+    assert at.session_state["filters"].stadsdeel == "WK026808"
+    assert at.selectbox(key="prio_stadsdeel").value == "WK026808"
+    assert "Stadsdeel Lindenholt" in "\n".join(m.value for m in at.markdown)
+    assert "Lindenholt (Veiliger Wijkteam Zuid-West) · uw team" in at.selectbox(key="prio_stadsdeel").options
+    assert "Prioriteit vastleggen" in _buttons(at)
+    # a link with a stadsdeel wins over the default
+    at = app_test("wijkteam", page=PAGE, team="Veiliger Wijkteam Zuid-West", stadsdeel="WK026801")
+    _ok(at)
+    assert at.session_state["filters"].stadsdeel == "WK026801"
+    assert any(i.value.startswith("U kunt alleen prioriteiten vastleggen voor uw eigen team, Veiliger Wijkteam "
+                                  "Zuid-West") for i in at.info)
+    # an analist and a wijkteam member without a team still choose themselves
+    for kwargs in ({"role": "analist"}, {"role": "wijkteam"}):
+        at = app_test(page=PAGE, **kwargs)
+        _ok(at)
+        assert at.session_state["filters"].stadsdeel is None
+        assert any("Kies hierboven het stadsdeel" in i.value for i in at.info)
 
 
 def test_page_results_of_an_older_priority_and_the_teams_file(app_warehouse, monkeypatch, tmp_path):  # noqa: F811

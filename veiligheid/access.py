@@ -24,15 +24,22 @@ DOMAINS = ("default", "cyber", "hennep")  # disclosure thresholds per kind of da
 
 @dataclass(frozen=True)
 class Viewer:
-    """Who is looking: the login name, the role and how they logged in."""
+    """Who is looking: the login name, the role, how they logged in and (wijkteam) their Veiliger Wijkteam.
+
+    team: the name of the user's Veiliger Wijkteam (from the account or the OIDC team mapping), or None.
+    It decides which team's priorities a wijkteam member may record and end (veiligheid.register), not
+    what they may see: every role sees every stadsdeel."""
     user: str
     role: str
     method: str = "lokaal"  # 'lokaal' (local account) or 'oidc'
     display_name: str = ""
+    team: str | None = None
 
     def __post_init__(self):
         if self.role not in ROLES:
             raise ValueError(f"onbekende rol: {self.role!r}")
+        if self.team is not None and not str(self.team).strip():
+            object.__setattr__(self, "team", None)  # an empty team is no team
 
     @property
     def unsuppressed(self) -> bool:
@@ -63,4 +70,6 @@ class Viewer:
 
     @property
     def label(self) -> str:
-        return f"{self.display_name or self.user} ({ROLES[self.role].lower()})"
+        """'kees (wijkteam)', or with a team: 'kees (wijkteam, Veiliger Wijkteam Oost)'."""
+        team = f", {self.team}" if self.team and self.role == "wijkteam" else ""
+        return f"{self.display_name or self.user} ({ROLES[self.role].lower()}{team})"

@@ -4,7 +4,11 @@ Two ways in (VEILIGHEID_AUTH):
 - `lokaal` (default): local accounts in a small SQLite file outside the warehouse (VEILIGHEID_USERS),
   passwords hashed with argon2id (argon2-cffi). Managed with `python -m pipelines users ...`.
 - `oidc`: OpenID Connect through Streamlit's `st.login` (provider configured in .streamlit/secrets.toml,
-  e.g. Microsoft Entra ID); the role comes from a mapping file (VEILIGHEID_ROLE_MAP): user or group -> role.
+  e.g. Microsoft Entra ID); the role comes from a mapping file (VEILIGHEID_ROLE_MAP): user or group -> role,
+  and a wijkteam member's Veiliger Wijkteam from the same file ([teams.users], [teams.groups]).
+
+A `wijkteam` account can belong to one Veiliger Wijkteam (the `team` column; `users add --team`, `users team`);
+only then can it record and end that team's priorities (veiligheid.register.allowed_teams).
 
 Failed logins wait longer with each failure and lock the account after VEILIGHEID_LOGIN_MAX_FAILURES;
 a session ends after VEILIGHEID_IDLE_MINUTES without activity. Passwords never reach a log.
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import secrets
 import sqlite3
 import time
@@ -28,6 +33,7 @@ from . import audit
 from .access import ROLES, Viewer
 from .config import setting, setting_number, setting_path
 
+_LOG = logging.getLogger(__name__)
 MIN_PASSWORD = 10
 LAST_SEEN = "auth_last_seen"
 NOTICE = "auth_notice"
@@ -49,6 +55,7 @@ class Account:
     locked_until: dt.datetime | None
     created_at: dt.datetime
     last_login: dt.datetime | None
+    team: str | None = None  # the Veiliger Wijkteam (wijkteam accounts only)
 
 
 @dataclass(frozen=True)
@@ -78,7 +85,14 @@ class Users:
         con.execute("""CREATE TABLE IF NOT EXISTS users (
             name TEXT PRIMARY KEY, role TEXT NOT NULL, hash TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0,
             failed INTEGER NOT NULL DEFAULT 0, locked_until TEXT, created_at TEXT NOT NULL, last_login TEXT,
-            demo INTEGER NOT NULL DEFAULT 0)""")
+            demo INTEGER NOT NULL DEFAULT 0, team TEXT)""")
+        # files from before teams existed: add the column (another process may be doing the same right now)
+        if "team" not in {r[1] for r in con.execute("PRAGMA table_info(users)")}:
+            try:
+                con.execute("ALTER TABLE users ADD COLUMN team TEXT")
+            except sqlite3.OperationalError as exc:
+                if "duplicate column" not in str(exc).lower():
+                    raise
         # failures of names that are no account, by fingerprint: they slow down exactly like an account's
         con.execute("CREATE TABLE IF NOT EXISTS unknown_failures (fingerprint TEXT PRIMARY KEY, "
                     "failed INTEGER NOT NULL, last TEXT NOT NULL)")
@@ -87,19 +101,38 @@ class Users:
     def exists(self) -> bool:
         return self.path.exists()
 
-    def add(self, name: str, role: str, password: str, demo: bool = False) -> None:
+    def add(self, name: str, role: str, password: str, demo: bool = False, team: str | None = None) -> None:
+        """A new account. team: the Veiliger Wijkteam of a wijkteam account (validated by the caller: the
+        CLI checks it against the teams of the current areas)."""
         name = name.strip()
         if not name or len(name) > 64 or any(c.isspace() for c in name):
             raise AuthError("een gebruikersnaam is 1 tot 64 tekens zonder spaties")
         if role not in ROLES:
             raise AuthError(f"onbekende rol {role!r}; kies uit {', '.join(ROLES)}")
+        team = _team_value(role, team)
         check_password(password)
         with closing(self._con()) as con:
             try:
-                con.execute("INSERT INTO users (name, role, hash, created_at, demo) VALUES (?, ?, ?, ?, ?)",
-                            [name, role, _HASHER.hash(password), _now().isoformat(), int(demo)])
+                con.execute("INSERT INTO users (name, role, hash, created_at, demo, team) VALUES (?, ?, ?, ?, ?, ?)",
+                            [name, role, _HASHER.hash(password), _now().isoformat(), int(demo), team])
             except sqlite3.IntegrityError:
                 raise AuthError(f"gebruiker {name} bestaat al") from None
+
+    def set_team(self, name: str, team: str | None) -> str | None:
+        """Link a wijkteam account to a Veiliger Wijkteam (None or empty: unlink). Returns the previous team.
+        Takes effect at the account's next login."""
+        with closing(self._con()) as con:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                row = con.execute("SELECT role, team FROM users WHERE name = ?", [name]).fetchone()
+                if row is None:
+                    raise AuthError(f"gebruiker {name} bestaat niet")
+                con.execute("UPDATE users SET team = ? WHERE name = ?", [_team_value(row[0], team), name])
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return row[1]
 
     def reset(self, name: str, password: str) -> None:
         check_password(password)
@@ -118,9 +151,10 @@ class Users:
 
     def list(self) -> list[Account]:
         with closing(self._con()) as con:
-            rows = con.execute("SELECT name, role, disabled, failed, locked_until, created_at, last_login "
+            rows = con.execute("SELECT name, role, disabled, failed, locked_until, created_at, last_login, team "
                                "FROM users ORDER BY name").fetchall()
-        return [Account(n, r, bool(d), f, _ts(lu), _ts(c), _ts(ll)) for n, r, d, f, lu, c, ll in rows]
+        return [Account(n, r, bool(d), f, _ts(lu), _ts(c), _ts(ll), t or None)
+                for n, r, d, f, lu, c, ll, t in rows]
 
     def count(self) -> int:
         if not self.exists():
@@ -157,7 +191,7 @@ class Users:
         return result
 
     def _check(self, con, name, password, wrong, max_failures, lock_minutes, delay) -> tuple[LoginResult, float]:
-        row = con.execute("SELECT role, hash, disabled, failed, locked_until FROM users WHERE name = ?",
+        row = con.execute("SELECT role, hash, disabled, failed, locked_until, team FROM users WHERE name = ?",
                           [name]).fetchone()
         now = _now()
 
@@ -173,7 +207,8 @@ class Users:
             # never the typed name itself: it may be a password typed in the wrong field
             audit.log("login_mislukt", fp, None, reden="onbekende gebruiker")
             return replace(wrong, reason="onbekend"), slower(failed)
-        role, hashed, disabled, failed, locked_until = row
+        role, hashed, disabled, failed, locked_until, team = row
+        team = (team or None) if role == "wijkteam" else None
         locked = _ts(locked_until)
         if locked is not None and locked > now:
             _verify(_DUMMY_HASH, password)  # the same cost as any other answer
@@ -188,8 +223,8 @@ class Users:
                 con.execute("UPDATE users SET hash = ? WHERE name = ?", [_HASHER.hash(password), name])
             con.execute("UPDATE users SET failed = 0, locked_until = NULL, last_login = ? WHERE name = ?",
                         [now.isoformat(), name])
-            audit.log("login", name, role, methode="lokaal")
-            return LoginResult(Viewer(name, role, "lokaal")), 0.0
+            audit.log("login", name, role, methode="lokaal", **({"team": team} if team else {}))
+            return LoginResult(Viewer(name, role, "lokaal", team=team)), 0.0
         if ok and disabled:
             audit.log("geweigerd", name, role, reden="account uitgeschakeld")
             return replace(wrong, reason="uitgeschakeld"), slower(failed + 1)
@@ -200,6 +235,16 @@ class Users:
         audit.log("login_mislukt", name, role, reden="onjuist wachtwoord", pogingen=failed,
                   **({"geblokkeerd_tot": lock.isoformat(timespec="minutes")} if lock else {}))
         return replace(wrong, reason="geblokkeerd" if lock else "wachtwoord"), slower(failed)
+
+
+def _team_value(role: str, team: str | None) -> str | None:
+    """The team column's value: stripped, None for no team; only wijkteam accounts have one (analist and
+    beheer record priorities for every team)."""
+    team = str(team or "").strip() or None
+    if team is not None and role != "wijkteam":
+        raise AuthError(f"alleen een account met rol wijkteam hoort bij een Veiliger Wijkteam (deze heeft rol {role}; "
+                        "analist en beheer leggen prioriteiten vast voor elk team)")
+    return team
 
 
 def fmt_minutes(m: float) -> str:
@@ -226,9 +271,10 @@ def _ts(v) -> dt.datetime | None:
     return dt.datetime.fromisoformat(v) if v else None
 
 
-def create_demo_accounts(users: Users | None = None) -> dict[str, tuple[str, str]]:
+def create_demo_accounts(users: Users | None = None, team: str | None = None) -> dict[str, tuple[str, str]]:
     """One demo account per role with a random password, only when there are no accounts yet.
 
+    team: the Veiliger Wijkteam of demo-wijkteam (the caller picks one, e.g. the first by name).
     Returns {role: (name, password)} (empty when accounts exist); the caller prints them once.
     """
     users = users or Users()
@@ -237,13 +283,42 @@ def create_demo_accounts(users: Users | None = None) -> dict[str, tuple[str, str
     out = {}
     for role in ROLES:
         name, password = f"demo-{role}", secrets.token_urlsafe(12)
-        users.add(name, role, password, demo=True)
+        users.add(name, role, password, demo=True, team=team if role == "wijkteam" else None)
         out[role] = (name, password)
-    audit.log("gebruikers", "systeem", None, actie="demo-accounts aangemaakt", accounts=", ".join(n for n, _ in out.values()))
+    audit.log("gebruikers", "systeem", None, actie="demo-accounts aangemaakt", accounts=", ".join(n for n, _ in out.values()),
+              **({"team_demo_wijkteam": team} if team else {}))
     return out
 
 
 # ------------------------------------------------------------------ OIDC role mapping
+def _role_map(mapping_file: Path | None) -> dict | None:
+    path = mapping_file or setting_path("VEILIGHEID_ROLE_MAP")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+
+
+def _table(mapping: dict, *keys: str) -> dict[str, object]:
+    """A [section] (or [section.sub]) of the mapping, keys lower-cased; {} when missing or not a table."""
+    t = mapping
+    for k in keys:
+        t = t.get(k) if isinstance(t, dict) else None
+    return {str(k).lower(): v for k, v in t.items()} if isinstance(t, dict) else {}
+
+
+def _user_matches(user: dict, table: dict[str, object]) -> list:
+    return [table[str(user[k]).lower()] for k in ("email", "preferred_username", "sub")
+            if user.get(k) and str(user[k]).lower() in table]
+
+
+def _group_matches(user: dict, table: dict[str, object]) -> list:
+    claim = user.get("groups") or []
+    if isinstance(claim, str):
+        claim = [claim]
+    return [table[str(g).lower()] for g in claim if str(g).lower() in table]
+
+
 def role_for_oidc(user: dict, mapping_file: Path | None = None) -> str | None:
     """The role of an OIDC user from the mapping file; the highest role wins; None = no access.
 
@@ -253,24 +328,45 @@ def role_for_oidc(user: dict, mapping_file: Path | None = None) -> str | None:
         [groups]                      # group id or name from the token's 'groups' claim -> role
         "3f2b...-entra-group-id" = "wijkteam"
     """
-    path = mapping_file or setting_path("VEILIGHEID_ROLE_MAP")
-    try:
-        mapping = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):
+    mapping = _role_map(mapping_file)
+    if mapping is None:
         return None
-    users = {str(k).lower(): v for k, v in (mapping.get("users") or {}).items()}
-    groups = {str(k).lower(): v for k, v in (mapping.get("groups") or {}).items()}
-    found = []
-    for key in ("email", "preferred_username", "sub"):
-        if user.get(key) and str(user[key]).lower() in users:
-            found.append(users[str(user[key]).lower()])
-    claim = user.get("groups") or []
-    if isinstance(claim, str):
-        claim = [claim]
-    found += [groups[str(g).lower()] for g in claim if str(g).lower() in groups]
+    found = _user_matches(user, _table(mapping, "users")) + _group_matches(user, _table(mapping, "groups"))
     rank = list(ROLES)
     found = [r for r in found if r in ROLES]
     return max(found, key=rank.index) if found else None
+
+
+def oidc_team_candidates(user: dict, mapping_file: Path | None = None) -> list[str]:
+    """The Veiliger Wijkteams the mapping file gives an OIDC user, at the level that decides:
+
+        [teams.users]                 # e-mail address (or preferred_username, sub) -> team name
+        "a.jansen@gemeente.nl" = "Veiliger Wijkteam Oost"
+        [teams.groups]                # group id or name from the 'groups' claim -> team name
+        "3f2b...-entra-group-id" = "Veiliger Wijkteam Centrum-Oost"
+
+    Rule: a [teams.users] entry names the user personally and wins over any group; without one, the groups
+    decide. Returns the distinct team names of that level (case kept from the file, duplicates that differ
+    only in case counted once): one = the team, none = no team, more = ambiguous (see team_for_oidc)."""
+    mapping = _role_map(mapping_file)
+    if mapping is None:
+        return []
+    for found in (_user_matches(user, _table(mapping, "teams", "users")),
+                  _group_matches(user, _table(mapping, "teams", "groups"))):
+        names: dict[str, str] = {}
+        for t in found:
+            if isinstance(t, str) and t.strip():
+                names.setdefault(t.strip().casefold(), t.strip())
+        if names:
+            return list(names.values())
+    return []
+
+
+def team_for_oidc(user: dict, mapping_file: Path | None = None) -> str | None:
+    """The Veiliger Wijkteam of an OIDC user, or None: no match, or several teams at the deciding level
+    (ambiguous: the user gets no team rather than a guessed one; the login logs the candidates)."""
+    found = oidc_team_candidates(user, mapping_file)
+    return found[0] if len(found) == 1 else None
 
 
 # ------------------------------------------------------------------ the Streamlit gate
@@ -372,8 +468,17 @@ def _oidc_gate(st) -> Viewer | None:
                  "Vraag functioneel beheer om toegang.", icon=":material/block:")
         st.button("Afmelden", on_click=st.logout)
         return None
-    audit.log("login", who, role, methode="oidc")
-    return Viewer(who, role, "oidc", str(info.get("name") or ""))
+    team = None
+    details: dict[str, str] = {}
+    if role == "wijkteam":  # analist and beheer act for every team: a team would mean nothing
+        candidates = oidc_team_candidates(info)
+        if len(candidates) == 1:
+            team = details["team"] = candidates[0]
+        elif candidates:
+            details["team_onduidelijk"] = "; ".join(sorted(candidates))
+            _LOG.warning("OIDC user %s matches several teams (%s): no team", who, details["team_onduidelijk"])
+    audit.log("login", who, role, methode="oidc", **details)
+    return Viewer(who, role, "oidc", str(info.get("name") or ""), team=team)
 
 
 def _logout(st, notice: str | None = None) -> None:

@@ -203,20 +203,38 @@ class Register:
         return None if hit.empty else hit.iloc[0].to_dict()
 
 
-def allowed_teams(viewer, team: str) -> frozenset[str] | None:
-    """The teams a viewer may record or end priorities for. Users have no team of their own (accounts and
-    OIDC roles carry only a role), so a wijkteam member acts for the team of the stadsdeel they are viewing;
-    analist and beheer act for every team (None)."""
+def allowed_teams(viewer, team: str | None = None) -> frozenset[str] | None:
+    """The teams a viewer may record or end priorities for, decided by who the viewer is.
+
+    wijkteam: only their own Veiliger Wijkteam (`viewer.team`, from the account or the OIDC team mapping),
+    whatever stadsdeel they are viewing; without a team: none at all (empty set). analist and beheer: every
+    team (None); they record on behalf of a team and the audit log records who did. `team` (the team being
+    viewed) is accepted for older callers and does not change the answer."""
     if getattr(viewer, "unsuppressed", False):
         return None
-    return frozenset({str(team).strip()})
+    own = str(getattr(viewer, "team", None) or "").strip()
+    return frozenset({own}) if own else frozenset()
+
+
+def may_act(viewer, team: str) -> bool:
+    """Whether the viewer may record and end priorities of `team` (the same rule `add` and `end` enforce)."""
+    allowed = allowed_teams(viewer)
+    return allowed is None or _key(team) in {_key(t) for t in allowed}
+
+
+def _key(team: str) -> str:
+    return str(team or "").strip().casefold()
 
 
 def _check_team(team: str, allowed: Collection[str] | None, what: str = "vastleggen") -> None:
     if allowed is None:
         return
-    if str(team).strip() not in {str(t).strip() for t in allowed}:
-        raise RegisterError(f"U mag alleen prioriteiten van uw eigen team {what}, niet van {team}. "
+    if not allowed:
+        raise RegisterError(f"Uw account is niet aan een Veiliger Wijkteam gekoppeld, dus u kunt geen prioriteiten "
+                            f"{what}; vraag functioneel beheer om dat te doen.")
+    if _key(team) not in {_key(t) for t in allowed}:
+        own = ", ".join(sorted(str(t).strip() for t in allowed))
+        raise RegisterError(f"U mag alleen prioriteiten van uw eigen team {what} ({own}), niet van {team}. "
                             "Een analist kan dit voor elk team doen.")
 
 

@@ -116,3 +116,74 @@ def team_of(teams: list[Team], stadsdeel: str) -> Team | None:
         if stadsdeel in t.stadsdelen:
             return t
     return None
+
+
+def find(teams: list[Team], naam: str | None) -> Team | None:
+    """The team with this name (case and surrounding spaces ignored), or None."""
+    key = str(naam or "").strip().casefold()
+    if not key:
+        return None
+    return next((t for t in teams if t.naam.strip().casefold() == key), None)
+
+
+def resolve(teams: list[Team], stadsdelen: Mapping[str, str], text: str) -> Team | None:
+    """A team from what an administrator typed: its name, or a stadsdeel name or CBS wijkcode (WK026801) of
+    one of its stadsdelen. None when nothing matches."""
+    text = str(text or "").strip()
+    hit = find(teams, text)
+    if hit is not None:
+        return hit
+    by_code = {c.upper(): c for c in stadsdelen}
+    by_name: dict[str, list[str]] = {}
+    for c, n in stadsdelen.items():
+        by_name.setdefault(str(n).strip().casefold(), []).append(c)
+    codes = [by_code[text.upper()]] if text.upper() in by_code else by_name.get(text.casefold(), [])
+    found = {id(t): t for t in (team_of(teams, c) for c in codes) if t is not None}
+    return next(iter(found.values())) if len(found) == 1 else None
+
+
+def reference_stadsdelen(warehouse: str | Path | None = None) -> tuple[dict[str, str], str]:
+    """(wijkcode -> stadsdeel name, where they came from) for tools outside the app (the users CLI).
+
+    The warehouse when it exists (exactly what the app shows, also after `areas load`), else the bundled
+    reference areas in geo/ (what a new warehouse is created with: the stadsdelen file, else the wijken
+    file's stadsdeel, else the wijk name). ({}, reason) when neither can be read."""
+    import csv
+    import json
+
+    from .config import GEO_DIR, Config
+
+    path = Path(warehouse) if warehouse is not None else Config.from_env().warehouse
+    if path.exists():
+        try:
+            from .warehouse import connect_readonly
+
+            con = connect_readonly(path)
+            try:
+                rows = con.execute("SELECT wijkcode, stadsdeel FROM wijken").fetchall()
+            finally:
+                con.close()
+            if rows:
+                return {str(c): str(n) for c, n in rows}, f"het warehouse {path}"
+        except Exception:  # noqa: BLE001 - an unreadable warehouse: fall back to the bundled areas
+            pass
+    wijken = sorted(GEO_DIR.glob("*_wijken_2024.geojson"))
+    if not wijken:
+        return {}, f"geen warehouse ({path}) en geen gebiedsbestanden in {GEO_DIR}"
+    try:
+        features = json.loads(wijken[0].read_text(encoding="utf-8")).get("features") or []
+        out = {}
+        for f in features:
+            props = f.get("properties") or {}
+            code = str(props.get("wijkcode") or "").strip().upper()
+            if code:
+                out[code] = str(props.get("stadsdeel") or props.get("wijknaam") or code).strip()
+        for sd_file in sorted(GEO_DIR.glob("*_stadsdelen.csv"))[:1]:
+            with open(sd_file, encoding="utf-8-sig", newline="") as fh:
+                for row in csv.DictReader(fh):
+                    code = str(row.get("wijkcode") or "").strip().upper()
+                    if code in out and str(row.get("stadsdeel") or "").strip():
+                        out[code] = row["stadsdeel"].strip()
+    except (OSError, ValueError) as exc:
+        return {}, f"de gebiedsbestanden in {GEO_DIR} zijn niet te lezen ({exc.__class__.__name__})"
+    return out, f"de meegeleverde gebiedsbestanden ({wijken[0].name})"

@@ -28,6 +28,7 @@ OVERVIEW_PAGE = "views/dashboards_veiligheid.py"
 K_SD, K_Q, K_THEME, K_WHY = "prio_stadsdeel", "prio_kwartaal", "prio_thema", "prio_waarom"
 K_W = {k: f"prio_w_{k}" for k in P.COMPONENTS}
 K_PDF, K_GOTO, K_WEIGHTS, K_FLASH = "prio_pack", "prio_goto", "prio_gewichten", "prio_melding"
+K_OWN_DEFAULT = "prio_eigen_team_standaard"  # the own team's stadsdeel was offered once this session
 SIGNAL_WEEKS, RECENT_WEEKS = 65, 13
 
 fresh = ui.freshness()
@@ -96,14 +97,17 @@ team_by_sd = {sd: t for t in teams for sd in t.stadsdelen}
 sd_options = [sd for t in teams for sd in t.stadsdelen]
 wijk_names = dict(valid.wijk_names)
 sd_names = dict(valid.stadsdelen)
+# a wijkteam member's own Veiliger Wijkteam (account or OIDC mapping); analist and beheer act for every team
+own_team = None if viewer.unsuppressed else T.find(teams, viewer.team)
 
 
 def _sd_label(code: str) -> str:
     team = team_by_sd.get(code)
     name = sd_names.get(code, code)
+    mine = " · uw team" if own_team is not None and team is not None and team.naam == own_team.naam else ""
     if team is None or team.naam == f"{T.PREFIX} {name}":
-        return name
-    return f"{name} ({team.naam})"
+        return name + mine
+    return f"{name} ({team.naam}){mine}"
 
 
 def _on_sd_change() -> None:
@@ -137,6 +141,13 @@ if st.session_state.pop(K_GOTO, False):
     st.switch_page(OVERVIEW_PAGE)
 
 state = ui.get_state()
+if own_team is not None and not st.session_state.get(K_OWN_DEFAULT):
+    # a wijkteam member opens on their own team's (first) stadsdeel, unless a link or another page chose one
+    st.session_state[K_OWN_DEFAULT] = True
+    if state.stadsdeel is None and own_team.stadsdelen and own_team.stadsdelen[0] in sd_names:
+        state = replace(state, stadsdeel=own_team.stadsdelen[0], wijk=None)
+        ui.set_state(state)
+        ui.sync_widgets(state)
 if st.session_state.get(K_SD) != state.stadsdeel:  # the shared state wins (URL, other pages, map clicks)
     st.session_state[K_SD] = state.stadsdeel
 quarters = P.available_quarters(fresh.data_start, fresh.data_end)
@@ -377,8 +388,27 @@ def analysis(view: P.AreaView, weights: dict[str, float]) -> dict:
     return out
 
 
+def _to_own_team() -> None:
+    """Button callback: open the viewer's own team's first stadsdeel."""
+    if own_team is not None and own_team.stadsdelen:
+        st.session_state[K_SD] = own_team.stadsdelen[0]
+        _on_sd_change()
+
+
+def _read_only_reason(team: T.Team) -> str | None:
+    """Why this viewer may not record or end priorities of `team` (Dutch), or None when they may."""
+    if R.may_act(viewer, team.naam):
+        return None
+    if not viewer.team:
+        return "Uw account is niet aan een Veiliger Wijkteam gekoppeld; vraag functioneel beheer om dat te doen."
+    if own_team is None:
+        return (f"Uw account is gekoppeld aan '{viewer.team}', maar dat team staat niet in de huidige teamindeling; "
+                "vraag functioneel beheer om uw account aan het juiste team te koppelen.")
+    return f"U kunt alleen prioriteiten vastleggen voor uw eigen team, {own_team.naam}."
+
+
 def register_tab(view: P.AreaView, team: T.Team, catalog: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
-    """Tab 2: the team's agreed priorities with their results; record and end."""
+    """Tab 2: the team's agreed priorities with their results; record and end (own team only for wijkteam)."""
     reg = R.Register()
     st.markdown(f"Afgesproken gebiedsgebonden prioriteiten van **{team.naam}** "
                 f"(stadsdelen: {', '.join(sd_names.get(s, s) for s in team.stadsdelen)}). Vastgelegd in het "
@@ -397,6 +427,14 @@ def register_tab(view: P.AreaView, team: T.Team, catalog: pd.DataFrame, scored: 
     else:
         st.dataframe(shown.drop(columns=["Team"]), hide_index=True, width="stretch", key="prio_register")
         st.caption(RESULT_NOTE)
+
+    read_only = _read_only_reason(team)
+    if read_only:  # the list stays visible; no form (the register refuses such a write anyway)
+        st.info(read_only, icon=":material/lock:")
+        if own_team is not None:
+            st.button(f"Naar {own_team.naam}", key="prio_naar_eigen_team", icon=":material/arrow_forward:",
+                      on_click=_to_own_team)
+        return shown
 
     st.subheader("Nieuwe prioriteit vastleggen")
     ranked = [k for k in scored["key"] if scored.set_index("key").at[k, "gescoord"]]
@@ -420,7 +458,7 @@ def register_tab(view: P.AreaView, team: T.Team, catalog: pd.DataFrame, scored: 
     if saved:
         try:
             new_id = reg.add(team.naam, theme, area[0], area[1], start, end, note, viewer.user,
-                             allowed_teams=R.allowed_teams(viewer, team.naam))
+                             allowed_teams=R.allowed_teams(viewer))
         except R.RegisterError as exc:
             st.error(str(exc))
         except (sqlite3.Error, OSError) as exc:
@@ -444,7 +482,7 @@ def register_tab(view: P.AreaView, team: T.Team, catalog: pd.DataFrame, scored: 
             stop = st.form_submit_button("Beëindigen")
         if stop:
             try:
-                reg.end(int(pid), when, viewer.user, allowed_teams=R.allowed_teams(viewer, team.naam))
+                reg.end(int(pid), when, viewer.user, allowed_teams=R.allowed_teams(viewer))
                 audit.log("prioriteit", viewer.user, viewer.role, actie="beëindigd", id=int(pid), eind=when)
             except R.RegisterError as exc:
                 st.error(str(exc))

@@ -1,12 +1,14 @@
 """Page "Prioriteiten per stadsdeel" in a real browser (./run.sh, Chromium): the view, the register, the PDF."""
 from __future__ import annotations
 
+import contextlib
 import io
 import re
+import subprocess
 
 import pypdf
 
-from tests.e2e.browser import DECK_CANVAS, VEGA, shot, wait_idle
+from tests.e2e.browser import DECK_CANVAS, REPO, VEGA, shot, wait_idle
 
 PATH = "/prioriteiten?stadsdeel=WK026807"
 
@@ -33,8 +35,27 @@ def _visible_table(page) -> None:
     page.wait_for_timeout(800)
 
 
-def test_wijkteam_sees_the_ranking_the_grid_and_records_a_priority(logged_in):
+@contextlib.contextmanager
+def _team(server, account: str, team: str):
+    """Link a test account of the shared server to a team (read at login), and unlink it afterwards."""
+    def users(*args):
+        subprocess.run([str(REPO / ".venv" / "bin" / "python"), "-m", "pipelines", "users", "team", account, *args],
+                       cwd=REPO, env=server["env"], check=True, capture_output=True, text=True)
+    users(team)
+    try:
+        yield
+    finally:
+        users("--geen")
+
+
+def test_wijkteam_sees_the_ranking_the_grid_and_records_a_priority(logged_in, server):
+    with _team(server, "test-wijkteam", "Dukenburg"):
+        _wijkteam_records(logged_in)
+
+
+def _wijkteam_records(logged_in):
     page = _open(logged_in, "wijkteam")
+    assert page.get_by_text("Ingelogd als test-wijkteam (wijkteam, Veiliger Wijkteam Dukenburg)").count() >= 1
     body = page.locator("body").inner_text()
     assert "Stadsdeel Dukenburg" in body and "kwartaal" in body
     for tile in ("Auto-inbraken", "Cybercrime", "Ondermijning", "Overvallen"):
@@ -69,6 +90,17 @@ def test_wijkteam_sees_the_ranking_the_grid_and_records_a_priority(logged_in):
     csv = open(dl.value.path(), "rb").read().decode("utf-8-sig")
     assert "Veiliger Wijkteam Dukenburg" in csv and "nog te vroeg" in csv
     shot(page, "42_prioriteiten_alle_teams")
+    # another team's stadsdeel: the list read-only, no form
+    page.get_by_role("tab", name="Analyse").click()
+    page.get_by_role("combobox", name="Stadsdeel", exact=True).click()
+    page.get_by_role("option", name="Lindenholt", exact=True).click()
+    page.get_by_text("Stadsdeel Lindenholt").first.wait_for(timeout=90_000)
+    wait_idle(page)
+    page.get_by_role("tab", name="Afspraken en resultaten").click()
+    page.get_by_text("U kunt alleen prioriteiten vastleggen voor uw eigen team, Veiliger Wijkteam Dukenburg.") \
+        .wait_for(timeout=60_000)
+    assert page.get_by_role("button", name="Prioriteit vastleggen").count() == 0
+    shot(page, "44_prioriteiten_ander_team")
     assert page.external_requests == []
 
 
