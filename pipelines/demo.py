@@ -1496,6 +1496,84 @@ def generate(inbox: Path, weeks: int = 156, seed: int = 0, scale: float = 1.0,
 
 
 # --------------------------------------------------------------------------------------------
+# Scale option for benchmarks: a big warehouse without millions of extract rows
+# --------------------------------------------------------------------------------------------
+
+#: the four fact tables, their key column and how a copy's key is made unique
+SCALE_KEYS = {"incidenten": "registratienummer", "registraties": "registratie_id",
+              "cyber_slachtoffers": "aangifte_id", "hennep": "zaaknummer"}
+
+
+def build_scaled_warehouse(warehouse: Path, incidents: int, weeks: int = 156, seed: int = 0,
+                           today: dt.date | None = None, base_scale: float = 1.0, keep_versions: int = 2,
+                           log=None, base_cache: Path | None = None) -> dict:
+    """Benchmark warehouse with about `incidents` incidents (registraties, cyber and hennep in proportion).
+
+    Building 5M or 20M incidents through weekly extract files is far too slow (every record arrives
+    in 8 rolling files: over an hour for 5M). So this *bulk builder* generates a normal demo (the
+    generator above, `base_scale`, `weeks`) and loads it through the real ingest, and then writes
+    the fact tables directly: every record of every kind is copied `k` times in one SQL statement per
+    batch, each copy with its own key (`<key>-k<n>`) and, for hennep, its own BAG address id. Dates,
+    places (buurt, coordinates), mix, seasonality and the proportions between the four kinds stay
+    those of the generator: a region with k times the city's crime on the city's map. Lineage columns
+    are those of the original record. For benchmarks only; the product never calls it.
+
+    `base_cache`: a file where the ingested demo is kept (and reused when present), so that building
+    several sizes runs the ingest of the base demo once.
+    """
+    import shutil
+
+    from pipelines.ingest import run_ingest
+    from veiligheid.config import Config
+    from veiligheid.warehouse import write_version
+
+    say = log or (lambda msg: None)
+    warehouse = Path(warehouse)
+    work = warehouse.parent / (warehouse.name + ".build")
+    shutil.rmtree(work, ignore_errors=True)
+    t0 = t1 = time.perf_counter()
+    if base_cache is not None and Path(base_cache).exists():
+        shutil.copyfile(base_cache, warehouse)
+        say(f"basisdemo {base_cache} hergebruikt")
+    else:
+        generate(work / "inbox", weeks=weeks, seed=seed, scale=base_scale, today=today)
+        t1 = time.perf_counter()
+        say(f"demo gegenereerd in {t1 - t0:.0f} s")
+        cfg = Config.from_env(warehouse=str(warehouse), inbox=str(work / "inbox"))
+        cfg = Config(**{**cfg.__dict__, "processed": work / "processed", "refused": work / "refused",
+                        "keep_versions": keep_versions})
+        run_ingest(cfg, mark_demo=True)
+        if base_cache is not None:
+            shutil.copyfile(warehouse, base_cache)
+    t2 = time.perf_counter()
+    say(f"demo geladen via de ingest in {t2 - t1:.0f} s")
+    shutil.rmtree(work, ignore_errors=True)
+    counts = {}
+    with write_version(warehouse, keep=keep_versions) as w:
+        con = w.con
+        base = con.execute("SELECT count(*) FROM incidenten").fetchone()[0]
+        copies = max(round(incidents / max(base, 1)), 1)
+        batch = max(1, 2_000_000 // max(base, 1))  # about 2M incident rows per statement
+        for kind, key in SCALE_KEYS.items():
+            extra = f", lpad(CAST((CAST(adres_id AS HUGEINT) + k * 1000003) % 10000000000000000 AS VARCHAR), 16, '0') " \
+                    "AS adres_id" if kind == "hennep" else ""
+            for lo in range(1, copies, batch):
+                hi = min(lo + batch, copies)
+                con.execute(f"""
+                    INSERT INTO {kind}
+                    SELECT t.* REPLACE ({key} || '-k' || k AS {key}{extra})
+                    FROM (SELECT * FROM {kind} WHERE {key} NOT LIKE '%-k%') t, range({lo}, {hi}) r(k)""")
+            counts[kind] = con.execute(f"SELECT count(*) FROM {kind}").fetchone()[0]
+            say(f"{kind}: x{copies} -> {counts[kind]:,}")
+        con.execute("INSERT OR REPLACE INTO meta VALUES ('bench_copies', ?)", [str(copies)])
+        w.note = f"bench: demo x{copies} ({counts['incidenten']:,} incidenten)"
+    t3 = time.perf_counter()
+    say(f"vermenigvuldigd in {t3 - t2:.0f} s")
+    return {"copies": copies, "counts": counts, "generate_s": t1 - t0, "ingest_s": t2 - t1,
+            "multiply_s": t3 - t2, "bytes": warehouse.stat().st_size}
+
+
+# --------------------------------------------------------------------------------------------
 # CLI
 # --------------------------------------------------------------------------------------------
 
@@ -1530,6 +1608,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="doelmap (standaard VEILIGHEID_INBOX of data/inbox; relatief t.o.v. de repo)")
     parser.add_argument("--today", type=_date, default=None,
                         help="doe alsof het vandaag deze datum is (JJJJ-MM-DD); voor reproduceerbare demo's")
+    parser.add_argument("--incidents", type=_positive_int, default=None,
+                        help="alleen voor benchmarks: bouw direct een warehouse met ongeveer zoveel incidenten "
+                             "(demo via de ingest, daarna vermenigvuldigd; zie build_scaled_warehouse)")
+    parser.add_argument("--warehouse", default=None, help="met --incidents: het warehousebestand dat gebouwd wordt")
 
 
 def run(args) -> int:
@@ -1540,6 +1622,19 @@ def run(args) -> int:
     if not inbox.is_absolute():      # like veiligheid.config: relative paths are relative to the repo
         inbox = REPO / inbox
     today = getattr(args, "today", None)
+    if getattr(args, "incidents", None):
+        if not getattr(args, "warehouse", None):
+            print("demo: --incidents vraagt om --warehouse (een nieuw bestand)", file=sys.stderr)
+            return 2
+        target = Path(args.warehouse).expanduser()
+        if target.exists():
+            print(f"demo: {target} bestaat al; kies een nieuw bestand", file=sys.stderr)
+            return 2
+        info = build_scaled_warehouse(target, args.incidents, weeks=weeks, seed=seed, today=today, base_scale=scale,
+                                      log=lambda m: print(f"demo: {m}", file=sys.stderr, flush=True))
+        print(f"demo: {target}: " + ", ".join(f"{k} {v:,}".replace(",", ".") for k, v in info["counts"].items())
+              + f" ({info['bytes'] / 1e6:.0f} MB)")
+        return 0
     t0 = time.perf_counter()
     bar = None
     if sys.stderr.isatty():

@@ -1,0 +1,263 @@
+"""Soak test (issue 8): a year of weekly ingests while sessions keep reading.
+
+    nice -n 10 .venv/bin/python bench/soak.py --warehouse /tmp/bench8/w1000000/warehouse.duckdb [--weeks 52]
+
+1. Copies the warehouse's current version to `<out>/soak/` and has the demo generator write `--weeks`
+   consecutive weekly extracts of all four kinds after it (~10,000 rows a week, scale 2.8, rolling windows,
+   corrections, withdrawals, bad rows: like a real year).
+2. Starts the app (`./run.sh`, tests/e2e/browser.py `run_server`, 127.0.0.1) and `--sessions` browser sessions
+   (one headless Chromium; roles alternate wijkteam/analist) that keep switching pages and filters for the
+   whole soak. A session error: an exception box on the page, a run that does not finish within 120 s, or a
+   browser error.
+3. Two *data-path readers* (separate processes) do what a page run does through `veiligheid.ui`: several
+   queries, each through a read-only connection cached per version token. Every query also returns the
+   version it read, so a run that read two versions is a *mixed run*. One reader resolves the token per
+   query, as `ui.query` does today; the other resolves it once per run (`warehouse.snapshot`).
+4. Runs the weekly ingest (`python -m pipelines ingest --json`, like cron) once per simulated week, with
+   `--read-seconds` of reading between ingests (a real week has 7 days of reading; this simulates the
+   year in less: the number and kind of swaps are those of a year, not the idle time between them).
+Reports: reader and session errors, mixed runs per reader, server RSS after week 1 and after the last
+week, warehouse file size per week against the rows it holds, ingest times. Writes `<out>/soak.json`.
+The soak stops by itself: after the last week, or after `--limit` seconds.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.bench_scale import TODAY, p95, server_pid  # noqa: E402
+from bench.load import OBSERVER, PAGES, PERIODS, Sampler, _errors_on, _finished  # noqa: E402
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, PASSWORDS, run_server  # noqa: E402
+
+KINDS = ("incidenten", "registraties", "cyber_slachtoffers", "hennep")
+
+READER = r'''
+import json, sys, time
+sys.path.insert(0, {repo!r})
+from pathlib import Path
+from veiligheid.warehouse import connect_readonly, snapshot, connect_snapshot, version_token
+path, stop, mode = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+conns = {{}}
+def conn(token, opener):
+    if token not in conns:
+        if len(conns) >= 2:  # like ui._connection: cache_resource(max_entries=2)
+            conns.pop(next(iter(conns)))
+        conns[token] = opener()
+    return conns[token]
+Q = ["SELECT (SELECT value FROM meta WHERE key='version'), count(*), max(bron_weeknr) FROM incidenten",
+     "SELECT (SELECT value FROM meta WHERE key='version'), count(*), max(bron_weeknr) FROM registraties",
+     "SELECT (SELECT value FROM meta WHERE key='version'), count(*), max(bron_weeknr) FROM cyber_slachtoffers",
+     "SELECT (SELECT value FROM meta WHERE key='version'), count(*), max(run_id) FROM ingest_runs"]
+runs = mixed = 0
+errors, versions = [], set()
+while not stop.exists():
+    try:
+        seen = set()
+        if mode == "pinned":
+            snap = snapshot(path)
+            con = conn(snap.token, lambda: connect_snapshot(snap))
+        for q in Q:
+            if mode != "pinned":  # ui.query today: the token is read again for every query
+                tok = version_token(path)
+                con = conn(tok, lambda: connect_readonly(path))
+            cur = con.cursor()
+            seen.add(cur.execute(q).fetchone()[0])
+            cur.close()
+            time.sleep(0.01)
+        runs += 1
+        mixed += len(seen) > 1
+        time.sleep(0.2)  # a reader, not a CPU hog: the app and the ingest share 2 cores
+        versions |= seen
+    except Exception as exc:  # noqa: BLE001 - every failure is a reader error
+        errors.append(f"{{type(exc).__name__}}: {{str(exc)[:160]}}")
+print(json.dumps({{"mode": mode, "runs": runs, "mixed_runs": mixed, "errors": errors[:10], "n_errors": len(errors),
+                  "versions_seen": len(versions)}}))
+'''
+
+
+def make_year(out: Path, weeks: int) -> list[list[Path]]:
+    from pipelines.demo import generate
+
+    d = out / "year"
+    if not d.exists() or not any(d.iterdir()):
+        shutil.rmtree(d, ignore_errors=True)
+        generate(d, weeks=weeks, seed=2, scale=2.8, today=TODAY + dt.timedelta(days=7 * weeks))
+    by_week: dict[str, list[Path]] = {}
+    for p in sorted(d.iterdir()):
+        by_week.setdefault(p.stem.rsplit("_", 1)[1], []).append(p)
+    return [by_week[w] for w in sorted(by_week)]
+
+
+def table_rows(wh: Path) -> int:
+    from veiligheid.warehouse import connect_readonly
+
+    con = connect_readonly(wh)
+    try:
+        return sum(con.execute(f"SELECT count(*) FROM {k}").fetchone()[0] for k in KINDS)
+    finally:
+        con.close()
+
+
+async def browse(url: str, n: int, stop: threading.Event, out: dict) -> None:
+    from playwright.async_api import Error as PWError
+    from playwright.async_api import async_playwright
+
+    async def one(i: int, browser):
+        role = "wijkteam" if i % 2 == 0 else "analist"
+        rec = {"role": role, "actions": 0, "errors": [], "times": []}
+        out[i] = rec
+        ctx = await browser.new_context(viewport={"width": 1280, "height": 1000}, locale="nl-NL")
+        try:
+            await ctx.add_init_script(OBSERVER)
+            page = await ctx.new_page()
+            await page.goto(url + "/")
+            await page.get_by_label("Gebruikersnaam").fill(f"test-{role}")
+            await page.get_by_label("Wachtwoord").fill(PASSWORDS[role])
+            await page.get_by_role("button", name="Inloggen").click()
+            await page.wait_for_selector('[data-testid="stDeckGlJsonChart"] canvas', state="visible", timeout=180_000)
+            nav = page.get_by_test_id("stSidebarNav")
+            k = 0
+            while not stop.is_set():
+                try:
+                    before = await page.evaluate("window.__runs")
+                    t = time.perf_counter()
+                    if k % 3 == 0:
+                        await page.get_by_role("combobox", name="Periode", exact=True).click()
+                        await page.get_by_role("option", name=PERIODS[(k // 3 + i) % len(PERIODS)], exact=True).click()
+                    elif k % 3 == 1:
+                        await nav.get_by_role("link", name=PAGES[(i + k) % len(PAGES)]).click()
+                    else:
+                        await nav.get_by_role("link", name="Dashboards veiligheid").click()
+                    await _finished(page, before, 120_000)
+                    rec["times"].append(time.perf_counter() - t)
+                    rec.setdefault("log", []).append((k % 3, round(rec["times"][-1], 2), round(time.time(), 1)))
+                    rec["actions"] += 1
+                    if await _errors_on(page):
+                        rec["errors"].append(f"action {k}: exception on page")
+                except PWError as exc:
+                    rec["errors"].append(f"action {k}: {str(exc).splitlines()[0][:160]}")
+                k += 1
+                await asyncio.sleep(0.5)
+        except PWError as exc:
+            rec["errors"].append(f"login: {str(exc).splitlines()[0][:160]}")
+        finally:
+            await ctx.close()
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        await asyncio.gather(*(one(i, browser) for i in range(n)))
+        await browser.close()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--warehouse", type=Path, required=True, help="the warehouse to start from (not changed)")
+    ap.add_argument("--weeks", type=int, default=52)
+    ap.add_argument("--sessions", type=int, default=5)
+    ap.add_argument("--read-seconds", type=float, default=4.0, help="reading between two ingests (default 4)")
+    ap.add_argument("--limit", type=float, default=3600, help="stop after this many seconds in any case")
+    ap.add_argument("--out", type=Path, default=Path("/tmp/bench8"))
+    args = ap.parse_args()
+    from veiligheid.warehouse import current_file
+
+    soak = args.out / "soak"
+    shutil.rmtree(soak, ignore_errors=True)
+    soak.mkdir(parents=True)
+    year = make_year(args.out, args.weeks)
+    start = soak / "start.duckdb"
+    shutil.copyfile(current_file(args.warehouse), start)
+    t_end = time.monotonic() + args.limit
+
+    with run_server(start, soak / "server") as srv:
+        wh = Path(srv["env"]["VEILIGHEID_WAREHOUSE"])
+        pid = server_pid(soak / "server")
+        sampler = Sampler(pid, every=1.0)
+        sampler.start()
+        stop_browse = threading.Event()
+        sessions: dict = {}
+        browser_thread = threading.Thread(
+            target=lambda: asyncio.run(browse(srv["url"], args.sessions, stop_browse, sessions)), daemon=True)
+        browser_thread.start()
+        reader_file = soak / "reader.py"
+        reader_file.write_text(READER.format(repo=str(REPO)))
+        stop_file = soak / "stop-readers"
+        readers = [subprocess.Popen([sys.executable, str(reader_file), str(wh), str(stop_file), mode],
+                                    stdout=subprocess.PIPE, text=True) for mode in ("per-query", "pinned")]
+        time.sleep(max(args.read_seconds, 20))  # sessions log in and see their first page
+        weeks = []
+        rss_after = {}
+        inbox = soak / "inbox"
+        for wi, files in enumerate(year, start=1):
+            if time.monotonic() > t_end:
+                break
+            inbox.mkdir(exist_ok=True)
+            for f in files:
+                shutil.copy(f, inbox / f.name)
+            t = time.perf_counter()
+            out = subprocess.run([sys.executable, "-m", "pipelines", "ingest", "--inbox", str(inbox),
+                                  "--warehouse", str(wh), "--json"], cwd=REPO, capture_output=True, text=True,
+                                 env=srv["env"])
+            took = time.perf_counter() - t
+            res = json.loads(out.stdout) if out.stdout.strip() else {}
+            size = current_file(wh).stat().st_size
+            vdir_size = sum(p.stat().st_size for p in wh.with_name(wh.name + ".versions").glob("v*.duckdb"))
+            weeks.append({"week": wi, "ingest_s": round(took, 2), "exit": out.returncode,
+                          "status": sorted({f["status"] for f in res.get("files", [])}),
+                          "file_mb": round(size / 1e6, 1), "versions_mb": round(vdir_size / 1e6),
+                          "rows": table_rows(wh)})
+            print(json.dumps(weeks[-1]), flush=True)
+            time.sleep(args.read_seconds)
+            if wi == 1:
+                rss_after[1] = sampler.rss[-1] if sampler.rss else None
+        rss_after[len(weeks)] = sampler.rss[-1] if sampler.rss else None
+        time.sleep(2)
+        stop_file.write_text("x")
+        reader_reports = [json.loads(r.communicate(timeout=120)[0]) for r in readers]
+        stop_browse.set()
+        browser_thread.join(timeout=180)
+        sampler.stop.set()
+        sampler.join()
+    sess_times = [x for s in sessions.values() for x in s["times"]]
+    sess_errors = [e for s in sessions.values() for e in s["errors"]]
+    first, last = weeks[0], weeks[-1]
+    report = {
+        "weeks": len(weeks), "sessions": args.sessions, "read_seconds_per_week": args.read_seconds,
+        "session_actions": len(sess_times), "session_errors": len(sess_errors), "session_error_samples": sess_errors[:5],
+        "session_p50_s": round(statistics.median(sess_times), 2) if sess_times else None,
+        "session_p95_s": round(p95(sess_times), 2) if sess_times else None,
+        "readers": reader_reports,
+        "session_logs": {i: s.get("log", []) for i, s in sessions.items()},
+        "server_rss_mb_after_week_1": round(rss_after.get(1) or 0),
+        "server_rss_mb_after_last_week": round(rss_after.get(len(weeks)) or 0),
+        "server_rss_mb_max": round(max(sampler.rss)) if sampler.rss else None,
+        "ingest_median_s": round(statistics.median(w["ingest_s"] for w in weeks), 2),
+        "ingest_max_s": max(w["ingest_s"] for w in weeks),
+        "ingest_failures": sum(1 for w in weeks if w["exit"] != 0),
+        "file_mb_first_last": [first["file_mb"], last["file_mb"]],
+        "rows_first_last": [first["rows"], last["rows"]],
+        "per_week": weeks,
+    }
+    if rss_after.get(1):
+        report["rss_growth_pct"] = round(100 * (rss_after[len(weeks)] - rss_after[1]) / rss_after[1], 1)
+    report["file_growth_pct"] = round(100 * (last["file_mb"] - first["file_mb"]) / first["file_mb"], 1)
+    report["rows_growth_pct"] = round(100 * (last["rows"] - first["rows"]) / first["rows"], 1)
+    (args.out / "soak.json").write_text(json.dumps(report, ensure_ascii=False, indent=1))
+    print(json.dumps({k: v for k, v in report.items() if k != "per_week"}, ensure_ascii=False), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
