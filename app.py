@@ -41,6 +41,7 @@ page = st.navigation(pages, position="sidebar" if viewer else "hidden")
 viewer = auth.gate()
 
 ui.require_warehouse()
+ui.pin_version()  # every query of this run reads one warehouse version (an ingest may swap meanwhile)
 fresh = ui.freshness()
 valid = ui.valid(fresh)
 ui.init_state(valid)

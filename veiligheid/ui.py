@@ -18,7 +18,7 @@ from . import audit, fmt, queries
 from . import filters as F
 from .access import Viewer
 from .config import ATTRIBUTION, Config  # noqa: F401  (ATTRIBUTION: used by the pages as ui.ATTRIBUTION)
-from .warehouse import connect_readonly, version_token
+from .warehouse import connect_token, version_token
 
 VIEWER = "viewer"  # session_state key of the logged-in Viewer (set only by veiligheid.auth)
 STATE = "filters"  # session_state key of the FilterState (never a widget key)
@@ -32,8 +32,12 @@ def warehouse_path() -> Path:
 
 @st.cache_resource(max_entries=2, show_spinner=False)
 def _connection(path: str, token: str) -> duckdb.DuckDBPyConnection:
-    """One read-only connection per warehouse version; treat as read-only, use cursors."""
-    return connect_readonly(Path(path))  # opens the current version file (see warehouse.current_file)
+    """One read-only connection per warehouse version; treat as read-only, use cursors.
+
+    It opens the version file that `token` names, never simply the current one: an ingest may swap in a
+    new version between reading the token and opening, and the new data must not be cached under the
+    old version's key."""
+    return connect_token(Path(path), token)
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
@@ -41,14 +45,28 @@ def _query(path: str, token: str, name: str, *args):
     return getattr(queries, name)(_connection(path, token), *args)
 
 
+PINNED = "_warehouse_version"  # (path, token) of the version this script run reads
+
+
+def pin_version() -> None:
+    """Called by app.py at the start of every run: every query of the run reads this one version, so a
+    run never shows the old week in one figure and the new week in the next when an ingest swaps versions
+    in between."""
+    path = warehouse_path()
+    st.session_state[PINNED] = (str(path), version_token(path))
+
+
 def token() -> str:
-    return version_token(warehouse_path())
+    path = warehouse_path()
+    pinned = st.session_state.get(PINNED)
+    if pinned and pinned[0] == str(path) and pinned[1] != "missing":
+        return pinned[1]
+    return version_token(path)
 
 
 def query(name: str, *args):
-    """Run queries.<name>(con, *args), cached on the warehouse version and the arguments."""
-    path = warehouse_path()
-    return _query(str(path), version_token(path), name, *args)
+    """Run queries.<name>(con, *args), cached on the warehouse version (pinned per run) and the arguments."""
+    return _query(str(warehouse_path()), token(), name, *args)
 
 
 def require_warehouse() -> None:
