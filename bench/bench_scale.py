@@ -129,17 +129,9 @@ def bench_pages(wh: Path, role: str, runs: int, sink: list, n: int) -> None:
 
 # ------------------------------------------------------------------ browser: map and memory
 def rss_mb(pid: int) -> float:
-    from bench.bench_pages import _children
+    from bench.bench_pages import _rss_mb
 
-    total = 0
-    for p in [pid, *_children(pid)]:
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            pass
-    return total / 1024
+    return _rss_mb(pid)
 
 
 def server_pid(root: Path) -> int | None:

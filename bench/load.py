@@ -106,13 +106,7 @@ async def session(i: int, browser, url: str, role: str, actions: int, deadline: 
     out[i] = rec
     ctx = await browser.new_context(viewport={"width": 1280, "height": 1000}, locale="nl-NL")
     try:
-        await ctx.add_init_script(OBSERVER)
-        page = await ctx.new_page()
-        await page.goto(url + "/")
-        await page.get_by_label("Gebruikersnaam").fill(f"test-{role}")
-        await page.get_by_label("Wachtwoord").fill(PASSWORDS[role])
-        t = time.perf_counter()
-        await page.get_by_role("button", name="Inloggen").click()
+        page, t = await login_page(ctx, url, role)
         await page.wait_for_selector('[data-testid="stDeckGlJsonChart"] canvas', state="visible", timeout=180_000)
         rec["login_s"] = time.perf_counter() - t
         nav = page.get_by_test_id("stSidebarNav")
@@ -163,7 +157,10 @@ async def drive(url: str, n: int, actions: int, limit: float) -> dict:
     return out
 
 
-def run_level(wh: Path, n: int, actions: int, limit: float, root: Path) -> dict:
+def run_level(wh: Path, n: int, actions: int, limit: float, root: Path, drive=None, client: str = "browser") -> dict:
+    """One load level: a server on a copy of `wh`, `n` sessions driven by `drive(url, n, actions, limit)`
+    (default: this file's Playwright sessions), the server's CPU and memory sampled meanwhile."""
+    drive = drive or globals()["drive"]
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     with run_server(wh, root) as srv:
@@ -185,11 +182,12 @@ def run_level(wh: Path, n: int, actions: int, limit: float, root: Path) -> dict:
                          "p95_s": round(p95(tt), 2) if tt else None, "actions": len(tt)}
     logins = [r["login_s"] for r in res.values() if r["login_s"] is not None]
     errors = [e for r in res.values() for e in r["errors"]]
-    return {"sessions": n, "actions": len(times), "wall_s": round(wall, 1),
+    return {"client": client, "sessions": n, "actions": len(times), "wall_s": round(wall, 1),
             "p50_s": round(statistics.median(times), 2) if times else None,
             "p95_s": round(p95(times), 2) if times else None, "max_s": round(max(times), 2) if times else None,
             "by_role": by_role,
-            "login_to_map_median_s": round(statistics.median(logins), 2) if logins else None,
+            # browser: login until the map is visible; websocket: login until the first page has run
+            "login_median_s": round(statistics.median(logins), 2) if logins else None,
             "errors": len(errors), "error_samples": errors[:5],
             "server_cpu_mean_pct": round(statistics.mean(sampler.cpu), 0) if sampler and sampler.cpu else None,
             "server_cpu_p95_pct": round(p95(sampler.cpu), 0) if sampler and sampler.cpu else None,
@@ -197,8 +195,9 @@ def run_level(wh: Path, n: int, actions: int, limit: float, root: Path) -> dict:
             "server_rss_end_mb": round(sampler.rss[-1]) if sampler and sampler.rss else None}
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def cli(doc: str, drive, client: str, prefix: str) -> int:
+    """The command line of a load script: levels of sessions, one JSON line and file per level."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--warehouse", type=Path, required=True)
     ap.add_argument("--sessions", default="5,10,20")
     ap.add_argument("--actions", type=int, default=9, help="actions per session (default 9)")
@@ -206,10 +205,27 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=Path("/tmp/bench8"))
     args = ap.parse_args()
     for n in [int(s) for s in args.sessions.split(",")]:
-        rec = run_level(args.warehouse, n, args.actions, args.limit, args.out / "load-server")
+        rec = run_level(args.warehouse, n, args.actions, args.limit, args.out / f"{prefix}-server", drive, client)
         print(json.dumps(rec, ensure_ascii=False), flush=True)
-        (args.out / f"load-{n}.json").write_text(json.dumps(rec, ensure_ascii=False, indent=1))
+        (args.out / f"{prefix}-{n}.json").write_text(json.dumps(rec, ensure_ascii=False, indent=1))
     return 0
+
+
+async def login_page(ctx, url: str, role: str):
+    """A page of `ctx` on the login of `url`, filled in for the test account of `role` and submitted;
+    returns (page, the moment of the click)."""
+    await ctx.add_init_script(OBSERVER)
+    page = await ctx.new_page()
+    await page.goto(url + "/")
+    await page.get_by_label("Gebruikersnaam").fill(f"test-{role}")
+    await page.get_by_label("Wachtwoord").fill(PASSWORDS[role])
+    t = time.perf_counter()
+    await page.get_by_role("button", name="Inloggen").click()
+    return page, t
+
+
+def main() -> int:
+    return cli(__doc__, drive, "browser", "load")
 
 
 if __name__ == "__main__":

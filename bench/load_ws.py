@@ -17,11 +17,7 @@ Prints one JSON line per N and writes `<out>/load-ws-<N>.json`.
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
-import shutil
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -29,9 +25,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.bench_scale import p95, server_pid  # noqa: E402
-from bench.load import Sampler  # noqa: E402
-from tests.e2e.browser import PASSWORDS, run_server  # noqa: E402
+from bench.load import cli  # noqa: E402
+from tests.e2e.browser import PASSWORDS  # noqa: E402
 
 PAGES = ["Cybercrime: slachtofferprofielen", "Hennepteelt", "Prioriteiten per stadsdeel", "Data"]
 PERIODS = ["Laatste 13 weken", "Laatste 4 weken", "Laatste 52 weken"]
@@ -158,53 +153,8 @@ async def drive(url: str, n: int, actions: int, limit: float) -> dict:
     return out
 
 
-def run_level(wh: Path, n: int, actions: int, limit: float, root: Path) -> dict:
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True)
-    with run_server(wh, root) as srv:
-        pid = server_pid(root)
-        sampler = Sampler(pid) if pid else None
-        if sampler:
-            sampler.start()
-        t = time.perf_counter()
-        res = asyncio.run(drive(srv["url"], n, actions, limit))
-        wall = time.perf_counter() - t
-        if sampler:
-            sampler.stop.set()
-            sampler.join()
-    times = [x for r in res.values() for x in r["times"]]
-    by_role = {}
-    for role in ("wijkteam", "analist"):
-        tt = [x for r in res.values() if r["role"] == role for x in r["times"]]
-        by_role[role] = {"p50_s": round(statistics.median(tt), 2) if tt else None,
-                         "p95_s": round(p95(tt), 2) if tt else None, "actions": len(tt)}
-    logins = [r["login_s"] for r in res.values() if r["login_s"] is not None]
-    errors = [e for r in res.values() for e in r["errors"]]
-    return {"client": "websocket", "sessions": n, "actions": len(times), "wall_s": round(wall, 1),
-            "p50_s": round(statistics.median(times), 2) if times else None,
-            "p95_s": round(p95(times), 2) if times else None, "max_s": round(max(times), 2) if times else None,
-            "by_role": by_role,
-            "login_median_s": round(statistics.median(logins), 2) if logins else None,
-            "errors": len(errors), "error_samples": errors[:5],
-            "server_cpu_mean_pct": round(statistics.mean(sampler.cpu), 0) if sampler and sampler.cpu else None,
-            "server_cpu_p95_pct": round(p95(sampler.cpu), 0) if sampler and sampler.cpu else None,
-            "server_rss_max_mb": round(max(sampler.rss)) if sampler and sampler.rss else None,
-            "server_rss_end_mb": round(sampler.rss[-1]) if sampler and sampler.rss else None}
-
-
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--warehouse", type=Path, required=True)
-    ap.add_argument("--sessions", default="5,10,20")
-    ap.add_argument("--actions", type=int, default=9, help="actions per session (default 9)")
-    ap.add_argument("--limit", type=float, default=600, help="wall-clock limit per level in seconds (default 600)")
-    ap.add_argument("--out", type=Path, default=Path("/tmp/bench8"))
-    args = ap.parse_args()
-    for n in [int(s) for s in args.sessions.split(",")]:
-        rec = run_level(args.warehouse, n, args.actions, args.limit, args.out / "load-ws-server")
-        print(json.dumps(rec, ensure_ascii=False), flush=True)
-        (args.out / f"load-ws-{n}.json").write_text(json.dumps(rec, ensure_ascii=False, indent=1))
-    return 0
+    return cli(__doc__, drive, "websocket", "load-ws")
 
 
 if __name__ == "__main__":

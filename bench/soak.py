@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import datetime as dt
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -39,8 +38,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.bench_scale import TODAY, p95, server_pid  # noqa: E402
-from bench.load import OBSERVER, PAGES, PERIODS, Sampler, _errors_on, _finished  # noqa: E402
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, PASSWORDS, run_server  # noqa: E402
+from bench.load import PAGES, PERIODS, Sampler, _errors_on, _finished, login_page  # noqa: E402
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, run_server  # noqa: E402
 
 KINDS = ("incidenten", "registraties", "cyber_slachtoffers", "hennep")
 
@@ -121,12 +120,7 @@ async def browse(url: str, n: int, stop: threading.Event, out: dict) -> None:
         out[i] = rec
         ctx = await browser.new_context(viewport={"width": 1280, "height": 1000}, locale="nl-NL")
         try:
-            await ctx.add_init_script(OBSERVER)
-            page = await ctx.new_page()
-            await page.goto(url + "/")
-            await page.get_by_label("Gebruikersnaam").fill(f"test-{role}")
-            await page.get_by_label("Wachtwoord").fill(PASSWORDS[role])
-            await page.get_by_role("button", name="Inloggen").click()
+            page, _ = await login_page(ctx, url, role)
             await page.wait_for_selector('[data-testid="stDeckGlJsonChart"] canvas', state="visible", timeout=180_000)
             nav = page.get_by_test_id("stSidebarNav")
             k = 0
