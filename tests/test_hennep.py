@@ -179,6 +179,15 @@ def test_repeat_rule_is_strictly_after_an_earlier_dismantling():
     # R's signal (01-02) comes before P's dismantling (01-03): R is not a repeat; P's signal (01-01) comes
     # before R's dismantling (10-02): P is not one either
     assert cases["herhaling"].tolist() == [False, False]
+    # the same day is not "before"; a case's own dismantling never makes it a repeat; the earliest
+    # dismantling at an address counts for every other case there, the second earliest for its own case
+    more = hennep.normalise(pd.DataFrame([
+        _row("A", D(2026, 1, 1), "Politie", D(2026, 1, 10), adres="Z"),
+        _row("B", D(2026, 1, 10), "Politie", D(2026, 1, 20), adres="Z"),  # A's dismantling on B's signal day
+        _row("C", D(2026, 1, 15), "Politie", D(2026, 1, 12), adres="Z"),  # A's (10-01) before C's signal
+        _row("D", D(2026, 1, 11), "Politie", D(2026, 1, 5), adres="Y"),   # only its own dismantling
+    ]))
+    assert dict(zip(more["zaaknummer"], more["herhaling"])) == {"A": False, "B": False, "C": True, "D": False}
 
 
 # ------------------------------------------------------------------ the overview (analist: true figures)
