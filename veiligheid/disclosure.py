@@ -303,7 +303,7 @@ def bounds_complement(values: Mapping, rels: Sequence[Relation], hidden: set, gr
     hid = sorted(group, key=order.__getitem__)
     lp = cache.get(group) if cache is not None else None
     if lp is None:
-        lp = _BoundsLP(values, hid, rels, threshold)
+        lp = _BoundsLP.over(values, hid, rels, threshold)
         if cache is not None:
             cache[group] = lp
     binding = lp.binding(hid.index(target))
@@ -318,47 +318,52 @@ def bounds_complement(values: Mapping, rels: Sequence[Relation], hidden: set, gr
     if rels_of is not None and candidates:
         test = candidates[:tries]
         crels = list({id(r): r for r in [*rels, *(r for c in test for r in rels_of.get(c, ()))]}.values())
-        lp = _BoundsLP(values, [*hid, *test], crels, threshold, fixed=len(hid))
+        lp = _BoundsLP.over(values, [*hid, *test], crels, threshold, fixed=len(hid))
         for n, c in enumerate(test):  # each candidate hidden on its own (the others stay fixed)
             if lp.width(hid.index(target), free=len(hid) + n) >= 1 - 1e-6:
                 return c
     return candidates[0] if candidates else None
 
 
-class _BoundsLP:
-    """The reader's linear programme over some cells: relations as equalities, bounds >= 1 (non-zero),
-    <= threshold - 1 (small, when a threshold is given); cells from index `fixed` on start fixed at their
-    value. One HiGHS model, re-solved with only the objective (or one column's bounds) changed."""
+def _sparse_rows(rels: Sequence[Relation], col: Mapping[Hashable, int]):
+    """relation_rows, built sparse: (CSC matrix, owners)."""
+    ri, ci, vals, owners = [], [], [], []
+    for t, parts in rels:
+        entries: dict = {}
+        for c, coef in [(t, -1.0), *((p, 1.0) for p in parts)]:
+            if c in col:
+                entries[col[c]] = entries.get(col[c], 0.0) + coef
+        entries = {j: v for j, v in entries.items() if v}
+        if entries:
+            ri += [len(owners)] * len(entries)
+            ci += list(entries)
+            vals += list(entries.values())
+            owners.append([t, *parts])
+    return sparse.csc_matrix((vals, (ri, ci)), shape=(len(owners), len(col))), owners
 
-    def __init__(self, values: Mapping, cells: list, rels: Sequence[Relation], threshold: int | None,
-                 fixed: int | None = None):
-        col = {k: i for i, k in enumerate(cells)}
-        ri, ci, vals, self.owners = [], [], [], []
-        for t, parts in rels:  # the rows of relation_rows, built sparse
-            entries: dict = {}
-            for c, coef in [(t, -1.0), *((p, 1.0) for p in parts)]:
-                if c in col:
-                    entries[col[c]] = entries.get(col[c], 0.0) + coef
-            entries = {j: v for j, v in entries.items() if v}
-            if entries:
-                r = len(self.owners)
-                self.owners.append([t, *parts])
-                ri += [r] * len(entries)
-                ci += list(entries)
-                vals += list(entries.values())
+
+class _BoundsLP:
+    """The reader's linear programme over some cells: the rows of `a` (relations over the cells) as
+    equalities, bounds >= 1 (non-zero), <= threshold - 1 (small, when a threshold is given); cells from
+    index `fixed` on start fixed at their value. One HiGHS model, re-solved with only the objective (or one
+    column's bounds) changed (warm start). owners: the relation of each row (for `binding`)."""
+
+    def __init__(self, values: Mapping, cells: list, a, threshold: int | None, fixed: int | None = None,
+                 owners: list | None = None):
+        self.owners = owners or []
         self.n = n = len(cells)
         x = np.array([float(values[k]) for k in cells])
         self.lower = np.array([1.0 if v > 0 else 0.0 for v in x])
         self.upper = np.array([float(threshold - 1) if threshold and 0 < v < threshold else highspy.kHighsInf
                                for v in x])
+        csc = sparse.csc_matrix(a)
         lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = n, len(self.owners)
+        lp.num_col_, lp.num_row_ = n, csc.shape[0]
         lp.col_cost_ = np.zeros(n)
         lo, up = self.lower.copy(), self.upper.copy()
         if fixed is not None:
             lo[fixed:] = up[fixed:] = x[fixed:]
         lp.col_lower_, lp.col_upper_ = lo, up
-        csc = sparse.csc_matrix((vals, (ri, ci)), shape=(len(self.owners), n))
         lp.row_lower_ = lp.row_upper_ = csc @ x
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
         lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = csc.indptr, csc.indices, csc.data
@@ -367,15 +372,28 @@ class _BoundsLP:
         self.h.passModel(lp)
         self.x = x
 
-    def _solve(self, i: int, sense) -> tuple[float, np.ndarray] | None:
-        h = self.h
-        h.changeColCost(i, 1.0)
+    @classmethod
+    def over(cls, values: Mapping, cells: list, rels: Sequence[Relation], threshold: int | None,
+             fixed: int | None = None) -> "_BoundsLP":
+        a, owners = _sparse_rows(rels, {k: i for i, k in enumerate(cells)})
+        return cls(values, cells, a, threshold, fixed, owners)
+
+    def solve(self, cost, sense) -> tuple[np.ndarray, np.ndarray] | None:
+        """(solution, row duals) for objective `cost` (a cell index, or a cost vector), None if not optimal."""
+        h, idx = self.h, np.arange(self.n, dtype=np.int32)
+        if isinstance(cost, (int, np.integer)):
+            h.changeColCost(int(cost), 1.0)
+        else:
+            h.changeColsCost(self.n, idx, np.asarray(cost, dtype=float))
         h.changeObjectiveSense(sense)
         h.run()
         ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
         sol = h.getSolution()
-        out = (float(np.asarray(sol.col_value)[i]), np.asarray(sol.row_dual)) if ok else None
-        h.changeColCost(i, 0.0)  # (this resets the model status: read it first)
+        out = (np.asarray(sol.col_value), np.asarray(sol.row_dual)) if ok else None
+        if isinstance(cost, (int, np.integer)):  # (this resets the model status: read it first)
+            h.changeColCost(int(cost), 0.0)
+        else:
+            h.changeColsCost(self.n, idx, np.zeros(self.n))
         return out
 
     def binding(self, i: int) -> list[int]:
@@ -383,7 +401,7 @@ class _BoundsLP:
         the largest first."""
         duals = []
         for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
-            got = self._solve(i, sense)
+            got = self.solve(i, sense)
             if got is not None:
                 duals += [(abs(d), r) for r, d in enumerate(got[1]) if abs(d) > 1e-9]
         return list(dict.fromkeys(r for _, r in sorted(duals, key=lambda d: -d[0])))
@@ -391,10 +409,10 @@ class _BoundsLP:
     def width(self, i: int, free: int) -> float:
         """max - min of cell i with column `free` released to its bounds (fixed again afterwards)."""
         self.h.changeColBounds(free, self.lower[free], self.upper[free])
-        lo = self._solve(i, highspy.ObjSense.kMinimize)
-        hi = self._solve(i, highspy.ObjSense.kMaximize)
+        lo = self.solve(i, highspy.ObjSense.kMinimize)
+        hi = self.solve(i, highspy.ObjSense.kMaximize)
         self.h.changeColBounds(free, self.x[free], self.x[free])
-        return hi[0] - lo[0] if lo is not None and hi is not None else 0.0
+        return hi[0][i] - lo[0][i] if lo is not None and hi is not None else 0.0
 
 
 def relation_rows(rels: Sequence[Relation], col: Mapping[Hashable, int]) -> tuple[list, list]:
@@ -498,35 +516,16 @@ def _pinned_by_bounds(values, hid: list, a: np.ndarray, threshold: int | None, s
 
     One HiGHS model per system, re-solved per cell with only the objective changed (warm start); every
     solution found is a feasible point, so a cell that any solution moves by 1 or more has room already."""
-    x_true = np.array([float(values[k]) for k in hid])
-    n = len(hid)
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = n, a.shape[0]
-    lp.col_cost_ = np.zeros(n)
-    lp.col_lower_ = np.array([1.0 if v > 0 else 0.0 for v in x_true])
-    lp.col_upper_ = np.array([float(threshold - 1) if threshold and 0 < v < threshold else highspy.kHighsInf
-                              for v in x_true])
-    b = a @ x_true
-    lp.row_lower_ = lp.row_upper_ = b
-    csc = sparse.csc_matrix(a)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = csc.indptr, csc.indices, csc.data
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.passModel(lp)
+    lp = _BoundsLP(values, hid, a, threshold)
+    x_true, n = lp.x, len(hid)
     room = np.zeros(n, dtype=bool)  # cells some feasible point moves by >= 1
 
-    def solve(i: int, sense) -> float | None:
-        h.changeColCost(i, 1.0)
-        h.changeObjectiveSense(sense)
-        h.run()
-        ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
-        x = np.asarray(h.getSolution().col_value)
-        h.changeColCost(i, 0.0)  # (this resets the model status: read it first)
-        if not ok:
+    def solve(cost, sense) -> np.ndarray | None:
+        got = lp.solve(cost, sense)
+        if got is None:
             return None
-        room[np.abs(x - x_true) >= 1 - 1e-6] = True
-        return float(x[i])
+        room[np.abs(got[0] - x_true) >= 1 - 1e-6] = True
+        return got[0]
 
     # a few random directions first: each solution moves many cells at once (most get room this way),
     # so only the few left need their own two linear programmes
@@ -535,21 +534,16 @@ def _pinned_by_bounds(values, hid: list, a: np.ndarray, threshold: int | None, s
     for _ in range(min(24, n)):
         if (room | done).all():
             break
-        h.changeColsCost(n, np.arange(n, dtype=np.int32), rng.normal(size=n))
-        h.changeObjectiveSense(highspy.ObjSense.kMinimize)
-        h.run()
-        if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
-            room[np.abs(np.asarray(h.getSolution().col_value) - x_true) >= 1 - 1e-6] = True
-    h.changeColsCost(n, np.arange(n, dtype=np.int32), np.zeros(n))
+        solve(rng.normal(size=n), highspy.ObjSense.kMinimize)
     out = set()
     for i, k in enumerate(hid):
         if k in skip or room[i]:
             continue
         lo = solve(i, highspy.ObjSense.kMinimize)
-        if lo is None or room[i] or math.ceil(lo - 1e-6) < x_true[i]:
+        if lo is None or room[i] or math.ceil(lo[i] - 1e-6) < x_true[i]:
             continue  # room below the true value
         hi = solve(i, highspy.ObjSense.kMaximize)
-        if hi is not None and not room[i] and math.floor(hi + 1e-6) <= x_true[i]:
+        if hi is not None and not room[i] and math.floor(hi[i] + 1e-6) <= x_true[i]:
             out.add(k)
     return out
 
