@@ -5,6 +5,7 @@ hidden cell can be computed from what is shown.
 """
 from __future__ import annotations
 
+import math
 import itertools
 
 import numpy as np
@@ -218,6 +219,47 @@ def test_bounds_complement_takes_a_cell_that_gives_room_not_an_empty_one():
     pick = disclosure.bounds_complement(values, rels, hidden, hidden, "a0", None, order, rels_of)
     assert pick == "C"
     assert recoverable(values, rels, hidden | {pick}, bounds=True) == set()
+
+
+def _stadsdelen_system():
+    """City 42 = four stadsdelen; s1 (1 = its wijk a1) and s3 (1 = c1) are hidden; the bounds (a hidden count
+    is at least 1) pin s1 and s3 at 1. No single shown cell but the city total gives room: s2 (10) alone is
+    computable from its shown wijken. s2 together with its wijk b1 (4) does: s1 + 1, s2 - 1, b1 - 1."""
+    values = {"C": 42, "s1": 1, "s2": 10, "s3": 1, "s4": 30, "a1": 1, "a2": 0, "b1": 4, "b2": 6, "c1": 1, "c2": 0,
+              "d1": 15, "d2": 15}
+    rels = [("C", ["s1", "s2", "s3", "s4"]), ("s1", ["a1", "a2"]), ("s2", ["b1", "b2"]), ("s3", ["c1", "c2"]),
+            ("s4", ["d1", "d2"])]
+    rels_of: dict = {}
+    for r in rels:
+        for c in (r[0], *r[1]):
+            rels_of.setdefault(c, []).append(r)
+    return values, rels, rels_of, {"s1", "a1", "s3", "c1"}
+
+
+def test_room_complement_finds_two_cells_that_only_help_together():
+    values, rels, rels_of, hidden = _stadsdelen_system()
+    assert recoverable(values, rels, hidden, None, bounds=True) == hidden
+    for one in ("s2", "b1", "b2", "s4", "a2", "c2"):  # no single cell but the city total helps: s1 (or the cell
+        assert recoverable(values, rels, hidden | {one}, None, bounds=True) & {"s1", "a1", one}, one  # itself) given away
+    assert not recoverable(values, rels, hidden | {"C"}, None, bounds=True)
+    pick = disclosure.room_complement(values, rels_of, hidden, hidden, "s1")
+    assert pick == {"s2", "b1"}  # cost 11 + 5, cheaper than the city total (43) and than s2 + b2 (18)
+    assert not recoverable(values, rels, hidden | pick, None, bounds=True) & {"s1", "a1"}
+    # a cell that may not be hidden (infinite cost) is never taken: then the total, the only other way
+    costly = {"b1": math.inf, "b2": math.inf}
+    assert disclosure.room_complement(values, rels_of, hidden, hidden, "s1",
+                                      cost=lambda c: costly.get(c, values[c])) == {"C"}
+    # nothing that may be hidden gives room: None
+    assert disclosure.room_complement(values, rels_of, hidden, hidden, "s1",
+                                      cost=lambda c: math.inf) is None
+
+
+def test_protect_modular_prefers_two_small_cells_to_the_city_total():
+    values, rels, _, hidden = _stadsdelen_system()
+    modules = [[r] for r in rels]
+    out = protect_modular(values, modules, P5, hide=hidden, cost=lambda c: values[c] * (100 if c == "C" else 1))
+    assert "C" not in out
+    assert not [k for k in recoverable(values, rels, out, None, bounds=True) if 0 < values[k] < 5]
 
 
 def test_protect_modular_frees_cells_that_only_all_modules_together_pin():

@@ -19,7 +19,7 @@ Roles without an active policy (`analist`, `beheer`) see the true figures.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -139,8 +139,8 @@ BOUNDS_COMPLEMENTS = 40  # cells exposed again per round whose complement is cho
 
 
 def protect_modular(values: Mapping[Hashable, float], modules: Sequence[Sequence[Relation]], policy: Policy,
-                    hide: Iterable[Hashable] = (), unshown: Iterable[Hashable] = (), bounds: bool = True
-                    ) -> set[Hashable]:
+                    hide: Iterable[Hashable] = (), unshown: Iterable[Hashable] = (), bounds: bool = True,
+                    cost: Callable | None = None, implicit: Collection = ()) -> set[Hashable]:
     """Secondary suppression for large linked tables, module by module (the way tau-ARGUS protects
     hierarchical tables), then checked as a whole.
 
@@ -158,6 +158,9 @@ def protect_modular(values: Mapping[Hashable, float], modules: Sequence[Sequence
     unshown: cells that no view shows (e.g. a part of a week that only a period total covers). They are
     unknowns for a reader; they may be recoverable when their value is not small (it is never shown, so
     it protects nothing and gives nothing away), but a small one is protected like a primary cell.
+    cost: what hiding a cell costs when a set of complements is chosen at once (`room_complement`; default
+    its count), e.g. higher for headline figures. implicit: every cell no view shows (small or not); in such a
+    set they move freely, since a reader only computes them through the relations.
     Returns the hidden cells among the shown ones (plus unshown cells).
     """
     if not policy.active:
@@ -220,11 +223,14 @@ def protect_modular(values: Mapping[Hashable, float], modules: Sequence[Sequence
         lps: dict = {}  # group -> its linear programme, for this round's hidden set
         group_rels: dict = {}
 
-        def binding_complement(target, test: bool):
-            """A complement from a relation that binds in the LP that pins target (duals); tested or not."""
+        def group_of_(target) -> frozenset:
             if not group_of:
                 group_of.update(_hidden_group_of(values, all_rels, hidden))
-            group = group_of[target]
+            return group_of[target]
+
+        def binding_complement(target, test: bool):
+            """A complement from a relation that binds in the LP that pins target (duals); tested or not."""
+            group = group_of_(target)
             if group not in group_rels:
                 group_rels[group] = list({id(r): r for c in group for r in rels_of.get(c, ())}.values())
             return bounds_complement(values, group_rels[group], hidden, group, target, None, order,
@@ -233,13 +239,21 @@ def protect_modular(values: Mapping[Hashable, float], modules: Sequence[Sequence
         tested = 0
         for target in sorted(exposed, key=lambda c: order[c]):  # one complement per exposed cell, per round
             picked = None
-            # a cell still exposed after a round: a complement that gives it room, tested (LP duals)
-            if bounds and target in before and tested < BOUNDS_COMPLEMENTS:
+            # a cell still exposed after a round: the cheapest set of shown cells that gives it room (a small
+            # MIP; often one cell, sometimes two that only help together), else one cell from the relations that
+            # pin it (LP duals), tested
+            first = next((c for t, parts in rels_of.get(target, ())
+                          for c in [complement([t, *parts])] if c is not None), None)
+            if bounds and (target in before or first is None) and tested < BOUNDS_COMPLEMENTS:
                 tested += 1
+                several = room_complement(values, rels_of, hidden, group_of_(target), target, cost=cost,
+                                          free=implicit)
+                if several:
+                    picks |= several
+                    continue
                 picked = binding_complement(target, True)
             if picked is None:  # the cheapest shown cell of its first relation that has one
-                picked = next((c for t, parts in rels_of.get(target, ())
-                               for c in [complement([t, *parts])] if c is not None), None)
+                picked = first
             if picked is None:  # every relation of it hidden: one of the relations that pin it (duals)
                 picked = binding_complement(target, False)
             if picked is not None:
@@ -323,6 +337,84 @@ def bounds_complement(values: Mapping, rels: Sequence[Relation], hidden: set, gr
             if lp.width(hid.index(target), free=len(hid) + n) >= 1 - 1e-6:
                 return c
     return candidates[0] if candidates else None
+
+
+def room_complement(values: Mapping, rels_of: Mapping, hidden: set, group: Collection, target,
+                    threshold: int | None = None, cost: Callable | None = None, hops: int = 6,
+                    time_limit: float = 10.0, free: Collection = ()) -> set | None:
+    """The cheapest set of shown cells to hide together so that `target` (pinned down by the reader's
+    bounds) gets room: for when no single cell does (a stadsdeel tile pinned by the city total gets room
+    only from another stadsdeel together with one of its wijken, or from the city total itself).
+
+    A small mixed-integer programme (HiGHS): a move d of every cell within `hops` relations of the target's
+    group of linked hidden cells, with every relation kept (total moves = sum of the parts' moves; cells
+    further out stay fixed), d = +1 (or -1) on the target, the reader's bounds on the moved values, and a
+    shown cell may move only when it is hidden (a 0/1 variable each, costing 1 + `cost(cell)`, by default
+    its count: small counts go first, large totals last; an infinite cost: never). None when no such set exists."""
+    cost = cost or values.__getitem__
+    cells = list(dict.fromkeys([target, *group]))
+    seen, frontier = set(cells), list(cells)
+    for _ in range(hops):
+        nxt = []
+        for c in frontier:
+            for t, parts in rels_of.get(c, ()):
+                for k in (t, *parts):
+                    if k not in seen and k in values:
+                        seen.add(k)
+                        nxt.append(k)
+        cells += nxt
+        frontier = nxt
+    col = {k: i for i, k in enumerate(cells)}
+    rels = list({id(r): r for c in cells for r in rels_of.get(c, ())}.values())
+    a, _ = _sparse_rows(rels, col)  # cells outside the model are fixed: their moves are 0
+    x = np.array([float(values[k]) for k in cells])
+    n = len(cells)
+    # a shown cell can become a complement; one with an infinite cost cannot (e.g. a figure no view shows, which
+    # only hiding a cell it is computed from can make unknown): it stays fixed unless hidden already
+    shown = [i for i, k in enumerate(cells) if k not in hidden and k not in free and math.isfinite(cost(k))]
+    fixed = [i for i, k in enumerate(cells) if k not in hidden and k not in free and not math.isfinite(cost(k))]
+    m = len(shown)
+    lower = np.where(x > 0, 1.0, 0.0) - x  # the move keeps a non-zero count at least 1, a zero at least 0
+    upper = np.array([float(threshold - 1) - v if threshold and 0 < v < threshold else highspy.kHighsInf
+                      for v in x])
+    big = 3.0  # a chain of +-1 moves seldom needs more on one cell
+    best = None
+    for step in (1.0, -1.0):
+        if step < 0 and x[0] < 2:  # a count of 1 cannot go down (a hidden one is at least 1)
+            continue
+        lo, up = lower.copy(), upper.copy()
+        lo[fixed] = up[fixed] = 0.0
+        lo[0] = up[0] = step
+        # columns: d (n), z (m); rows: relations (= 0), d_j - big z_j <= 0 and d_j + big z_j >= 0 for shown j
+        link = sparse.csr_matrix((np.ones(m), (np.arange(m), shown)), shape=(m, n))
+        zc = sparse.identity(m, format="csr") * big
+        mat = sparse.vstack([sparse.hstack([a, sparse.csr_matrix((a.shape[0], m))]),
+                             sparse.hstack([link, -zc]), sparse.hstack([link, zc])]).tocsc()
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = n + m, mat.shape[0]
+        lp.col_cost_ = np.concatenate([np.zeros(n), [1.0 + cost(cells[j]) for j in shown]])
+        lp.col_lower_ = np.concatenate([lo, np.zeros(m)])
+        lp.col_upper_ = np.concatenate([up, np.ones(m)])
+        inf = highspy.kHighsInf
+        lp.row_lower_ = np.concatenate([np.zeros(a.shape[0]), np.full(m, -inf), np.zeros(m)])
+        lp.row_upper_ = np.concatenate([np.zeros(a.shape[0]), np.zeros(m), np.full(m, inf)])
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = mat.indptr, mat.indices, mat.data
+        lp.integrality_ = [highspy.HighsVarType.kContinuous] * n + [highspy.HighsVarType.kInteger] * m
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("time_limit", time_limit)
+        h.passModel(lp)
+        h.run()
+        sol = h.getSolution()
+        if not sol.value_valid:
+            continue
+        z = np.asarray(sol.col_value)[n:]
+        picked = {cells[j] for j, v in zip(shown, z) if v > 0.5}
+        total = sum(1.0 + cost(c) for c in picked)
+        if picked and (best is None or total < best[0]):
+            best = (total, picked)
+    return best[1] if best else None
 
 
 def _sparse_rows(rels: Sequence[Relation], col: Mapping[Hashable, int]):

@@ -438,7 +438,7 @@ class Cells:
         return out
 
     def protect(self, policy: Policy, rank=None, hide: Iterable[Hashable] = (), modules=None,
-                views: Iterable[list[Hashable]] = ()) -> tuple[set[Hashable], bool]:
+                views: Iterable[list[Hashable]] = (), weight=None) -> tuple[set[Hashable], bool]:
         """(hidden cells, shown and implicit; whether the system failed closed).
 
         1. disclosure.protect_modular on the declared relations (`modules`, default `self.modules()`), with
@@ -459,26 +459,30 @@ class Cells:
         # complement costs nothing on screen). Passed as `unshown` only when small: protect_modular starts
         # with every unshown cell hidden, and a hidden remainder would pull complements into its table.
         unshown = [k for k in values if k not in shown and policy.small(values[k])]
+        implicit = {k for k in values if k not in shown}
         modules = self.modules() if modules is None else modules
         order = {k: i for i, k in enumerate(self.shown)}
         hidden = set(hide) & set(values)
         everything = {k for k, v in values.items() if v > 0}
+
+        weight = weight or (lambda k: 1.0)
+
+        def cost(k) -> float:  # a set of complements: totals (rank 6) and headline tiles (9) only when nothing else helps
+            if k not in shown:  # an implicit cell: unknown only when a figure it is computed from is hidden
+                return math.inf
+            return values[k] + (1000.0 * (rank(k) - 5) * weight(k) if rank(k) >= 6 else 0.0)
         for _ in range(len(self.shown) + 1):
             try:
-                # bounds=False: the final check over ALL modules exact only (each module keeps its exact and bounds
-                # checks). With the bounds over all views at once it ran > 10 minutes for 4 weeks (see below).
+                # the final check over all modules together, exact and with the bounds a reader knows (a hidden
+                # count is at least 1); a cell pinned there gets the cheapest set of complements (`cost`)
                 hidden = disclosure.protect_modular(values, modules, policy, hide=hidden, unshown=unshown,
-                                                    bounds=False)
+                                                    bounds=True, cost=cost, implicit=implicit)
             except AssertionError:
                 return everything | hidden, True
             uses = self.check(policy, hidden, views)
             if not uses:
-                # Not checked here: the bounds attack ACROSS modules (protect_modular checks the bounds within
-                # each module, and all modules together exactly). Over all relations of all views,
-                # disclosure.recoverable(bounds=True) solves two linear programmes per hidden cell: 20 s (4 weeks)
-                # to 6 minutes (52 weeks) per period, and it hid twice as many cells, most of them pinned only
-                # because it lets a reader tell a hidden zero from a hidden '<5'. The remainder is measured in
-                # tests/test_hennep.py (test_cross_view_bounds_attack, xfail).
+                # tests/test_hennep.py (test_cross_view_bounds_attack) runs that attack over all views as a reader
+                # sees them, with every implicit cell unknown
                 return hidden, False
             picks = set()
             while uses:  # greedy cover: the figure that most subtractions use, headline figures last
@@ -523,6 +527,7 @@ class Overview:
     monthly: pd.DataFrame  # maand, label, signalen, ruimingen, *_verborgen, in_periode
     homes: bool
     failed_closed: bool = False
+    detail: bool = True  # breakdowns shown (False: one wijk under disclosure control, see detail_shown)
     system: dict = field(default_factory=dict, repr=False)  # only with_system: the Cells and the hidden set (tests)
 
 
@@ -598,10 +603,28 @@ def _arrays(cases: pd.DataFrame, wijken: pd.DataFrame, sds: pd.DataFrame, start:
         stuck={k: v.to_numpy() for k, v in stuck_masks(cases, ref).items()}, mlist=mlist, months=months_m, years=years)
 
 
+def detail_shown(policy: Policy, wijk: str | None) -> bool:
+    """Does the view show the breakdowns (chain, stuck cases, lead times, sources, premises, months)?
+
+    Not for one wijk under disclosure control: a wijk has a few cases a year, so every breakdown would read
+    '<5', and each of them ties the wijk's few cases down further (over a year, the bounds a reader knows
+    pinned small counts that only hiding the city's own headline figures could free)."""
+    return not (policy.active and wijk)
+
+
+def _tiles_and_areas(key) -> bool:
+    """The cells a view without breakdowns keeps: its tiles and the area cells of the map (and their rests)."""
+    if key[0] == "rest":
+        return _tiles_and_areas(key[1]) and all(_tiles_and_areas(p) for p in key[2])
+    return is_shared(key) or key[0] == "tegel"
+
+
 def view_cells(cases: pd.DataFrame, wijken: pd.DataFrame, sds: pd.DataFrame, start: dt.date, end: dt.date,
                stadsdeel: str | None, wijk: str | None, data_end: dt.date,
-               arrays: SimpleNamespace | None = None) -> tuple[Cells, SimpleNamespace]:
-    """The cells (figures as sets of cases) and relations of one area view, unprotected; and the keys the frames need."""
+               arrays: SimpleNamespace | None = None, detail: bool = True) -> tuple[Cells, SimpleNamespace]:
+    """The cells (figures as sets of cases) and relations of one area view, unprotected; and the keys the frames need.
+
+    detail=False (see `detail_shown`): only the tiles and the area cells, with the relations between them."""
     x = arrays or _arrays(cases, wijken, sds, start, end, data_end)
     asof, ref, sig_p, rui_p, chain, state = x.asof, x.ref, x.sig_p, x.rui_p, x.chain, x.state
     c = Cells(cases.index)
@@ -705,6 +728,10 @@ def view_cells(cases: pd.DataFrame, wijken: pd.DataFrame, sds: pd.DataFrame, sta
     st_total = c.add(("vast", "totaal"), area & np.logical_or.reduce([stuck_m[k] for k in STUCK_STEPS]))
     c.partition(st_total, list(st_keys.values()))
 
+    if not detail:
+        c.masks = {k: m for k, m in c.masks.items() if _tiles_and_areas(k)}
+        c.shown = [k for k in c.shown if k in c.masks]
+        c.relations = [(t, parts) for t, parts in c.relations if t in c.masks and all(p in c.masks for p in parts)]
     return c, SimpleNamespace(area=area, asof=asof, ref=ref, sel_key=sel_key, t_sig=t_sig, t_dis=t_dis, t_theft=t_theft,
                               t_warn=t_warn, t_sclose=t_sclose, t_started=t_started, t_force=t_force, ptype=ptype,
                               powner=powner, pcell=pcell, f=f, s_sig=s_sig, s_rui=s_rui, mlist=mlist, years=years,
@@ -783,7 +810,7 @@ def city_protection(cases: pd.DataFrame, wijken: pd.DataFrame, sds: pd.DataFrame
     views: list[list] = []
     families: list = []
     for view, sd, wk in area_views(wijken, sds):
-        c, _ = view_cells(cases, wijken, sds, start, end, sd, wk, data_end, arrays)
+        c, _ = view_cells(cases, wijken, sds, start, end, sd, wk, data_end, arrays, detail=detail_shown(policy, wk))
         shown = set(c.shown)
         for k, m in c.masks.items():
             g.add(global_key(view, k), m, shown=k in shown)
@@ -791,7 +818,8 @@ def city_protection(cases: pd.DataFrame, wijken: pd.DataFrame, sds: pd.DataFrame
         mods = c.modules()
         for mod in mods:
             rels = [(global_key(view, t), [global_key(view, p) for p in parts]) for t, parts in mod]
-            if view == CITY or not all(is_shared(t) for t, _ in mod):  # the area cells once (same in every view)
+            # the area cells' module once (the same in every view); a view's own tables always
+            if view == CITY or not all(is_shared(t) and all(is_shared(p) for p in parts) for t, parts in mod):
                 modules.append(rels)
         if view == CITY:
             families = [k for k in c.shown if not is_shared(k)]
@@ -800,12 +828,19 @@ def city_protection(cases: pd.DataFrame, wijken: pd.DataFrame, sds: pd.DataFrame
         n0 = len(g.relations)
         g.partition(global_key(CITY, k), [global_key(s, k) for s in sds["code"]])
         for s in sds["code"]:
-            g.partition(global_key(s, k), [global_key(w, k) for w in wijken.loc[wijken["stadsdeel_code"] == s, "code"]])
+            parts = [global_key(w, k) for w in wijken.loc[wijken["stadsdeel_code"] == s, "code"]]
+            if all(p in g.masks for p in parts):  # (not for a breakdown that wijk views do not show)
+                g.partition(global_key(s, k), parts)
         modules.append(g.relations[n0:])
     g.relations = [r for mod in modules for r in mod]
     rank = _rank(("tegel", "signalen"))  # every view's headline tile last
+
+    def weight(k) -> float:  # the city's totals and headline above a stadsdeel's, above a wijk's
+        level = k[1] if k[0] == "gebied" else k[1] if len(k) > 1 and isinstance(k[1], str) else None
+        return 10_000.0 if level in (CITY, "stad") else 1.0 if level == "wijk" or str(level).startswith("BU") else 100.0
+
     hidden, failed = g.protect(policy, lambda k: rank(k[2] if k[0] == "gebied" else k), modules=modules,
-                               views=views)
+                               views=views, weight=weight)
     out = Protection(frozenset(hidden), failed, time.perf_counter() - t0, len(g.masks))
     while len(_PROTECTION_CACHE) >= _PROTECTION_CACHE_SIZE:
         _PROTECTION_CACHE.pop(next(iter(_PROTECTION_CACHE)))
@@ -818,7 +853,8 @@ def build_overview(cases: pd.DataFrame, wijken: pd.DataFrame, sds: pd.DataFrame,
                    homes: bool = False, with_system: bool = False, protection: Protection | None = None
                    ) -> Overview:
     """The figures of `overview` from case rows (see there); with_system keeps the disclosure system (tests)."""
-    c, v = view_cells(cases, wijken, sds, start, end, stadsdeel, wijk, data_end)
+    detail = detail_shown(policy, wijk)
+    c, v = view_cells(cases, wijken, sds, start, end, stadsdeel, wijk, data_end, detail=detail)
     area, asof, ref, sel_key = v.area, v.asof, v.ref, v.sel_key
     t_sig, t_dis, t_theft, t_warn, t_sclose = v.t_sig, v.t_dis, v.t_theft, v.t_warn, v.t_sclose
     t_started, t_force, ptype, powner, pcell, f = v.t_started, v.t_force, v.ptype, v.powner, v.pcell, v.f
@@ -830,11 +866,11 @@ def build_overview(cases: pd.DataFrame, wijken: pd.DataFrame, sds: pd.DataFrame,
     hidden, failed = c.protect(policy, _rank(t_sig, t_dis), hide=protection.for_view(view, c.masks))
     failed = failed or protection.failed
 
-    def val(key) -> float:
-        return math.nan if key in hidden else float(c.value(key))
+    def val(key) -> float:  # (a breakdown the view does not show: not a figure at all)
+        return math.nan if key in hidden or key not in c.masks else float(c.value(key))
 
     def hid(key) -> bool:
-        return key in hidden
+        return key in hidden or key not in c.masks
 
     # ------------------------------------------------------------------ frames
     tile_rows = [
@@ -870,7 +906,7 @@ def build_overview(cases: pd.DataFrame, wijken: pd.DataFrame, sds: pd.DataFrame,
     for col in ("mediaan", "p25", "p75", "p90"):
         lt[col] = lt[col].where(~few)
     if policy.active:  # the n beside a median is the funnel's own (protected) count, nothing else
-        same = np.array([n == c.value(step_key[s]) for n, s in zip(lt["n"], lt["stap"])])
+        same = np.array([step_key[s] in c.masks and n == c.value(step_key[s]) for n, s in zip(lt["n"], lt["stap"])])
         lt.loc[~same, ["mediaan", "p25", "p75", "p90"]] = math.nan
         lt["verborgen"] = lt["verborgen"] | ~same
     lt["n"] = lt["n"].astype(float).where(~lt["verborgen"])
@@ -948,6 +984,7 @@ def build_overview(cases: pd.DataFrame, wijken: pd.DataFrame, sds: pd.DataFrame,
                     tiles=tiles, plants=plants, funnel=funnel_df, lead=lt, norms=nrm, stuck=stuck_df,
                     sources=sources_df, sources_year=sources_year, areas=areas, area_total=area_total,
                     premises=prem, premises_hidden=prem_h, monthly=monthly, homes=homes, failed_closed=failed,
+                    detail=detail,
                     system={"cells": c, "hidden": hidden} if with_system else {})
 
 

@@ -134,80 +134,86 @@ else:
     st.caption(f"Van kracht: op {fmt.date(ref)}. Een 13b-besluit telt mee bij de ruiming waar het op volgt: het "
                "extract heeft geen besluitdatum. " + policy.describe())
 
-    # ------------------------------------------------------------------ the chain
-    st.subheader("De keten: van signaal tot heropening")
-    st.markdown(f"Wat er is gebeurd met de **signalen uit de gekozen periode**, volgens de gegevens t/m "
-                f"{fmt.date(ov.asof)}. Een stap telt alleen als de stap ervoor is gezet.")
-    fun = ov.funnel.set_index("stap")
-    main_steps = ["signaal", "ruiming", "besluit", "sluiting", "heropening"]
-    fdf = pd.DataFrame({
-        "stap": [hennep.STEPS[s] for s in main_steps],
-        "volgorde": list(range(len(main_steps))),
-        "n": [fun.at[s, "n"] for s in main_steps],
-        "tekst": [_count(fun.at[s, "n"], bool(fun.at[s, "verborgen"]))
-                  + (f" ({_pct(fun.at[s, 'pct_signaal'])})" if s != "signaal" and not math.isnan(fun.at[s, "pct_signaal"])
-                     else "") for s in main_steps],
-    })
-    k1, k2 = st.columns([5, 4])
-    with k1:
-        order = list(fdf["stap"])
-        y = alt.Y("stap:N", sort=order, title=None, axis=alt.Axis(labelFontSize=13, labelLimit=200))
-        bars = alt.Chart(fdf).mark_bar(color="#2f6f4f").encode(
-            y=y, x=alt.X("n:Q", title="aantal zaken", axis=alt.Axis(format=",.0f", tickMinStep=1)),
-            tooltip=[alt.Tooltip("stap:N", title="Stap"), alt.Tooltip("tekst:N", title="Zaken")])
-        labels = alt.Chart(fdf).mark_text(align="left", dx=4, fontSize=12).encode(y=y, x=alt.X("n:Q"), text="tekst:N")
-        zero = alt.Chart(fdf).mark_text(align="left", dx=4, fontSize=12, color="#555").encode(
-            y=y, x=alt.datum(0), text="tekst:N").transform_filter("!isValid(datum.n)")
-        st.altair_chart(_chart(alt.layer(bars, labels, zero).properties(height=200)), width="stretch")
-        split = (f"Van de 13b-besluiten: {_count(fun.at['waarschuwing', 'n'], bool(fun.at['waarschuwing', 'verborgen']))} "
-                 f"waarschuwing en {_count(fun.at['sluitingsbesluit', 'n'], bool(fun.at['sluitingsbesluit', 'verborgen']))} "
-                 "sluiting.")
-        st.caption(f"{split} Percentages: deel van de signalen. "
-                   + (f"Een stap zonder balk ('{policy.label}') heeft minder dan {policy.threshold} zaken, of is "
-                      "verborgen omdat een klein aantal anders terug te rekenen is (bijvoorbeeld uit de kerncijfers)."
-                      if policy.active else ""))
-    with k2:
-        st.markdown(f"**Langer dan gewoonlijk in een stap** (op {fmt.date(ref)})")
-        stuck_tbl = pd.DataFrame({
-            "Stap": ov.stuck["label"],
-            "Zaken": [_count(n, bool(h)) for n, h in zip(ov.stuck["n"], ov.stuck["verborgen"])],
-            "Langer dan": [_days(x) for x in ov.stuck["norm_dagen"]],
+    if not ov.detail:
+        st.info(f"Voor één wijk toont deze pagina aan wijkteams alleen de kerncijfers en de kaart. Een wijk heeft "
+                "een paar hennepzaken per jaar: elke uitsplitsing (keten, doorlooptijden, bronnen, soort pand, "
+                f"verloop per maand) zou '{policy.label}' tonen, en samen met de andere weergaven kleine aantallen "
+                "herleidbaar maken. Kies een stadsdeel of de hele stad voor de uitsplitsingen.", icon=":material/info:")
+    else:
+        # ------------------------------------------------------------------ the chain
+        st.subheader("De keten: van signaal tot heropening")
+        st.markdown(f"Wat er is gebeurd met de **signalen uit de gekozen periode**, volgens de gegevens t/m "
+                    f"{fmt.date(ov.asof)}. Een stap telt alleen als de stap ervoor is gezet.")
+        fun = ov.funnel.set_index("stap")
+        main_steps = ["signaal", "ruiming", "besluit", "sluiting", "heropening"]
+        fdf = pd.DataFrame({
+            "stap": [hennep.STEPS[s] for s in main_steps],
+            "volgorde": list(range(len(main_steps))),
+            "n": [fun.at[s, "n"] for s in main_steps],
+            "tekst": [_count(fun.at[s, "n"], bool(fun.at[s, "verborgen"]))
+                      + (f" ({_pct(fun.at[s, 'pct_signaal'])})" if s != "signaal" and not math.isnan(fun.at[s, "pct_signaal"])
+                         else "") for s in main_steps],
         })
-        st.dataframe(stuck_tbl, hide_index=True, width="stretch")
-        st.caption(f"Alle zaken in {where}, ook van voor de periode. 'Gewoonlijk': 9 van de 10 afgeronde stappen in "
-                   "de hele stad gingen sneller (p90); '–': nog te weinig afgeronde stappen voor een norm. Een signaal "
-                   "zonder ruiming kan ook niets hebben opgeleverd.")
-
-    lt = ov.lead
-    lead_tbl = pd.DataFrame({
-        "Doorlooptijd": lt["label"],
-        "Zaken": [_count(n, bool(h)) for n, h in zip(lt["n"], lt["verborgen"])],
-        "Mediaan": [_days(x) for x in lt["mediaan"]],
-        "Middelste helft": ["–" if math.isnan(a) else f"{fmt.integer(a)}–{fmt.integer(b)} dagen"
-                            for a, b in zip(lt["p25"], lt["p75"])],
-        "9 op 10 binnen": [_days(x) for x in lt["p90"]],
-    })
-    st.dataframe(lead_tbl, hide_index=True, width="stretch")
-    st.caption("Doorlooptijden van de signalen uit de periode die de stap al hebben gezet. Mediaan: de helft ging "
-               "sneller. Middelste helft: 25% tot 75% van de zaken. Er is geen besluitdatum, dus 'ruiming → sluiting' "
-               "omvat het 13b-besluit; bij een waarschuwing is er geen doorlooptijd."
-               + (f" Een mediaan over minder dan {policy.threshold} zaken wordt niet getoond." if policy.active else ""))
-    if viewer.points:  # case numbers: analysts only (addresses only with the switch on)
-        sl = hq("stuck_list", ref, state.stadsdeel, state.wijk)
-        if sl.empty:
-            st.caption("Geen vastgelopen zaken.")
-        else:
-            sl_tbl = pd.DataFrame({
-                "Zaak": sl["zaaknummer"], "Stap": sl["stap_label"], "Sinds": [fmt.date(d.date()) for d in sl["sinds"]],
-                "Dagen": sl["dagen"].astype(int), "Wijk": sl["wijk"], "Stadsdeel": sl["stadsdeel"],
-                **({"Adres (BAG-id)": sl["adres_id"].fillna("–")} if show_points else {}),
+        k1, k2 = st.columns([5, 4])
+        with k1:
+            order = list(fdf["stap"])
+            y = alt.Y("stap:N", sort=order, title=None, axis=alt.Axis(labelFontSize=13, labelLimit=200))
+            bars = alt.Chart(fdf).mark_bar(color="#2f6f4f").encode(
+                y=y, x=alt.X("n:Q", title="aantal zaken", axis=alt.Axis(format=",.0f", tickMinStep=1)),
+                tooltip=[alt.Tooltip("stap:N", title="Stap"), alt.Tooltip("tekst:N", title="Zaken")])
+            labels = alt.Chart(fdf).mark_text(align="left", dx=4, fontSize=12).encode(y=y, x=alt.X("n:Q"), text="tekst:N")
+            zero = alt.Chart(fdf).mark_text(align="left", dx=4, fontSize=12, color="#555").encode(
+                y=y, x=alt.datum(0), text="tekst:N").transform_filter("!isValid(datum.n)")
+            st.altair_chart(_chart(alt.layer(bars, labels, zero).properties(height=200)), width="stretch")
+            split = (f"Van de 13b-besluiten: {_count(fun.at['waarschuwing', 'n'], bool(fun.at['waarschuwing', 'verborgen']))} "
+                     f"waarschuwing en {_count(fun.at['sluitingsbesluit', 'n'], bool(fun.at['sluitingsbesluit', 'verborgen']))} "
+                     "sluiting.")
+            st.caption(f"{split} Percentages: deel van de signalen. "
+                       + (f"Een stap zonder balk ('{policy.label}') heeft minder dan {policy.threshold} zaken, of is "
+                          "verborgen omdat een klein aantal anders terug te rekenen is (bijvoorbeeld uit de kerncijfers)."
+                          if policy.active else ""))
+        with k2:
+            st.markdown(f"**Langer dan gewoonlijk in een stap** (op {fmt.date(ref)})")
+            stuck_tbl = pd.DataFrame({
+                "Stap": ov.stuck["label"],
+                "Zaken": [_count(n, bool(h)) for n, h in zip(ov.stuck["n"], ov.stuck["verborgen"])],
+                "Langer dan": [_days(x) for x in ov.stuck["norm_dagen"]],
             })
-            with st.expander(f"Lijst vastgelopen zaken ({fmt.integer(len(sl_tbl))}, alleen analisten)"):
-                st.dataframe(sl_tbl, hide_index=True, width="stretch")
-                ui.download_button("Download vastgelopen zaken (CSV)", ui.csv_bytes(sl_tbl),
-                                   f"hennep_vastgelopen_{ref.isoformat()}.csv", "text/csv",
-                                   what="hennep: vastgelopen zaken" + (" met adressen" if show_points else ""),
-                                   key="dl_hennep_vast")
+            st.dataframe(stuck_tbl, hide_index=True, width="stretch")
+            st.caption(f"Alle zaken in {where}, ook van voor de periode. 'Gewoonlijk': 9 van de 10 afgeronde stappen in "
+                       "de hele stad gingen sneller (p90); '–': nog te weinig afgeronde stappen voor een norm. Een signaal "
+                       "zonder ruiming kan ook niets hebben opgeleverd.")
+
+        lt = ov.lead
+        lead_tbl = pd.DataFrame({
+            "Doorlooptijd": lt["label"],
+            "Zaken": [_count(n, bool(h)) for n, h in zip(lt["n"], lt["verborgen"])],
+            "Mediaan": [_days(x) for x in lt["mediaan"]],
+            "Middelste helft": ["–" if math.isnan(a) else f"{fmt.integer(a)}–{fmt.integer(b)} dagen"
+                                for a, b in zip(lt["p25"], lt["p75"])],
+            "9 op 10 binnen": [_days(x) for x in lt["p90"]],
+        })
+        st.dataframe(lead_tbl, hide_index=True, width="stretch")
+        st.caption("Doorlooptijden van de signalen uit de periode die de stap al hebben gezet. Mediaan: de helft ging "
+                   "sneller. Middelste helft: 25% tot 75% van de zaken. Er is geen besluitdatum, dus 'ruiming → sluiting' "
+                   "omvat het 13b-besluit; bij een waarschuwing is er geen doorlooptijd."
+                   + (f" Een mediaan over minder dan {policy.threshold} zaken wordt niet getoond." if policy.active else ""))
+        if viewer.points:  # case numbers: analysts only (addresses only with the switch on)
+            sl = hq("stuck_list", ref, state.stadsdeel, state.wijk)
+            if sl.empty:
+                st.caption("Geen vastgelopen zaken.")
+            else:
+                sl_tbl = pd.DataFrame({
+                    "Zaak": sl["zaaknummer"], "Stap": sl["stap_label"], "Sinds": [fmt.date(d.date()) for d in sl["sinds"]],
+                    "Dagen": sl["dagen"].astype(int), "Wijk": sl["wijk"], "Stadsdeel": sl["stadsdeel"],
+                    **({"Adres (BAG-id)": sl["adres_id"].fillna("–")} if show_points else {}),
+                })
+                with st.expander(f"Lijst vastgelopen zaken ({fmt.integer(len(sl_tbl))}, alleen analisten)"):
+                    st.dataframe(sl_tbl, hide_index=True, width="stretch")
+                    ui.download_button("Download vastgelopen zaken (CSV)", ui.csv_bytes(sl_tbl),
+                                       f"hennep_vastgelopen_{ref.isoformat()}.csv", "text/csv",
+                                       what="hennep: vastgelopen zaken" + (" met adressen" if show_points else ""),
+                                       key="dl_hennep_vast")
 
     # ------------------------------------------------------------------ where
     st.subheader("Waar")
@@ -332,95 +338,96 @@ else:
                                f"hennep_sluitingen_{ref.isoformat()}.csv", "text/csv",
                                what="hennep: lopende 13b-sluitingen met adressen", key="dl_hennep_sluitingen")
 
-    # ------------------------------------------------------------------ sources
-    st.subheader("Signaalbronnen: welke signalen leiden tot een ruiming?")
-    s1, s2 = st.columns([2, 3])
-    src = ov.sources
-    with s1:
-        src_tbl = pd.DataFrame({
-            "Bron": src["bron"],
-            "Signalen": [_count(n, bool(h)) for n, h in zip(src["signalen"], src["signalen_verborgen"])],
-            "Geruimd": [_count(n, bool(h)) for n, h in zip(src["geruimd"], src["geruimd_verborgen"])],
-            "Trefkans": [_pct(x) for x in src["trefkans"]],
-        })
-        st.dataframe(src_tbl, hide_index=True, width="stretch")
-        st.caption("Signalen uit de gekozen periode; trefkans = deel dat (tot nu toe) tot een ruiming leidde. "
-                   "Recente signalen kunnen nog geruimd worden.")
-        ui.download_button("Download bronnen (CSV)", ui.csv_bytes(src_tbl),
-                           f"hennep_bronnen_{period.start.isoformat()}_{ref.isoformat()}.csv", "text/csv",
-                           what="hennep: signaalbronnen en trefkans", key="dl_hennep_bronnen")
-    with s2:
-        sy = ov.sources_year.dropna(subset=["trefkans"])
-        if sy["jaar"].nunique() < 2:
-            st.info("Te weinig jaren om de trefkans per bron door de tijd te volgen"
-                    + (f": per bron en jaar moeten er minstens {policy.threshold} signalen en {policy.threshold} "
-                       "ruimingen (en niet-geruimde signalen) zijn om het te mogen tonen." if policy.active else "."),
-                    icon=":material/info:")
-        else:
-            sy = sy.assign(jaar_t=sy["jaar"].astype(str), tekst=[
-                f"{_pct(t)} van {fmt.integer(n)} signalen" for t, n in zip(sy["trefkans"], sy["signalen"])])
-            chart = alt.Chart(sy).mark_line(point=alt.OverlayMarkDef(size=60)).encode(
-                x=alt.X("jaar_t:O", title=None, axis=alt.Axis(labelAngle=0)),
-                y=alt.Y("trefkans:Q", title="trefkans", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%")),
-                color=alt.Color("bron:N", sort=list(hennep.SOURCES),
-                                legend=alt.Legend(orient="bottom", columns=3, labelLimit=220, title=None)),
-                tooltip=[alt.Tooltip("bron:N", title="Bron"), alt.Tooltip("jaar_t:N", title="Jaar"),
-                         alt.Tooltip("tekst:N", title="Trefkans")])
-            st.altair_chart(_chart(chart.properties(height=260)), width="stretch")
-            st.caption(f"Trefkans per bron per kalenderjaar (signalen t/m {fmt.date(ref)}, {where})."
-                       + (f" Bronnen en jaren met minder dan {policy.threshold} signalen of ruimingen ontbreken."
-                          if policy.active else ""))
+    if ov.detail:
+        # ------------------------------------------------------------------ sources
+        st.subheader("Signaalbronnen: welke signalen leiden tot een ruiming?")
+        s1, s2 = st.columns([2, 3])
+        src = ov.sources
+        with s1:
+            src_tbl = pd.DataFrame({
+                "Bron": src["bron"],
+                "Signalen": [_count(n, bool(h)) for n, h in zip(src["signalen"], src["signalen_verborgen"])],
+                "Geruimd": [_count(n, bool(h)) for n, h in zip(src["geruimd"], src["geruimd_verborgen"])],
+                "Trefkans": [_pct(x) for x in src["trefkans"]],
+            })
+            st.dataframe(src_tbl, hide_index=True, width="stretch")
+            st.caption("Signalen uit de gekozen periode; trefkans = deel dat (tot nu toe) tot een ruiming leidde. "
+                       "Recente signalen kunnen nog geruimd worden.")
+            ui.download_button("Download bronnen (CSV)", ui.csv_bytes(src_tbl),
+                               f"hennep_bronnen_{period.start.isoformat()}_{ref.isoformat()}.csv", "text/csv",
+                               what="hennep: signaalbronnen en trefkans", key="dl_hennep_bronnen")
+        with s2:
+            sy = ov.sources_year.dropna(subset=["trefkans"])
+            if sy["jaar"].nunique() < 2:
+                st.info("Te weinig jaren om de trefkans per bron door de tijd te volgen"
+                        + (f": per bron en jaar moeten er minstens {policy.threshold} signalen en {policy.threshold} "
+                           "ruimingen (en niet-geruimde signalen) zijn om het te mogen tonen." if policy.active else "."),
+                        icon=":material/info:")
+            else:
+                sy = sy.assign(jaar_t=sy["jaar"].astype(str), tekst=[
+                    f"{_pct(t)} van {fmt.integer(n)} signalen" for t, n in zip(sy["trefkans"], sy["signalen"])])
+                chart = alt.Chart(sy).mark_line(point=alt.OverlayMarkDef(size=60)).encode(
+                    x=alt.X("jaar_t:O", title=None, axis=alt.Axis(labelAngle=0)),
+                    y=alt.Y("trefkans:Q", title="trefkans", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%")),
+                    color=alt.Color("bron:N", sort=list(hennep.SOURCES),
+                                    legend=alt.Legend(orient="bottom", columns=3, labelLimit=220, title=None)),
+                    tooltip=[alt.Tooltip("bron:N", title="Bron"), alt.Tooltip("jaar_t:N", title="Jaar"),
+                             alt.Tooltip("tekst:N", title="Trefkans")])
+                st.altair_chart(_chart(chart.properties(height=260)), width="stretch")
+                st.caption(f"Trefkans per bron per kalenderjaar (signalen t/m {fmt.date(ref)}, {where})."
+                           + (f" Bronnen en jaren met minder dan {policy.threshold} signalen of ruimingen ontbreken."
+                              if policy.active else ""))
 
-    # ------------------------------------------------------------------ premises
-    st.subheader("Soort pand en eigendom")
-    prem, prem_h = ov.premises, ov.premises_hidden
-    prem_tbl = pd.DataFrame({"Soort pand": prem.index})
-    for col in prem.columns:
-        prem_tbl[col] = [_count(prem.at[r, col], bool(prem_h.at[r, col])) for r in prem.index]
-    st.dataframe(prem_tbl, hide_index=True, width="stretch")
-    corp, total = prem.at["Totaal", "Corporatie"], prem.at["Totaal", "Totaal"]
-    share = (f" {_pct(corp / total)} van de ruimingen was in een pand van een woningcorporatie."
-             if total and not math.isnan(total) and not math.isnan(corp) and total > 0 else "")
-    st.caption(f"Ruimingen in de periode naar soort pand en eigendom: de basis voor afspraken met "
-               f"woningcorporaties.{share}")
+        # ------------------------------------------------------------------ premises
+        st.subheader("Soort pand en eigendom")
+        prem, prem_h = ov.premises, ov.premises_hidden
+        prem_tbl = pd.DataFrame({"Soort pand": prem.index})
+        for col in prem.columns:
+            prem_tbl[col] = [_count(prem.at[r, col], bool(prem_h.at[r, col])) for r in prem.index]
+        st.dataframe(prem_tbl, hide_index=True, width="stretch")
+        corp, total = prem.at["Totaal", "Corporatie"], prem.at["Totaal", "Totaal"]
+        share = (f" {_pct(corp / total)} van de ruimingen was in een pand van een woningcorporatie."
+                 if total and not math.isnan(total) and not math.isnan(corp) and total > 0 else "")
+        st.caption(f"Ruimingen in de periode naar soort pand en eigendom: de basis voor afspraken met "
+                   f"woningcorporaties.{share}")
 
-    # ------------------------------------------------------------------ trend per month
-    st.subheader("Verloop per maand")
-    mon = ov.monthly
-    long = pd.concat([
-        pd.DataFrame({"maand": mon["maand"], "label": mon["label"], "reeks": "Signalen", "n": mon["signalen"],
-                      "verborgen": mon["signalen_verborgen"], "onvolledig": mon["onvolledig"]}),
-        pd.DataFrame({"maand": mon["maand"], "label": mon["label"], "reeks": "Ruimingen", "n": mon["ruimingen"],
-                      "verborgen": mon["ruimingen_verborgen"], "onvolledig": mon["onvolledig"]}),
-    ])
-    long["tekst"] = [_count(n, bool(h)) + (" (maand nog niet compleet)" if o else "")
-                     for n, h, o in zip(long["n"], long["verborgen"], long["onvolledig"])]
-    long["nul"] = 0
-    colour = alt.Color("reeks:N", scale=alt.Scale(domain=["Signalen", "Ruimingen"], range=["#4a7ab5", "#2f6f4f"]))
-    order = list(mon["label"])
-    x = alt.X("label:N", title=None, sort=order, axis=alt.Axis(labelAngle=-40))
-    offset = alt.XOffset("reeks:N", sort=["Signalen", "Ruimingen"])
-    tip = [alt.Tooltip("label:N", title="Maand"), alt.Tooltip("reeks:N", title="Reeks"),
-           alt.Tooltip("tekst:N", title="Aantal")]
-    shade = alt.Chart(mon[mon["in_periode"]][["label"]].assign(t="gekozen periode")).mark_rect(
-        color="#e8eef7", opacity=0.9).encode(x=x, tooltip=[alt.Tooltip("t:N", title="Gearceerd")])  # full height
-    bars = alt.Chart(long[long["n"].notna()]).mark_bar().encode(
-        x=x, xOffset=offset,
-        y=alt.Y("n:Q", title="zaken per maand", axis=alt.Axis(format=",.0f", tickMinStep=1)), color=colour,
-        opacity=alt.condition("datum.onvolledig", alt.value(0.45), alt.value(1.0)), tooltip=tip)
-    layers = [shade, bars]
-    marked = long[long["verborgen"]]
-    if not marked.empty:
-        layers.append(alt.Chart(marked).mark_point(shape="triangle-up", size=45, filled=True).encode(
-            x=x, xOffset=offset, y=alt.Y("nul:Q"), color=colour, tooltip=tip))
-    st.altair_chart(_chart(alt.layer(*layers).properties(height=260)), width="stretch")
-    st.caption(f"Gearceerd: de gekozen periode. {where[0].upper() + where[1:]}."
-               + (f" Een driehoekje op de nullijn: minder dan {policy.threshold} ('{policy.label}'), of verborgen "
-                  "omdat het anders terug te rekenen is." if policy.active else "")
-               + (" De laatste maand is nog niet compleet (licht gekleurd)." if mon["onvolledig"].any() else ""))
-    month_tbl = pd.DataFrame({"Maand": mon["label"],
-                              "Signalen": [_count(n, bool(h)) for n, h in zip(mon["signalen"], mon["signalen_verborgen"])],
-                              "Ruimingen": [_count(n, bool(h)) for n, h in zip(mon["ruimingen"], mon["ruimingen_verborgen"])]})
-    ui.download_button("Download per maand (CSV)", ui.csv_bytes(month_tbl),
-                       f"hennep_per_maand_{ref.isoformat()}.csv", "text/csv", what="hennep: signalen en ruimingen per maand",
-                       key="dl_hennep_maand")
+        # ------------------------------------------------------------------ trend per month
+        st.subheader("Verloop per maand")
+        mon = ov.monthly
+        long = pd.concat([
+            pd.DataFrame({"maand": mon["maand"], "label": mon["label"], "reeks": "Signalen", "n": mon["signalen"],
+                          "verborgen": mon["signalen_verborgen"], "onvolledig": mon["onvolledig"]}),
+            pd.DataFrame({"maand": mon["maand"], "label": mon["label"], "reeks": "Ruimingen", "n": mon["ruimingen"],
+                          "verborgen": mon["ruimingen_verborgen"], "onvolledig": mon["onvolledig"]}),
+        ])
+        long["tekst"] = [_count(n, bool(h)) + (" (maand nog niet compleet)" if o else "")
+                         for n, h, o in zip(long["n"], long["verborgen"], long["onvolledig"])]
+        long["nul"] = 0
+        colour = alt.Color("reeks:N", scale=alt.Scale(domain=["Signalen", "Ruimingen"], range=["#4a7ab5", "#2f6f4f"]))
+        order = list(mon["label"])
+        x = alt.X("label:N", title=None, sort=order, axis=alt.Axis(labelAngle=-40))
+        offset = alt.XOffset("reeks:N", sort=["Signalen", "Ruimingen"])
+        tip = [alt.Tooltip("label:N", title="Maand"), alt.Tooltip("reeks:N", title="Reeks"),
+               alt.Tooltip("tekst:N", title="Aantal")]
+        shade = alt.Chart(mon[mon["in_periode"]][["label"]].assign(t="gekozen periode")).mark_rect(
+            color="#e8eef7", opacity=0.9).encode(x=x, tooltip=[alt.Tooltip("t:N", title="Gearceerd")])  # full height
+        bars = alt.Chart(long[long["n"].notna()]).mark_bar().encode(
+            x=x, xOffset=offset,
+            y=alt.Y("n:Q", title="zaken per maand", axis=alt.Axis(format=",.0f", tickMinStep=1)), color=colour,
+            opacity=alt.condition("datum.onvolledig", alt.value(0.45), alt.value(1.0)), tooltip=tip)
+        layers = [shade, bars]
+        marked = long[long["verborgen"]]
+        if not marked.empty:
+            layers.append(alt.Chart(marked).mark_point(shape="triangle-up", size=45, filled=True).encode(
+                x=x, xOffset=offset, y=alt.Y("nul:Q"), color=colour, tooltip=tip))
+        st.altair_chart(_chart(alt.layer(*layers).properties(height=260)), width="stretch")
+        st.caption(f"Gearceerd: de gekozen periode. {where[0].upper() + where[1:]}."
+                   + (f" Een driehoekje op de nullijn: minder dan {policy.threshold} ('{policy.label}'), of verborgen "
+                      "omdat het anders terug te rekenen is." if policy.active else "")
+                   + (" De laatste maand is nog niet compleet (licht gekleurd)." if mon["onvolledig"].any() else ""))
+        month_tbl = pd.DataFrame({"Maand": mon["label"],
+                                  "Signalen": [_count(n, bool(h)) for n, h in zip(mon["signalen"], mon["signalen_verborgen"])],
+                                  "Ruimingen": [_count(n, bool(h)) for n, h in zip(mon["ruimingen"], mon["ruimingen_verborgen"])]})
+        ui.download_button("Download per maand (CSV)", ui.csv_bytes(month_tbl),
+                           f"hennep_per_maand_{ref.isoformat()}.csv", "text/csv", what="hennep: signalen en ruimingen per maand",
+                           key="dl_hennep_maand")

@@ -86,6 +86,22 @@ def test_wijkteam_sees_protected_figures_and_no_points(logged_in):
     assert page.external_requests == []
 
 
+def test_wijkteam_wijk_view_shows_tiles_and_map_only(logged_in):
+    """One wijk, for wijkteam: the key figures and the map, a note why the breakdowns are left out."""
+    page = logged_in("wijkteam", "/hennepteelt?periode=52w&wijk=BU02680202")
+    wait_page(page, TITLE, charts=0, tables=1)
+    page.wait_for_timeout(1500)
+    body = page.locator("body").inner_text()
+    assert "alleen de kerncijfers en de kaart" in body and "Kerncijfers" in body and "Waar" in body
+    for part in ("De keten: van signaal tot heropening", "Signaalbronnen", "Soort pand en eigendom",
+                 "Verloop per maand"):
+        assert part not in body, part
+    assert _counts_ok(v for k, v in _metrics(page).items() if k != "Planten geruimd")
+    assert page.locator(f"{DECK_CANVAS}").count() >= 1
+    shot(page, "65_hennep_wijkteam_wijk")
+    assert page.external_requests == []
+
+
 def test_analist_switch_is_off_by_default_and_shows_points_and_closures(logged_in):
     page = logged_in("analist", "/hennepteelt?periode=52w")
     _wait_page(page)
