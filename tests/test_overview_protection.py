@@ -151,3 +151,33 @@ def test_no_index_when_the_city_count_is_hidden():
                           "per_1000": [1.5, 0.0], "index": [150.0, 0.0]})
     assert overview.hide(table, {"n": {"a"}})["index"].tolist()[1] == 0.0
     assert overview.hide(table, {"n": {"a"}}, city_hidden=True)["index"].isna().all()
+
+
+def test_the_other_crimes_beside_the_priority_tiles_are_protected():
+    """All themes: total tile - the priority tiles = the other crimes, a count no view shows but any reader can
+    compute. In wijk w1 (4 weeks) 5 auto-inbraken and 2 other crimes: the total (7) and the auto-inbraken tile
+    (5) may not both be shown, else the 2 are. (The demo has no such case: its totals are large.)"""
+    import datetime as dt
+
+    import pandas as pd
+
+    parent = {"w1": "S1", "w2": "S1", "w3": "S2"}
+    rows = [(0, "w1", "Auto-inbraken", 5), (0, "w1", "Woninginbraak", 2), (0, "w2", "Woninginbraak", 6),
+            (0, "w3", "Woninginbraak", 8), (0, "w3", "Auto-inbraken", 9)]
+    blocks = pd.DataFrame(rows, columns=["blok", "wijk", "thema", "n"])
+    heat = {p: pd.DataFrame({"dag": [1, 2], "uur": [8, 12], "stadsdeel": ["S1", "S2"], "n": [13, 17]})
+            for p in overview.PRESET_BLOCKS}
+    prio = ["Auto-inbraken", "Cybercrime", "Ondermijning", "Overvallen"]
+    model = overview.city_model(blocks, heat, parent, (), prio, None, dt.date(2026, 11, 28))
+    t, a, r = ("T", "w1", "4w", "n"), ("P", "w1", "4w", "n", "Auto-inbraken"), ("R", "w1", "4w", "n")
+    assert (model.values[t], model.values[a], model.values[r]) == (7, 5, 2)
+    assert any((t, [*(("P", "w1", "4w", "n", x) for x in prio), r]) in m for m in model.modules)
+    assert not model.shown(r)
+    protected = overview.protect_city(model, P5)
+    assert protected.hid(t) or protected.hid(a)
+    rels = [rel for m in protected.modules for rel in m]
+    unknown = protected.hidden | {k for k in protected.unshown if k[0] == "R"}
+    assert not [k for k in recoverable(protected.values, rels, unknown) if P5.small(protected.values[k])]
+    # a selection of priorities only has no other crimes: no R cells
+    only = overview.city_model(blocks, heat, parent, ("Auto-inbraken",), prio, None, dt.date(2026, 11, 28))
+    assert not [k for k in only.values if k[0] == "R"]

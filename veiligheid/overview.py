@@ -9,7 +9,8 @@ result (`model_masks`, `model_tiles_hidden`, `model_weekly`, `model_heatmap`). R
 - every figure over the area hierarchy: wijken inside stadsdelen inside the city;
 - the tiles (period, period before, a year earlier) are sums of an area's blocks; the trend shows
   blocks 0-51, its last-year line blocks 52-103; a 4-week average is shown only where its four weeks are;
-- the total tile is the sum of the priority tiles when the selection is a set of priorities;
+- the total tile is the sum of the priority tiles when the selection is a set of priorities, else the sum of
+  the priority tiles inside it and the other crimes (a cell no view shows, protected when small);
 - weekday x hour (city and stadsdelen) plus "zonder tijdstip" add up to the total tile.
 Hidden counts become NaN (with a bool column `onderdrukt...`); everything derived from them too.
 """
@@ -103,7 +104,8 @@ class CityModel:
     """Every figure of every area view (keys below), its relations (as modules) and what is hidden.
 
     Keys: ("b", area, blok) (the city and the stadsdelen), ("T", area, preset, col) = a total tile / map / table cell,
-    ("P", area, preset, col, thema) = a priority tile, ("h", area, preset, dag, uur) = weekday x hour
+    ("P", area, preset, col, thema) = a priority tile, ("R", area, preset, col) = the total minus the priority
+    tiles inside it (not shown, but a reader can compute it), ("h", area, preset, dag, uur) = weekday x hour
     (stadsdelen and the city only; uur NO_TIME with dag 0 = without a time). area = wijk code,
     stadsdeel code or CITY.
     """
@@ -164,6 +166,7 @@ def city_model(blocks: pd.DataFrame, heat: Mapping[str, pd.DataFrame], parent: M
                for p in PRESET_BLOCKS for c in COUNT_COLS}
     prio_blocks = blocks[blocks["thema"].isin(priorities)].groupby(["thema", "blok", "wijk"])["n"].sum()
     exact_prio = bool(themes) and set(themes) <= set(priorities)
+    inside = [t for t in priorities if not themes or t in themes]  # priority tiles that are parts of the total
     for (p, c), ok in covered.items():
         if not ok:
             continue
@@ -181,6 +184,11 @@ def city_model(blocks: pd.DataFrame, heat: Mapping[str, pd.DataFrame], parent: M
         if exact_prio:
             for a in areas:
                 modules.append([(("T", a, p, c), [("P", a, p, c, t) for t in themes])])
+        elif inside:  # the total minus the priority tiles inside it: the other crimes, never shown but computable
+            for a in areas:
+                values[("R", a, p, c)] = values[("T", a, p, c)] - sum(values[("P", a, p, c, t)] for t in inside)
+                unshown.add(("R", a, p, c))
+                modules.append([(("T", a, p, c), [*(("P", a, p, c, t) for t in inside), ("R", a, p, c)])])
     for a in [CITY, *sds]:  # a view's trend: the tiles are sums of its blocks
         modules.append([(("T", a, p, c), [("b", a, j) for j in block_range(p, c)])
                         for (p, c), ok in covered.items() if ok])
@@ -203,8 +211,10 @@ def city_model(blocks: pd.DataFrame, heat: Mapping[str, pd.DataFrame], parent: M
 
 def protect_city(model: CityModel, policy: Policy) -> CityModel:
     """Protect the whole model at once; every view takes its cells' hidden flags from the result."""
-    model.hidden = protect_modular(model.values, model.modules, policy, unshown=model.unshown) \
-        if policy.active else set()
+    # the other crimes (R) only when small: protect_modular starts with every unshown cell hidden, and a hidden
+    # larger remainder would pull priority tiles in as complements for nothing (it protects no one)
+    unshown = {k for k in model.unshown if k[0] != "R" or policy.small(model.values[k])}
+    model.hidden = protect_modular(model.values, model.modules, policy, unshown=unshown) if policy.active else set()
     return model
 
 
