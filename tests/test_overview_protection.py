@@ -181,3 +181,37 @@ def test_the_other_crimes_beside_the_priority_tiles_are_protected():
     # a selection of priorities only has no other crimes: no R cells
     only = overview.city_model(blocks, heat, parent, ("Auto-inbraken",), prio, None, dt.date(2026, 11, 28))
     assert not [k for k in only.values if k[0] == "R"]
+
+
+def _tile_texts(at) -> dict[str, str]:
+    """{tile name: the count as shown} from the overview's tiles."""
+    md = [m.value for m in at.markdown]
+    return {md[i].strip("*"): re.findall(r"2rem;font-weight:600'>([^<]+)<", md[i + 1])[0].replace("&lt;", "<")
+            for i in range(len(md) - 1) if md[i].startswith("**") and "2rem" in md[i + 1]}
+
+
+def test_wijkteam_picks_all_themes_or_one_priority_cut_from_one_model(app_warehouse):
+    """Two theme selections side by side could be subtracted (Auto-inbraken + Cybercrime minus Auto-inbraken
+    gave hidden Cybercrime tiles back), so wijkteam picks all themes or one city-wide priority, and a priority's
+    figures are its tiles in the one all-themes model: the same figure is hidden everywhere or nowhere."""
+    con = connect_readonly(app_warehouse)
+    prio = queries.priority_themes(con)
+    con.close()
+    at = app_test("wijkteam", periode="13w", thema="Auto-inbraken,Cybercrime")
+    assert not at.exception
+    assert any("themakeuze" in i.value and "niet beschikbaar" in i.value for i in at.info)
+    assert at.multiselect(key="w_thema").value == [] and at.multiselect(key="w_thema").options == prio
+    assert at.get("vega_lite_chart")  # all themes: trend and weekday x hour
+    analist = app_test("analist", periode="13w", thema="Auto-inbraken,Cybercrime")
+    assert analist.multiselect(key="w_thema").value == ["Auto-inbraken", "Cybercrime"]
+    for params in ({}, {"stadsdeel": "WK026807"}):
+        every = _tile_texts(app_test("wijkteam", periode="13w", **params))
+        for t in prio:
+            one = app_test("wijkteam", periode="13w", thema=t, **params)
+            assert not one.exception and not one.error
+            tiles = _tile_texts(one)
+            assert tiles["Totaal gekozen thema's"] == every[t] == tiles[t], (params, t)
+            assert not one.get("vega_lite_chart")  # no weekly trend or weekday x hour for one theme
+            assert sum("niet beschikbaar" in i.value for i in one.info) == 2
+    small = [v for v in every.values() if v[0].isdigit() and 0 < int(v.replace(".", "")) < 5]
+    assert not small

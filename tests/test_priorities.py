@@ -587,10 +587,13 @@ def test_a_signal_opens_the_overview_filtered(app_warehouse, monkeypatch, tmp_pa
     _ok(at)
     assert at.title[0].value == "Dashboards veiligheid"
     state = at.session_state["filters"]
-    assert state.wijk == "BU02680101" and state.stadsdeel == "WK026801" and state.themes == ("Fietsdiefstal",)
+    assert state.wijk == "BU02680101" and state.stadsdeel == "WK026801"
     # wijkteam: the overview has week presets only; the signal's 13 weeks (since 07-09) open "laatste 13 weken"
     assert (state.preset, state.start, state.end) == ("13w", None, None)
-    assert not any("niet beschikbaar" in i.value for i in at.info)
+    assert not any("periode" in i.value and "niet beschikbaar" in i.value for i in at.info)
+    # ...and all themes or one city-wide priority: fietsdiefstal is not one, so all themes, with a notice
+    assert state.themes == ()
+    assert any("Fietsdiefstal" in i.value and "niet beschikbaar" in i.value for i in at.info)
     streamlit.cache_data.clear()
 
 

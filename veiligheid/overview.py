@@ -247,20 +247,27 @@ def area_key(stadsdeel: str | None, wijk: str | None) -> str:
     return wijk or stadsdeel or CITY
 
 
-def model_masks(model: CityModel, preset: str, codes: Mapping[str, list[str]]) -> dict:
-    """area_masks() in the shape the page uses, cut from the city-wide model."""
+def _count_key(area: str, preset: str, col: str, thema: str | None) -> tuple:
+    """The model's cell of an area's count: the total, or (thema: one priority, from the all-themes model)
+    that priority's tile, which is the same figure."""
+    return ("P", area, preset, col, thema) if thema else ("T", area, preset, col)
+
+
+def model_masks(model: CityModel, preset: str, codes: Mapping[str, list[str]], thema: str | None = None) -> dict:
+    """area_masks() in the shape the page uses, cut from the city-wide model (thema: see _count_key)."""
     out = {}
     for col in COUNT_COLS:
-        hid = {c for c in codes["wijk"] if model.hid(("T", c, preset, col))}
-        shid = {c for c in codes["stadsdeel"] if model.hid(("T", c, preset, col))}
-        out[col] = (hid, shid, model.hid(("T", CITY, preset, col)))
+        hid = {c for c in codes["wijk"] if model.hid(_count_key(c, preset, col, thema))}
+        shid = {c for c in codes["stadsdeel"] if model.hid(_count_key(c, preset, col, thema))}
+        out[col] = (hid, shid, model.hid(_count_key(CITY, preset, col, thema)))
     return out
 
 
-def model_tiles_hidden(model: CityModel, area: str, preset: str, priorities: list[str], total_key: str) -> dict:
-    """Hidden tiles per count column ({col: set of thema}), cut from the city-wide model."""
+def model_tiles_hidden(model: CityModel, area: str, preset: str, priorities: list[str], total_key: str,
+                       thema: str | None = None) -> dict:
+    """Hidden tiles per count column ({col: set of thema}), cut from the city-wide model (thema: see _count_key)."""
     return {col: {t for t in priorities if model.hid(("P", area, preset, col, t))}
-            | ({total_key} if model.hid(("T", area, preset, col)) else set()) for col in COUNT_COLS}
+            | ({total_key} if model.hid(_count_key(area, preset, col, thema)) else set()) for col in COUNT_COLS}
 
 
 def model_weekly(model: CityModel, area: str, data_end: dt.date) -> pd.DataFrame:

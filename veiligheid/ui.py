@@ -222,12 +222,13 @@ def _on_sd_change(parents: dict[str, str]) -> None:
         st.session_state[W_WIJK] = ""
 
 
-def filter_sidebar(v: F.Valid, f: queries.Freshness, presets: tuple[str, ...] | None = None
-                   ) -> tuple[F.FilterState, F.Period]:
+def filter_sidebar(v: F.Valid, f: queries.Freshness, presets: tuple[str, ...] | None = None,
+                   themes: tuple[str, ...] | None = None) -> tuple[F.FilterState, F.Period]:
     """The shared filters in the sidebar; returns the (stored) state and its period.
 
     presets: the periods this page offers (default all). Another one in the state (a link, another page)
-    becomes the first of them, with a notice."""
+    becomes the first of them, with a notice. themes: the themes this page offers, one at a time (default:
+    any combination of all themes); another choice in the state becomes all themes, with a notice."""
     state = get_state()
     if presets and state.preset not in presets:
         st.info(f"De periode '{F.PRESETS[state.preset].lower()}' is hier voor uw rol niet beschikbaar: u ziet "
@@ -236,6 +237,14 @@ def filter_sidebar(v: F.Valid, f: queries.Freshness, presets: tuple[str, ...] | 
         state = replace(state, preset=presets[0], start=None, end=None)
         set_state(state)
         st.session_state[W_PRESET] = state.preset
+    if themes is not None and state.themes and (len(state.themes) > 1 or state.themes[0] not in themes):
+        st.info(f"De themakeuze '{', '.join(state.themes)}' is hier voor uw rol niet beschikbaar: u ziet alle "
+                f"thema's. Met onderdrukking van kleine aantallen kiest u hier alle thema's of één van de "
+                f"stadsbrede prioriteiten ({', '.join(themes)}): wie themakeuzes naast elkaar legt, kan anders "
+                "verborgen aantallen terugrekenen. De pagina Prioriteiten per stadsdeel toont elk thema.")
+        state = replace(state, themes=())
+        set_state(state)
+        st.session_state[W_THEMES] = []
     # Coming from another page with the same filter widgets, Streamlit gives them new identities and would
     # reset them to their first option (and so the shared period and area to the defaults). Re-assigning
     # the values keeps them (Streamlit's idiom for widgets across pages).
@@ -259,8 +268,13 @@ def filter_sidebar(v: F.Valid, f: queries.Freshness, presets: tuple[str, ...] | 
             start, end = rng
         else:  # the user picked only the first day so far: keep the previous range
             start, end = state.start or f.data_end - dt.timedelta(days=27), state.end or f.data_end
-    sb.multiselect("Thema's", list(v.themes), key=W_THEMES, placeholder="Alle thema's",
-                   help="Leeg = alle thema's. De vier stadsbrede prioriteiten staan bovenaan.")
+    if themes is None:
+        sb.multiselect("Thema's", list(v.themes), key=W_THEMES, placeholder="Alle thema's",
+                       help="Leeg = alle thema's. De vier stadsbrede prioriteiten staan bovenaan.")
+    else:
+        sb.multiselect("Thema", list(themes), key=W_THEMES, placeholder="Alle thema's", max_selections=1,
+                       help="Leeg = alle thema's, of één stadsbrede prioriteit. Andere thema's en combinaties "
+                            "staan voor uw rol op de pagina Prioriteiten per stadsdeel.")
     sd_opts = ["", *sorted(v.stadsdelen, key=v.stadsdelen.get)]
     sb.selectbox("Stadsdeel", sd_opts, key=W_SD, format_func=lambda c: v.stadsdelen.get(c, "Hele stad"),
                  on_change=_on_sd_change, args=(dict(v.wijken),))

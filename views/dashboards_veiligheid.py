@@ -29,9 +29,14 @@ def _on_view_change() -> None:
 
 # with disclosure control only the week presets: every figure is then a sum of the same 7-day blocks and
 # all views are protected together (veiligheid/overview.py); free periods could be shifted to subtract
-state, period = ui.filter_sidebar(valid, fresh, tuple(overview.PRESET_BLOCKS) if policy.active else None)
+# and all themes or one city-wide priority: those figures are all in the one all-themes model (a priority's
+# counts are its tiles there); two theme selections side by side could be subtracted from each other
+priorities = tuple(ui.query("priority_themes"))
+state, period = ui.filter_sidebar(valid, fresh, tuple(overview.PRESET_BLOCKS) if policy.active else None,
+                                  priorities if policy.active else None)
 where = ui.area_label(state, valid)
 themes = state.themes
+thema = themes[0] if policy.active and themes else None  # wijkteam: one priority, cut from the all-themes model
 prev_label = {"4w": "vorige 4 weken", "13w": "vorige 13 weken", "52w": "vorige 52 weken"}.get(
     state.preset, "vorige periode")
 
@@ -46,8 +51,9 @@ area = overview.area_key(state.stadsdeel, state.wijk)
 if policy.active:
     with st.spinner("Kleine aantallen afschermen…"):
         model = overview.city_protection(ui._connection(str(ui.warehouse_path()), ui.token()), fresh.data_start,
-                                         fresh.data_end, dict(valid.wijken), themes, policy)
-    masks = overview.model_masks(model, state.preset, {"wijk": list(valid.wijken), "stadsdeel": list(valid.stadsdelen)})
+                                         fresh.data_end, dict(valid.wijken), (), policy)
+    masks = overview.model_masks(model, state.preset, {"wijk": list(valid.wijken), "stadsdeel": list(valid.stadsdelen)},
+                                 thema)
 else:
     model, masks = None, {}
 
@@ -55,7 +61,7 @@ else:
 tiles = ui.query("tiles", period, themes, state.stadsdeel, state.wijk, fresh.data_start)
 if policy.active:
     tiles = overview.hide(tiles, overview.model_tiles_hidden(model, area, state.preset, list(tiles["thema"][:-1]),
-                                                             queries.TOTAL), key="thema")
+                                                             queries.TOTAL, thema), key="thema")
 
 
 def _change_line(row: pd.Series, which: str, label: str) -> str:
@@ -146,6 +152,12 @@ with t1:
                 f"{policy.threshold} en dus afgeschermd. Kies het stadsdeel of de hele stad voor het verloop; "
                 "de tegels hierboven geven de wijk over de hele periode.")
         note = ""
+    elif thema:
+        weekly = None
+        st.info(f"Het verloop per week van één thema ({thema}) is voor uw rol niet beschikbaar: naast dat van "
+                "alle thema's zou het kleine aantallen herleidbaar maken. Leeg het themafilter voor het verloop "
+                "van alle thema's; de tegels en de kaart tonen het thema over de hele periode.")
+        note = ""
     elif policy.active:  # 7-day blocks ending on the last day with data: they add up exactly to the tiles
         weekly = overview.model_weekly(model, area, fresh.data_end)
         st.altair_chart(charts.trend(weekly, None, period.start, period.end), width="stretch")
@@ -167,6 +179,10 @@ with t2:
         wh = None
         st.info("Per dag en uur zijn de aantallen van één wijk te klein om te tonen. Kies het stadsdeel of de "
                 "hele stad voor dit overzicht.")
+    elif thema:
+        wh = None
+        st.info(f"Dag en tijdstip van één thema ({thema}) zijn voor uw rol niet beschikbaar (zie het verloop "
+                "hiernaast). Leeg het themafilter voor dit overzicht van alle thema's.")
     elif policy.active:
         wh, no_time, no_time_hidden = overview.model_heatmap(model, area, state.preset)
     else:
