@@ -130,11 +130,55 @@ def test_audit_log_is_a_hash_chain(tmp_path):
     lines = p.read_text().splitlines()
     lines[1] = lines[1].replace("user1", "iemand-anders")  # tampering with one line...
     p.write_text("\n".join(lines) + "\n")
-    assert audit.verify(p) == (False, 3)  # ...breaks the chain at the next line
+    assert audit.verify(p) == (False, 2)  # ...breaks its seal (and the chain at the next line)
     del lines[1]
     p.write_text("\n".join(lines) + "\n")
     assert audit.verify(p)[0] is False  # so does deleting one
     assert list(audit.read(p)["gebruiker"])[:1] == ["user3"]  # newest first
+
+
+def test_audit_log_lines_are_sealed_with_a_secret_key(tmp_path):
+    """Rewriting a line and recomputing the whole chain (possible without a key) still fails: each line carries
+    an HMAC under a key the writer of the log made (mode 0600), which a forger does not have."""
+    import hashlib
+    import stat
+
+    p = tmp_path / "audit.jsonl"
+    for i in range(3):
+        audit.log("export", f"user{i}", "analist", path=p, wat="tabel")
+    key = audit.key_path(p)
+    assert key.exists() and stat.S_IMODE(key.stat().st_mode) == 0o600 and len(key.read_text().strip()) == 64
+    assert audit.verify(p) == (True, None)
+    records = [json.loads(line) for line in p.read_text().splitlines()]
+    assert all(len(r["zegel"]) == 64 for r in records)
+    # the forger edits line 2 and recomputes every 'vorige' after it: the chain is whole again...
+    records[1]["gebruiker"] = "iemand-anders"
+    prev, lines = audit.GENESIS, []
+    for r in records:
+        r["vorige"] = prev
+        line = json.dumps(r, ensure_ascii=False, sort_keys=True)
+        lines.append(line)
+        prev = hashlib.sha256(line.encode()).hexdigest()
+    p.write_text("\n".join(lines) + "\n")
+    assert audit.verify(p) == (False, 2)  # ...but not the seal of the edited line
+    # dropping the seals does not help either: after a sealed line every line must be sealed
+    for r in records[1:]:
+        r.pop("zegel")
+    p.write_text("\n".join(json.dumps(r, sort_keys=True) for r in records) + "\n")
+    assert audit.verify(p)[0] is False
+    # a log from before the seals (no line sealed) still verifies by its chain, and new lines are sealed
+    old = tmp_path / "oud" / "audit.jsonl"
+    old.parent.mkdir()
+    prev, lines = audit.GENESIS, []
+    for i in range(2):
+        line = json.dumps({"tijd": "2026-11-01T10:00:00", "gebeurtenis": "login", "gebruiker": f"u{i}", "rol": "",
+                           "details": {}, "vorige": prev}, sort_keys=True)
+        lines.append(line)
+        prev = hashlib.sha256(line.encode()).hexdigest()
+    old.write_text("\n".join(lines) + "\n")
+    assert audit.verify(old) == (True, None)
+    audit.log("export", "u9", "analist", path=old, wat="tabel")
+    assert audit.verify(old) == (True, None) and "zegel" in old.read_text().splitlines()[-1]
 
 
 def test_demo_accounts_once(users):

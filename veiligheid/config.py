@@ -28,6 +28,8 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "VEILIGHEID_USERS": ("data/users.sqlite", "Local accounts (argon2 password hashes); outside the warehouse."),
     "VEILIGHEID_ROLE_MAP": (".streamlit/roles.toml", "OIDC: which user or group gets which role."),
     "VEILIGHEID_AUDIT_LOG": ("data/audit.jsonl", "The append-only audit log (logins, exports, refused access)."),
+    "VEILIGHEID_AUDIT_KEY": ("", "Secret key file that seals every audit-log line (HMAC-SHA256); created on first use "
+                             "(default: `audit.key` beside the log). Keep it where the log's readers cannot write."),
     "VEILIGHEID_IDLE_MINUTES": ("30", "A session ends after this many minutes without activity."),
     "VEILIGHEID_LOGIN_MAX_FAILURES": ("5", "Failed logins in a row before an account is locked."),
     "VEILIGHEID_LOCKOUT_MINUTES": ("15", "How long a locked account stays locked."),
