@@ -66,13 +66,14 @@ Relation = tuple[Hashable, Sequence[Hashable]]  # (total cell, its parts): total
 
 
 def protect(values: Mapping[Hashable, float], relations: Sequence[Relation], policy: Policy,
-            hide: Iterable[Hashable] = ()) -> set[Hashable]:
+            hide: Iterable[Hashable] = (), free: Collection[Hashable] = ()) -> set[Hashable]:
     """The set of cells to hide.
 
     values: every shown cell (parts and totals) with its count. relations: total = sum(parts),
     over keys of `values`. hide: cells that must be hidden anyway (e.g. already hidden elsewhere).
     Returns primary cells (0 < n < threshold), `hide`, and complementary cells, such that no hidden
-    cell is determined exactly by the shown cells and the relations.
+    cell is determined exactly by the shown cells and the relations. free: cells no view shows (unknowns
+    for a reader, in `hide` too) that need no protection themselves unless they are small.
     """
     if not policy.active:
         return set()
@@ -83,16 +84,17 @@ def protect(values: Mapping[Hashable, float], relations: Sequence[Relation], pol
         hide = set(hide)
         out: set = set()
         for cells, crels in comps:
-            out |= _protect_connected({k: values[k] for k in cells}, crels, policy, hide.intersection(cells))
+            out |= _protect_connected({k: values[k] for k in cells}, crels, policy, hide.intersection(cells), free)
         return out
-    return _protect_connected(values, rels, policy, set(hide))
+    return _protect_connected(values, rels, policy, set(hide), free)
 
 
 def _protect_connected(values: Mapping[Hashable, float], rels: Sequence[Relation], policy: Policy,
-                       hide: set) -> set[Hashable]:
+                       hide: set, free: Collection = ()) -> set[Hashable]:
     hidden = {k for k, v in values.items() if policy.small(v)} | (hide & set(values))
     if not hidden:
         return hidden
+    loose = {k for k in free if k in values and not policy.small(values[k])}  # unknown, but nothing to protect
     order = {k: i for i, k in enumerate(values)}
 
     def complement(cells: list[Hashable]) -> Hashable | None:
@@ -111,14 +113,14 @@ def _protect_connected(values: Mapping[Hashable, float], rels: Sequence[Relation
             changed = False
             for t, parts in rels:
                 cells = [t, *parts]
-                if sum(c in hidden for c in cells) == 1:
+                if sum(c in hidden for c in cells) == 1 and not any(c in loose for c in cells):
                     c = complement(cells)
                     if c is not None:
                         hidden.add(c)
                         changed = True
         # exact check: a hidden cell is recoverable iff it is fixed by the linear system; once none is,
         # recoverable() goes on to the (slower) check with the bounds a reader knows (>= 1, <= threshold - 1)
-        exposed = recoverable(values, rels, hidden, policy.threshold, bounds=True)
+        exposed = recoverable(values, rels, hidden, policy.threshold, bounds=True) - loose
         if not exposed:
             return hidden
         target = min(exposed, key=lambda c: order[c])
@@ -195,7 +197,7 @@ def protect_modular(values: Mapping[Hashable, float], modules: Sequence[Sequence
             h = frozenset(c for c in cells if c in hidden)
             if settled.get(i) == h:
                 continue
-            out = protect({c: values[c] for c in cells}, rels, policy, hide=h)
+            out = protect({c: values[c] for c in cells}, rels, policy, hide=h, free=unshown)
             settled[i] = frozenset(out)
             for c in out - hidden:
                 hidden.add(c)

@@ -211,10 +211,8 @@ def city_model(blocks: pd.DataFrame, heat: Mapping[str, pd.DataFrame], parent: M
 
 def protect_city(model: CityModel, policy: Policy) -> CityModel:
     """Protect the whole model at once; every view takes its cells' hidden flags from the result."""
-    # the other crimes (R) only when small: protect_modular starts with every unshown cell hidden, and a hidden
-    # larger remainder would pull priority tiles in as complements for nothing (it protects no one)
-    unshown = {k for k in model.unshown if k[0] != "R" or policy.small(model.values[k])}
-    model.hidden = protect_modular(model.values, model.modules, policy, unshown=unshown) if policy.active else set()
+    model.hidden = protect_modular(model.values, model.modules, policy, unshown=model.unshown) \
+        if policy.active else set()
     return model
 
 
