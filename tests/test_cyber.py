@@ -683,7 +683,7 @@ def test_page_wijkteam_counts_match_the_warehouse(app_warehouse, monkeypatch):
 
 
 def test_page_wijk_filter_and_themes(app_warehouse, monkeypatch):
-    at, _ = _open("wijkteam", monkeypatch, wijk="BU02680101", thema="Woninginbraak")
+    at, _ = _open("wijkteam", monkeypatch, wijk="BU02680101", thema="Overvallen")
     infos = " ".join(i.value for i in at.info)
     assert "Voor één wijk toont deze pagina geen profiel" in infos and "stadsdeel Centrum" in infos
     assert any("worden hier genegeerd" in c.value for c in at.caption)
