@@ -98,13 +98,14 @@ def _protect_connected(values: Mapping[Hashable, float], rels: Sequence[Relation
     order = {k: i for i, k in enumerate(values)}
 
     def complement(cells: list[Hashable]) -> Hashable | None:
-        """The cheapest shown cell of a relation to hide next: a small non-zero part, else the total, else a zero.
+        """The cheapest shown cell of a relation to hide next: a small part, else the total; never a zero.
 
-        A hidden zero adds little: a reader may take it as 0, so it gives no room below the other cells."""
-        shown = [c for c in cells if c not in hidden]
+        A zero stays a zero on screen ("nothing happened"; the map's '<5' promises 'not 0'), and a hidden zero
+        adds little: it gives no room below the other cells."""
+        shown = [c for c in cells if c not in hidden and values[c] != 0]
         if not shown:
             return None
-        return min(shown, key=lambda c: (values[c] == 0, c == cells[0], values[c], order[c]))
+        return min(shown, key=lambda c: (c == cells[0], values[c], order[c]))
 
     for _ in range(len(values) + 1):
         # cheap rule first: a relation with exactly one hidden cell gives it away
@@ -216,9 +217,9 @@ def protect_modular(values: Mapping[Hashable, float], modules: Sequence[Sequence
             return hidden
         last_exposed = exposed
 
-        def complement(cells: list[Hashable]) -> Hashable | None:
-            shown = [c for c in cells if c not in hidden]
-            return min(shown, key=lambda c: (values[c] == 0, c == cells[0], values[c], order[c])) if shown else None
+        def complement(cells: list[Hashable]) -> Hashable | None:  # as in _protect_connected: never a zero
+            shown = [c for c in cells if c not in hidden and values[c] != 0]
+            return min(shown, key=lambda c: (c == cells[0], values[c], order[c])) if shown else None
 
         picks = set()
         group_of: dict = {}
@@ -327,9 +328,9 @@ def bounds_complement(values: Mapping, rels: Sequence[Relation], hidden: set, gr
     for n, i in enumerate(binding):  # only a relation that pins the cell can give it room
         cells = lp.owners[i]
         for c in cells:
-            if c not in hidden and c in values and c not in rank:
-                rank[c] = (values[c] == 0, n, c == cells[0], values[c], order[c])
-    # a hidden zero can only go up (it is at least 0), so non-zero cells first, strongest relation first
+            if c not in hidden and c in values and c not in rank and values[c] != 0:  # never a zero
+                rank[c] = (n, c == cells[0], values[c], order[c])
+    # non-zero cells only (a zero stays a zero on screen), strongest relation first
     candidates = sorted(rank, key=rank.__getitem__)
     if rels_of is not None and candidates:
         test = candidates[:tries]
@@ -373,8 +374,11 @@ def room_complement(values: Mapping, rels_of: Mapping, hidden: set, group: Colle
     n = len(cells)
     # a shown cell can become a complement; one with an infinite cost cannot (e.g. a figure no view shows, which
     # only hiding a cell it is computed from can make unknown): it stays fixed unless hidden already
-    shown = [i for i, k in enumerate(cells) if k not in hidden and k not in free and math.isfinite(cost(k))]
-    fixed = [i for i, k in enumerate(cells) if k not in hidden and k not in free and not math.isfinite(cost(k))]
+    # (a zero is never hidden: it stays "nothing happened" on screen)
+    shown = [i for i, k in enumerate(cells)
+             if k not in hidden and k not in free and values[k] != 0 and math.isfinite(cost(k))]
+    fixed = [i for i, k in enumerate(cells)
+             if k not in hidden and k not in free and (values[k] == 0 or not math.isfinite(cost(k)))]
     m = len(shown)
     lower = np.where(x > 0, 1.0, 0.0) - x  # the move keeps a non-zero count at least 1, a zero at least 0
     upper = np.array([float(threshold - 1) - v if threshold and 0 < v < threshold else highspy.kHighsInf
