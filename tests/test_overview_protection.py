@@ -79,6 +79,7 @@ def test_no_hidden_cell_can_be_computed_from_all_views_together(wh, pick):
     shown = {k: v for k, v in model.values.items() if k not in model.unshown}
     small = [k for k, v in shown.items() if 0 < v < 5]
     assert small and set(small) <= model.hidden  # there is something to protect, and it is hidden
+    assert not [k for k, v in shown.items() if v == 0 and k in model.hidden]  # a zero stays a zero (was 16)
     rels = [r for module in model.modules for r in module]
     exposed = recoverable(model.values, rels, model.hidden)
     assert not [k for k in exposed if k not in model.unshown or 0 < model.values[k] < 5]
