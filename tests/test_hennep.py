@@ -698,6 +698,19 @@ def cross_view_system(cases, wijken, sds, start, end, data_end, policy):
     return values, rels, hidden_in - shown_in, implicit, shown_in & hidden_in
 
 
+def _demo_cross_view_system(demo_warehouse, preset: str):
+    """cross_view_system of the demo warehouse for a week preset, as wijkteam sees it."""
+    con = _con(demo_warehouse)
+    try:
+        fresh = queries.freshness(con)
+        p = F.resolve_period(F.FilterState(preset=preset), fresh.data_end)
+        cases = hennep.load_cases(con)
+        wijken, sds = hennep._area_frames(con)
+    finally:
+        con.close()
+    return cross_view_system(cases, wijken, sds, p.start, p.end, fresh.data_end, WIJKTEAM)
+
+
 def _leaks(values, rels, hidden, implicit, policy, bounds=False):
     solved = disclosure.recoverable(values, rels, hidden | implicit, policy.threshold, bounds=bounds)
     return {k for k in solved if k in hidden or (k in implicit and policy.small(values[k]))}
@@ -730,16 +743,7 @@ def test_cross_view_attack_demo(demo_warehouse, preset):
     Measured on the code before the fix (each view protected on its own), with recoverable(bounds=True):
     4w 229 of 388 hidden cells recoverable, 52w 456 of 906; 52w 3 stadsdeel map cells hidden in one view and
     shown in another. After: none recoverable exactly, none inconsistent."""
-    con = _con(demo_warehouse)
-    try:
-        fresh = queries.freshness(con)
-        p = F.resolve_period(F.FilterState(preset=preset), fresh.data_end)
-        cases = hennep.load_cases(con)
-        wijken, sds = hennep._area_frames(con)
-    finally:
-        con.close()
-    values, rels, hidden, implicit, inconsistent = cross_view_system(cases, wijken, sds, p.start, p.end,
-                                                                     fresh.data_end, WIJKTEAM)
+    values, rels, hidden, implicit, inconsistent = _demo_cross_view_system(demo_warehouse, preset)
     assert len(hidden) > 100, "the demo has many hidden cells (else this proves nothing)"
     assert not inconsistent, sorted(inconsistent, key=str)[:5]
     leaks = _leaks(values, rels, hidden, implicit, WIJKTEAM)
@@ -754,16 +758,7 @@ def test_cross_view_bounds_attack(demo_warehouse, preset):
     is shown as zero), and no small count may be pinned to one value. (A reader does not know that a hidden
     count is at most 4: shielded larger counts read '<5' too.) Measured before (each wijk view with every
     breakdown, bounds only within modules): 4w 108 and 13w 274 small counts pinned."""
-    con = _con(demo_warehouse)
-    try:
-        fresh = queries.freshness(con)
-        p = F.resolve_period(F.FilterState(preset=preset), fresh.data_end)
-        cases = hennep.load_cases(con)
-        wijken, sds = hennep._area_frames(con)
-    finally:
-        con.close()
-    values, rels, hidden, implicit, inconsistent = cross_view_system(cases, wijken, sds, p.start, p.end,
-                                                                     fresh.data_end, WIJKTEAM)
+    values, rels, hidden, implicit, inconsistent = _demo_cross_view_system(demo_warehouse, preset)
     assert not inconsistent
     assert sum(WIJKTEAM.small(values[k]) for k in hidden) > 20, "the demo has small hidden counts (else this proves nothing)"
     pinned = disclosure.recoverable(values, rels, hidden | implicit, None, bounds=True)
