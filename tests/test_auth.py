@@ -147,26 +147,48 @@ def test_audit_log_lines_are_sealed_with_a_secret_key(tmp_path):
     for i in range(3):
         audit.log("export", f"user{i}", "analist", path=p, wat="tabel")
     key = audit.key_path(p)
-    assert key.exists() and stat.S_IMODE(key.stat().st_mode) == 0o600 and len(key.read_text().strip()) == 64
+    assert key.exists() and stat.S_IMODE(key.stat().st_mode) == 0o600 and len(key.read_text().split()[0]) == 64
     assert audit.verify(p) == (True, None)
     records = [json.loads(line) for line in p.read_text().splitlines()]
     assert all(len(r["zegel"]) == 64 for r in records)
-    # the forger edits line 2 and recomputes every 'vorige' after it: the chain is whole again...
+
+    def rewrite(recs, seal=True):  # the forger's tool: recompute every 'vorige'
+        prev, lines = audit.GENESIS, []
+        for r in recs:
+            r = {k: v for k, v in r.items() if seal or k != "zegel"}
+            r["vorige"] = prev
+            line = json.dumps(r, ensure_ascii=False, sort_keys=True)
+            lines.append(line)
+            prev = hashlib.sha256(line.encode()).hexdigest()
+        p.write_text("\n".join(lines) + "\n")
+
     records[1]["gebruiker"] = "iemand-anders"
-    prev, lines = audit.GENESIS, []
-    for r in records:
-        r["vorige"] = prev
-        line = json.dumps(r, ensure_ascii=False, sort_keys=True)
-        lines.append(line)
-        prev = hashlib.sha256(line.encode()).hexdigest()
-    p.write_text("\n".join(lines) + "\n")
-    assert audit.verify(p) == (False, 2)  # ...but not the seal of the edited line
-    # dropping the seals does not help either: after a sealed line every line must be sealed
-    for r in records[1:]:
-        r.pop("zegel")
-    p.write_text("\n".join(json.dumps(r, sort_keys=True) for r in records) + "\n")
-    assert audit.verify(p)[0] is False
-    # a log from before the seals (no line sealed) still verifies by its chain, and new lines are sealed
+    rewrite(records)
+    assert audit.verify(p) == (False, 2)  # the chain is whole again, but not the seal of the edited line
+    rewrite(records[1:], seal=False)  # dropping the first line and every seal does not help either
+    assert audit.verify(p) == (False, 1)
+
+
+def test_audit_key_is_made_once_and_a_lost_key_is_reported_not_replaced(tmp_path):
+    import hashlib
+    import threading
+
+    # many first uses at once: one key, and every line verifies with it
+    p = tmp_path / "audit.jsonl"
+    threads = [threading.Thread(target=audit.log, args=("export", f"u{i}", "analist"), kwargs={"path": p, "wat": "x"})
+               for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert audit.verify(p) == (True, None) and len(p.read_text().splitlines()) == 12
+    assert not [f for f in tmp_path.iterdir() if f.name.startswith(".audit.key")]  # no temporary key left
+    # the key is lost: no new key is made, the event is still written (unsealed), verify says so (line 0)
+    audit.key_path(p).unlink()
+    audit.log("export", "u99", "analist", path=p, wat="x")
+    assert not audit.key_path(p).exists() and "u99" in p.read_text()
+    assert audit.verify(p) == (False, 0)
+    # a log from before the seals still verifies by its chain; its old lines stay unsealed, new ones are sealed
     old = tmp_path / "oud" / "audit.jsonl"
     old.parent.mkdir()
     prev, lines = audit.GENESIS, []
@@ -179,6 +201,7 @@ def test_audit_log_lines_are_sealed_with_a_secret_key(tmp_path):
     assert audit.verify(old) == (True, None)
     audit.log("export", "u9", "analist", path=old, wat="tabel")
     assert audit.verify(old) == (True, None) and "zegel" in old.read_text().splitlines()[-1]
+    assert audit.key_path(old).read_text().split()[1] == "2"  # the two old lines may go without a seal
 
 
 def test_demo_accounts_once(users):

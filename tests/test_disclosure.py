@@ -269,3 +269,16 @@ def test_protect_modular_frees_cells_that_only_all_modules_together_pin():
     assert {f"a{i}" for i in range(7)} <= hidden and {f"b{i}" for i in range(5)} <= hidden
     assert not [k for k in recoverable(values, rels, hidden, bounds=True) if 0 < values[k] < 5]
     assert "tot" not in hidden or "C" in hidden  # the fix is in the total's relation
+
+
+def test_protect_city_fails_closed_when_the_protection_cannot_finish(monkeypatch):
+    from veiligheid import overview
+
+    def give_up(*a, **k):
+        raise AssertionError("3 small counts stay pinned down")
+
+    monkeypatch.setattr(overview, "protect_modular", give_up)
+    model = overview.CityModel(values={("T", "stad", "4w", "n"): 12.0, ("T", "w1", "4w", "n"): 0.0,
+                                       ("R", "stad", "4w", "n"): 3.0}, modules=[], unshown={("R", "stad", "4w", "n")})
+    out = overview.protect_city(model, P5)
+    assert out.hidden == {("T", "stad", "4w", "n"), ("R", "stad", "4w", "n")}  # every non-zero count; 0 stays 0

@@ -799,12 +799,12 @@ def test_wijk_view_page_explains_the_missing_breakdowns(app_warehouse, monkeypat
     heads = [s.value for s in at.subheader]
     assert "Kerncijfers" in heads and "Waar" in heads
     assert not any(h.startswith(("De keten", "Signaalbronnen", "Soort pand", "Verloop per maand")) for h in heads)
-    assert any("alleen de kerncijfers en de kaart" in i.value for i in at.info)
+    assert any("alleen de kerncijfers, de kaart en de gebiedstabel" in i.value for i in at.info)
     assert at.get("deck_gl_json_chart")
     analist, _ = _open("analist", monkeypatch, wijk=wk)
     heads = [s.value for s in analist.subheader]
     assert "De keten: van signaal tot heropening" in heads and "Verloop per maand" in heads
-    assert not any("alleen de kerncijfers en de kaart" in i.value for i in analist.info)
+    assert not any("alleen de kerncijfers, de kaart en de gebiedstabel" in i.value for i in analist.info)
 
 
 def test_city_protection_is_computed_once_per_period(demo_warehouse):

@@ -45,20 +45,41 @@ def key_path(log: Path | None = None) -> Path:
     return p if os.environ.get("VEILIGHEID_AUDIT_KEY") else (log or log_path()).with_name("audit.key")
 
 
-def _key(log: Path | None = None) -> bytes:
-    """The sealing key; made once (32 random bytes, hex, mode 0600; two processes at once: the first wins)."""
+class KeyMissing(RuntimeError):
+    """The log has sealed lines but its key is gone: refuse to make a new one (every line would then fail)."""
+
+
+def _read_key(p: Path) -> tuple[bytes, int]:
+    """(key, number of log lines from before the key, which carry no seal)."""
+    lines = p.read_text().split()
+    if not lines or len(lines[0]) < 64:
+        raise KeyMissing(f"audit key {p} is empty or damaged")
+    return lines[0].encode(), int(lines[1]) if len(lines) > 1 and lines[1].isdigit() else 0
+
+
+def _key(log: Path) -> tuple[bytes, int]:
+    """The sealing key, made once: 32 random bytes (hex, mode 0600) and the number of lines the log had then.
+    Written to a temporary file and linked into place, so a second process or thread never reads a half-written
+    key (the first link wins). A log with sealed lines and no key raises KeyMissing."""
     p = key_path(log)
     if not p.exists():
+        lines = log.read_bytes().splitlines() if log.exists() else []
+        if any(b'"zegel"' in line for line in lines):
+            raise KeyMissing(f"the audit log {log} is sealed, but its key {p} is missing")
         p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_name(f".{p.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(f"{secrets.token_hex(32)}\n{len(lines)}\n")
+            f.flush()
+            os.fsync(f.fileno())
         try:
-            fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_hex(32))
-                f.flush()
-                os.fsync(f.fileno())
+            os.link(tmp, p)
         except FileExistsError:
             pass
-    return p.read_text().strip().encode()
+        finally:
+            tmp.unlink()
+    return _read_key(p)
 
 
 def _seal(record: dict, key: bytes) -> str:
@@ -85,7 +106,10 @@ def log(event: str, user: str | None, role: str | None = None, path: Path | None
         raise ValueError("passwords never go into the audit log")
     p = path or log_path()
     p.parent.mkdir(parents=True, exist_ok=True)
-    key = _key(p)
+    try:
+        key = _key(p)[0]
+    except KeyMissing:  # never lose an event: written without a seal; verify() reports the missing key
+        key = None
     fd = os.open(p, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o640)
     with os.fdopen(fd, "rb+") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
@@ -93,7 +117,8 @@ def log(event: str, user: str | None, role: str | None = None, path: Path | None
             record = {"tijd": dt.datetime.now().isoformat(timespec="seconds"), "gebeurtenis": event,
                       "gebruiker": user or "", "rol": role or "", "details": details, "vorige": _last_hash(f)}
             record = json.loads(json.dumps(record, ensure_ascii=False, default=str))  # as it will read back
-            record["zegel"] = _seal(record, key)
+            if key is not None:
+                record["zegel"] = _seal(record, key)
             f.write((json.dumps(record, ensure_ascii=False, default=str, sort_keys=True) + "\n").encode("utf-8"))
             f.flush()
             os.fsync(f.fileno())
@@ -122,22 +147,30 @@ def read(path: Path | None = None, limit: int | None = None) -> pd.DataFrame:
 
 def verify(path: Path | None = None) -> tuple[bool, int | None]:
     """Check the hash chain and the seals: (True, None) when intact, else (False, number of the first broken
-    line). Lines from before the seals (none carries one) are covered by the chain into the first sealed line;
-    after a sealed line every line must be sealed."""
+    line); (False, 0) when the log is sealed but its key is missing. Only the lines the log had before its key
+    was made may go without a seal (they are covered by the chain into the first sealed line)."""
     p = path or log_path()
     if not p.exists():
         return True, None
-    key = _key(p) if key_path(p).exists() else None
-    prev, sealed = GENESIS, False
-    for i, line in enumerate(p.read_bytes().splitlines(), start=1):
+    lines = p.read_bytes().splitlines()
+    if key_path(p).exists():
+        try:
+            key, unsealed = _read_key(key_path(p))
+        except KeyMissing:
+            return False, 0
+    elif any(b'"zegel"' in line for line in lines):
+        return False, 0
+    else:  # a log from before the seals, never written since
+        key, unsealed = None, len(lines)
+    prev = GENESIS
+    for i, line in enumerate(lines, start=1):
         try:
             r = json.loads(line)
         except ValueError:
             return False, i
         if r.get("vorige") != prev:
             return False, i
-        if "zegel" in r or sealed:
-            sealed = True
+        if i > unsealed or "zegel" in r:
             if key is None or not hmac.compare_digest(str(r.get("zegel", "")), _seal(r, key)):
                 return False, i
         prev = hashlib.sha256(line).hexdigest()

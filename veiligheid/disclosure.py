@@ -143,7 +143,8 @@ BOUNDS_COMPLEMENTS = 40  # cells exposed again per round whose complement is cho
 
 def protect_modular(values: Mapping[Hashable, float], modules: Sequence[Sequence[Relation]], policy: Policy,
                     hide: Iterable[Hashable] = (), unshown: Iterable[Hashable] = (), bounds: bool = True,
-                    cost: Callable | None = None, implicit: Collection = ()) -> set[Hashable]:
+                    cost: Callable | None = None, implicit: Collection = (), strict: bool = False
+                    ) -> set[Hashable]:
     """Secondary suppression for large linked tables, module by module (the way tau-ARGUS protects
     hierarchical tables), then checked as a whole.
 
@@ -163,7 +164,10 @@ def protect_modular(values: Mapping[Hashable, float], modules: Sequence[Sequence
     it protects nothing and gives nothing away), but a small one is protected like a primary cell.
     cost: what hiding a cell costs when a set of complements is chosen at once (`room_complement`; default
     its count), e.g. higher for headline figures. implicit: every cell no view shows (small or not); in such a
-    set they move freely, since a reader only computes them through the relations.
+    set they move freely, since a reader only computes them through the relations. strict: raise
+    AssertionError instead of returning while a small cell is still pinned (no complement helped three rounds
+    running, or none was found) or a group too large for the check over everything was left out: for callers
+    that check nothing after this (they fail closed); without it the caller checks the bounds itself.
     Returns the hidden cells among the shown ones (plus unshown cells).
     """
     if not policy.active:
@@ -211,9 +215,14 @@ def protect_modular(values: Mapping[Hashable, float], modules: Sequence[Sequence
         exposed = {c for c in recoverable(values, all_rels, hidden, None, bounds=bounds,
                                           max_component=GLOBAL_CHECK_LIMIT, targets=small)
                    if values[c] != 0 and (c not in unshown or policy.small(values[c]))}
+        if strict and not exposed and max(map(len, _hidden_groups(values, all_rels, hidden)), default=0) \
+                > GLOBAL_CHECK_LIMIT:
+            raise AssertionError("a group of linked hidden cells is too large for the check over everything")
         before = last_exposed
         stuck = stuck + 1 if exposed and exposed == last_exposed else 0
         if stuck >= 3:  # hiding more did not help three rounds running: pinned by the structure alone
+            if strict:
+                raise AssertionError(f"{len(exposed)} small counts stay pinned down")
             return hidden
         last_exposed = exposed
 
@@ -262,6 +271,8 @@ def protect_modular(values: Mapping[Hashable, float], modules: Sequence[Sequence
             if picked is not None:
                 picks.add(picked)
         if not picks:  # nothing exposed, or pinned by the structure alone (no shown cell involved)
+            if strict and exposed:
+                raise AssertionError(f"{len(exposed)} small counts pinned, no complement found")
             return hidden
         hidden |= picks
         for picked in picks:
@@ -294,12 +305,17 @@ def components(values: Mapping, rels: Sequence[Relation]) -> list[tuple[list, li
     return [(cells, by_root[r]) for r, cells in groups.items()]
 
 
-def _hidden_group_of(values: Mapping, rels: Sequence[Relation], hidden: set) -> dict:
-    """cell -> the frozenset of hidden cells linked to it by relations (its independent system)."""
+def _hidden_groups(values: Mapping, rels: Sequence[Relation], hidden: set) -> list[list]:
+    """The hidden cells in groups linked by relations (independent systems), as `recoverable` groups them."""
     hrels = [(t, [p for p in parts if p in hidden]) for t, parts in rels]
     hrels = [(t, parts) if t in hidden else (parts[0], parts[1:]) for t, parts in hrels if t in hidden or parts]
+    return [cells for cells, _ in components({k: None for k in values if k in hidden}, hrels)]
+
+
+def _hidden_group_of(values: Mapping, rels: Sequence[Relation], hidden: set) -> dict:
+    """cell -> the frozenset of hidden cells linked to it by relations (its independent system)."""
     out = {}
-    for cells, _ in components({k: None for k in values if k in hidden}, hrels):
+    for cells in _hidden_groups(values, rels, hidden):
         group = frozenset(cells)
         out.update({c: group for c in cells})
     return out
@@ -353,7 +369,9 @@ def room_complement(values: Mapping, rels_of: Mapping, hidden: set, group: Colle
     group of linked hidden cells, with every relation kept (total moves = sum of the parts' moves; cells
     further out stay fixed), d = +1 (or -1) on the target, the reader's bounds on the moved values, and a
     shown cell may move only when it is hidden (a 0/1 variable each, costing 1 + `cost(cell)`, by default
-    its count: small counts go first, large totals last; an infinite cost: never). None when no such set exists."""
+    its count: small counts go first, large totals last; an infinite cost or a zero: never). Cells in `free`
+    (no view shows them) move like hidden ones. None when no such set exists, or no optimum was proven within
+    time_limit (then the caller falls back to one cell at a time)."""
     cost = cost or values.__getitem__
     cells = list(dict.fromkeys([target, *group]))
     seen, frontier = set(cells), list(cells)
@@ -409,11 +427,14 @@ def room_complement(values: Mapping, rels_of: Mapping, hidden: set, group: Colle
         lp.integrality_ = [highspy.HighsVarType.kContinuous] * n + [highspy.HighsVarType.kInteger] * m
         h = highspy.Highs()
         h.setOptionValue("output_flag", False)
+        h.setOptionValue("threads", 1)
         h.setOptionValue("time_limit", time_limit)
         h.passModel(lp)
         h.run()
         sol = h.getSolution()
-        if not sol.value_valid:
+        # only a proven optimum: the same data must give the same pattern on every run (a time-limited best
+        # guess could differ after a restart, and two patterns side by side could be subtracted)
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal or not sol.value_valid:
             continue
         z = np.asarray(sol.col_value)[n:]
         picked = {cells[j] for j, v in zip(shown, z) if v > 0.5}

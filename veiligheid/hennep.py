@@ -476,7 +476,7 @@ class Cells:
                 # the final check over all modules together, exact and with the bounds a reader knows (a hidden
                 # count is at least 1); a cell pinned there gets the cheapest set of complements (`cost`)
                 hidden = disclosure.protect_modular(values, modules, policy, hide=hidden, unshown=unshown,
-                                                    bounds=True, cost=cost, implicit=implicit)
+                                                    bounds=True, cost=cost, implicit=implicit, strict=True)
             except AssertionError:
                 return everything | hidden, True
             uses = self.check(policy, hidden, views)

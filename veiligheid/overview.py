@@ -210,9 +210,15 @@ def city_model(blocks: pd.DataFrame, heat: Mapping[str, pd.DataFrame], parent: M
 
 
 def protect_city(model: CityModel, policy: Policy) -> CityModel:
-    """Protect the whole model at once; every view takes its cells' hidden flags from the result."""
-    model.hidden = protect_modular(model.values, model.modules, policy, unshown=model.unshown) \
-        if policy.active else set()
+    """Protect the whole model at once; every view takes its cells' hidden flags from the result. When the
+    protection cannot prove every small count safe, it fails closed (every non-zero count hidden)."""
+    if not policy.active:
+        model.hidden = set()
+        return model
+    try:
+        model.hidden = protect_modular(model.values, model.modules, policy, unshown=model.unshown, strict=True)
+    except AssertionError:  # fail closed: every count that is not zero is hidden
+        model.hidden = {k for k, v in model.values.items() if v != 0} | set(model.unshown)
     return model
 
 

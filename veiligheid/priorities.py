@@ -601,13 +601,6 @@ def protect_cells_modular(system: CitySystem, policy: disclosure.Policy) -> set:
     return _bounds_fix(system, hidden, policy)
 
 
-def _hidden_groups(relations: list, hidden: set, values: dict) -> list[list]:
-    """Hidden cells grouped as disclosure.recoverable groups them (linked by a relation among hidden cells)."""
-    hrels = [(t, [p for p in parts if p in hidden]) for t, parts in relations]
-    hrels = [(t, parts) if t in hidden else (parts[0], parts[1:]) for t, parts in hrels if t in hidden or parts]
-    return [cells for cells, _ in disclosure.components({k: None for k in values if k in hidden}, hrels)]
-
-
 def _bounds_fix(system: CitySystem, hidden: set, policy: disclosure.Policy, max_rounds: int = 500) -> set:
     values, unshown = system.values, system.unshown
     rels = system.relations
@@ -621,7 +614,7 @@ def _bounds_fix(system: CitySystem, hidden: set, policy: disclosure.Policy, max_
     structural: set = set()  # pinned by the bounds of hidden cells alone: no shown figure to hide takes part
     for _ in range(max_rounds):
         picks = set()
-        for cells in _hidden_groups(rels, hidden, values):
+        for cells in disclosure._hidden_groups(values, rels, hidden):
             group = frozenset(cells)
             if group not in memo:
                 crels = [rels[i] for i in sorted({i for c in cells for i in touching.get(c, ())})]

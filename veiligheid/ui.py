@@ -273,8 +273,8 @@ def filter_sidebar(v: F.Valid, f: queries.Freshness, presets: tuple[str, ...] | 
                        help="Leeg = alle thema's. De vier stadsbrede prioriteiten staan bovenaan.")
     else:
         sb.multiselect("Thema", list(themes), key=W_THEMES, placeholder="Alle thema's", max_selections=1,
-                       help="Leeg = alle thema's, of één stadsbrede prioriteit. Andere thema's en combinaties "
-                            "staan voor uw rol op de pagina Prioriteiten per stadsdeel.")
+                       help="Leeg = alle thema's, of één stadsbrede prioriteit. De andere thema's staan voor uw "
+                            "rol per stadsdeel op de pagina Prioriteiten per stadsdeel.")
     sd_opts = ["", *sorted(v.stadsdelen, key=v.stadsdelen.get)]
     sb.selectbox("Stadsdeel", sd_opts, key=W_SD, format_func=lambda c: v.stadsdelen.get(c, "Hele stad"),
                  on_change=_on_sd_change, args=(dict(v.wijken),))

@@ -104,10 +104,15 @@ if viewer.quarantine_rows and not q.empty:
 if viewer.admin:
     st.subheader("Auditlog")
     st.caption("Inloggen (gelukt en mislukt), exports (wie, wanneer, wat, welke filters) en geweigerde toegang. "
-               "Het log wordt alleen aangevuld, nooit gewijzigd; elke regel bevat de vingerafdruk van de vorige.")
+               "Het log wordt alleen aangevuld, nooit gewijzigd; elke regel bevat de vingerafdruk van de vorige en "
+               "een zegel met een geheime sleutel.")
     log = audit.read()
     intact, broken = audit.verify()
-    if not intact:
+    if not intact and broken == 0:
+        st.error("De sleutel van het auditlog ontbreekt of is beschadigd, dus de zegels zijn niet te "
+                 "controleren en nieuwe regels krijgen geen zegel. Zet de sleutel terug uit de back-up "
+                 "(VEILIGHEID_AUDIT_KEY) en meld dit bij de informatiebeveiliging.", icon=":material/gpp_bad:")
+    elif not intact:
         st.error(f"Het auditlog is aangepast of beschadigd vanaf regel {broken}. Meld dit bij de "
                  "informatiebeveiliging.", icon=":material/gpp_bad:")
     if log.empty:

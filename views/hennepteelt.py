@@ -135,7 +135,8 @@ else:
                "extract heeft geen besluitdatum. " + policy.describe())
 
     if not ov.detail:
-        st.info(f"Voor één wijk toont deze pagina aan wijkteams alleen de kerncijfers en de kaart. Een wijk heeft "
+        st.info(f"Voor één wijk toont deze pagina aan wijkteams alleen de kerncijfers, de kaart en de "
+                "gebiedstabel. Een wijk heeft "
                 "een paar hennepzaken per jaar: elke uitsplitsing (keten, doorlooptijden, bronnen, soort pand, "
                 f"verloop per maand) zou '{policy.label}' tonen, en samen met de andere weergaven kleine aantallen "
                 "herleidbaar maken. Kies een stadsdeel of de hele stad voor de uitsplitsingen.", icon=":material/info:")

@@ -92,7 +92,7 @@ def test_wijkteam_wijk_view_shows_tiles_and_map_only(logged_in):
     wait_page(page, TITLE, charts=0, tables=1)
     page.wait_for_timeout(1500)
     body = page.locator("body").inner_text()
-    assert "alleen de kerncijfers en de kaart" in body and "Kerncijfers" in body and "Waar" in body
+    assert "alleen de kerncijfers, de kaart en de gebiedstabel" in body and "Kerncijfers" in body and "Waar" in body
     for part in ("De keten: van signaal tot heropening", "Signaalbronnen", "Soort pand en eigendom",
                  "Verloop per maand"):
         assert part not in body, part
