@@ -89,6 +89,22 @@ def protect(values: Mapping[Hashable, float], relations: Sequence[Relation], pol
     return _protect_connected(values, rels, policy, set(hide), free)
 
 
+def _cheapest_shown(cells: list[Hashable], values: Mapping, hidden: set, order: Mapping) -> Hashable | None:
+    """The cheapest shown cell of a relation (cells = [total, *parts]) to hide next: a small part, else the
+    total; never a zero. A zero stays a zero on screen ("nothing happened"; the map's '<5' promises 'not 0'),
+    and a hidden zero adds little: it gives no room below the other cells."""
+    shown = [c for c in cells if c not in hidden and values[c] != 0]
+    return min(shown, key=lambda c: (c == cells[0], values[c], order[c])) if shown else None
+
+
+def _reader_bounds(x: np.ndarray, threshold: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """What a reader knows of hidden counts x: at least 1 when not zero (zero is shown as zero), at most
+    threshold - 1 when small (only with a threshold)."""
+    lower = np.where(x > 0, 1.0, 0.0)
+    upper = np.array([float(threshold - 1) if threshold and 0 < v < threshold else highspy.kHighsInf for v in x])
+    return lower, upper
+
+
 def _protect_connected(values: Mapping[Hashable, float], rels: Sequence[Relation], policy: Policy,
                        hide: set, free: Collection = ()) -> set[Hashable]:
     hidden = {k for k, v in values.items() if policy.small(v)} | (hide & set(values))
@@ -98,14 +114,7 @@ def _protect_connected(values: Mapping[Hashable, float], rels: Sequence[Relation
     order = {k: i for i, k in enumerate(values)}
 
     def complement(cells: list[Hashable]) -> Hashable | None:
-        """The cheapest shown cell of a relation to hide next: a small part, else the total; never a zero.
-
-        A zero stays a zero on screen ("nothing happened"; the map's '<5' promises 'not 0'), and a hidden zero
-        adds little: it gives no room below the other cells."""
-        shown = [c for c in cells if c not in hidden and values[c] != 0]
-        if not shown:
-            return None
-        return min(shown, key=lambda c: (c == cells[0], values[c], order[c]))
+        return _cheapest_shown(cells, values, hidden, order)
 
     for _ in range(len(values) + 1):
         # cheap rule first: a relation with exactly one hidden cell gives it away
@@ -226,9 +235,8 @@ def protect_modular(values: Mapping[Hashable, float], modules: Sequence[Sequence
             return hidden
         last_exposed = exposed
 
-        def complement(cells: list[Hashable]) -> Hashable | None:  # as in _protect_connected: never a zero
-            shown = [c for c in cells if c not in hidden and values[c] != 0]
-            return min(shown, key=lambda c: (c == cells[0], values[c], order[c])) if shown else None
+        def complement(cells: list[Hashable]) -> Hashable | None:
+            return _cheapest_shown(cells, values, hidden, order)
 
         picks = set()
         group_of: dict = {}
@@ -398,10 +406,16 @@ def room_complement(values: Mapping, rels_of: Mapping, hidden: set, group: Colle
     fixed = [i for i, k in enumerate(cells)
              if k not in hidden and k not in free and (values[k] == 0 or not math.isfinite(cost(k)))]
     m = len(shown)
-    lower = np.where(x > 0, 1.0, 0.0) - x  # the move keeps a non-zero count at least 1, a zero at least 0
-    upper = np.array([float(threshold - 1) - v if threshold and 0 < v < threshold else highspy.kHighsInf
-                      for v in x])
+    lower, upper = _reader_bounds(x, threshold)
+    lower, upper = lower - x, upper - x  # as bounds on the move: a non-zero count stays at least 1, ...
     big = 3.0  # a chain of +-1 moves seldom needs more on one cell
+    # columns: d (n), z (m); rows: relations (= 0), d_j - big z_j <= 0 and d_j + big z_j >= 0 for shown j
+    link = sparse.csr_matrix((np.ones(m), (np.arange(m), shown)), shape=(m, n))
+    zc = sparse.identity(m, format="csr") * big
+    mat = sparse.vstack([sparse.hstack([a, sparse.csr_matrix((a.shape[0], m))]),
+                         sparse.hstack([link, -zc]), sparse.hstack([link, zc])]).tocsc()
+    inf = highspy.kHighsInf
+    z_cost = [1.0 + cost(cells[j]) for j in shown]
     best = None
     for step in (1.0, -1.0):
         if step < 0 and x[0] < 2:  # a count of 1 cannot go down (a hidden one is at least 1)
@@ -409,17 +423,11 @@ def room_complement(values: Mapping, rels_of: Mapping, hidden: set, group: Colle
         lo, up = lower.copy(), upper.copy()
         lo[fixed] = up[fixed] = 0.0
         lo[0] = up[0] = step
-        # columns: d (n), z (m); rows: relations (= 0), d_j - big z_j <= 0 and d_j + big z_j >= 0 for shown j
-        link = sparse.csr_matrix((np.ones(m), (np.arange(m), shown)), shape=(m, n))
-        zc = sparse.identity(m, format="csr") * big
-        mat = sparse.vstack([sparse.hstack([a, sparse.csr_matrix((a.shape[0], m))]),
-                             sparse.hstack([link, -zc]), sparse.hstack([link, zc])]).tocsc()
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = n + m, mat.shape[0]
-        lp.col_cost_ = np.concatenate([np.zeros(n), [1.0 + cost(cells[j]) for j in shown]])
+        lp.col_cost_ = np.concatenate([np.zeros(n), z_cost])
         lp.col_lower_ = np.concatenate([lo, np.zeros(m)])
         lp.col_upper_ = np.concatenate([up, np.ones(m)])
-        inf = highspy.kHighsInf
         lp.row_lower_ = np.concatenate([np.zeros(a.shape[0]), np.full(m, -inf), np.zeros(m)])
         lp.row_upper_ = np.concatenate([np.zeros(a.shape[0]), np.zeros(m), np.full(m, inf)])
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
@@ -438,7 +446,7 @@ def room_complement(values: Mapping, rels_of: Mapping, hidden: set, group: Colle
             continue
         z = np.asarray(sol.col_value)[n:]
         picked = {cells[j] for j, v in zip(shown, z) if v > 0.5}
-        total = sum(1.0 + cost(c) for c in picked)
+        total = sum(c for c, v in zip(z_cost, z) if v > 0.5)
         if picked and (best is None or total < best[0]):
             best = (total, picked)
     return best[1] if best else None
@@ -472,9 +480,7 @@ class _BoundsLP:
         self.owners = owners or []
         self.n = n = len(cells)
         x = np.array([float(values[k]) for k in cells])
-        self.lower = np.array([1.0 if v > 0 else 0.0 for v in x])
-        self.upper = np.array([float(threshold - 1) if threshold and 0 < v < threshold else highspy.kHighsInf
-                               for v in x])
+        self.lower, self.upper = _reader_bounds(x, threshold)
         csc = sparse.csc_matrix(a)
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = n, csc.shape[0]
