@@ -90,20 +90,10 @@ def snapshot(path: Path) -> Snapshot:
     one version, and the token and the data can never disagree.
     """
     path = Path(path)
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return Snapshot("missing", path)
-    token = f"{st.st_ino}:{st.st_mtime_ns}:{st.st_size}"
-    vdir = versions_dir(path)
-    if vdir.exists():
-        for p in sorted(vdir.glob("v*.duckdb"), reverse=True):
-            try:
-                if os.stat(p).st_ino == st.st_ino:
-                    return Snapshot(token, p)
-            except FileNotFoundError:
-                continue
-    return Snapshot(token, path)
+    token = version_token(path)
+    if token == "missing":
+        return Snapshot(token, path)
+    return Snapshot(token, file_for_token(path, token) or path)
 
 
 def file_for_token(path: Path, token: str) -> Path | None:
