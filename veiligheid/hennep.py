@@ -468,8 +468,6 @@ class Cells:
         weight = weight or (lambda k: 1.0)
 
         def cost(k) -> float:  # a set of complements: totals (rank 6) and headline tiles (9) only when nothing else helps
-            if k not in shown:  # an implicit cell: unknown only when a figure it is computed from is hidden
-                return math.inf
             return values[k] + (1000.0 * (rank(k) - 5) * weight(k) if rank(k) >= 6 else 0.0)
         for _ in range(len(self.shown) + 1):
             try:
@@ -836,7 +834,7 @@ def city_protection(cases: pd.DataFrame, wijken: pd.DataFrame, sds: pd.DataFrame
     rank = _rank(("tegel", "signalen"))  # every view's headline tile last
 
     def weight(k) -> float:  # the city's totals and headline above a stadsdeel's, above a wijk's
-        level = k[1] if k[0] == "gebied" else k[1] if len(k) > 1 and isinstance(k[1], str) else None
+        level = k[1] if len(k) > 1 and isinstance(k[1], str) else None  # the view, or the area cell's level
         return 10_000.0 if level in (CITY, "stad") else 1.0 if level == "wijk" or str(level).startswith("BU") else 100.0
 
     hidden, failed = g.protect(policy, lambda k: rank(k[2] if k[0] == "gebied" else k), modules=modules,
