@@ -193,6 +193,23 @@ def test_bounds_attack_ones_and_fours():
     assert "T" in hidden and not {("c", i) for i in range(8, 168)} & hidden
 
 
+def test_no_complement_for_a_cell_that_only_the_reader_model_pins():
+    """The hennep map of a year on 29-11-2026: stadsdeel S4 had 4 dismantlings, one in each of its four wijken.
+    Read as "at most 4" (small) over four parts of "at least 1", each part is 1 whatever else is hidden, so
+    no complement can help. The city's 33 was hidden for it all the same (the only shown cell of S4's other
+    relation), and with it the city tiles computed from it. Now nothing is hidden for such a cell."""
+    sds = {"S1": 4.0, "S2": 7.0, "S3": 4.0, "S4": 4.0, "S5": 3.0, "S6": 5.0, "S7": 2.0, "S8": 0.0, "S9": 4.0}
+    values = {"stad": 33.0, **sds, **{f"w{i}": 1.0 for i in range(4)}}
+    rels = [("stad", list(sds)), ("S4", [f"w{i}" for i in range(4)])]
+    hidden = protect(values, rels, P5, hide={"S2", "S6"})  # hidden by other tables (as in the hennep model)
+    assert "stad" not in hidden
+    assert hidden == {"S1", "S2", "S3", "S4", "S5", "S6", "S7", "S9", *(f"w{i}" for i in range(4))}
+    # what stays pinned is pinned with every other count hidden as well: the structure, not a shown figure
+    assert recoverable(values, rels, hidden, 5, bounds=True) == {"S4", "w0", "w1", "w2", "w3"}
+    assert recoverable(values, rels, hidden | {"stad"}, 5, bounds=True) == {"S4", "w0", "w1", "w2", "w3"}
+    assert recoverable(values, rels, hidden, bounds=True) == set()  # a reader who reads "<5" as it is: no bound
+
+
 def _pinned_system():
     """tot 18 = A 7 + B 5 + C 6; A = seven single incidents + an empty cell, B = five single incidents.
     Hidden: the ones, A and B. A reader knows A >= 7 and B >= 5 (each hidden one is at least 1) and

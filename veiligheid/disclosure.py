@@ -112,6 +112,7 @@ def _protect_connected(values: Mapping[Hashable, float], rels: Sequence[Relation
         return hidden
     loose = {k for k in free if k in values and not policy.small(values[k])}  # unknown, but nothing to protect
     order = {k: i for i, k in enumerate(values)}
+    structural: set | None = None  # computed when first needed
 
     def complement(cells: list[Hashable]) -> Hashable | None:
         return _cheapest_shown(cells, values, hidden, order)
@@ -131,6 +132,16 @@ def _protect_connected(values: Mapping[Hashable, float], rels: Sequence[Relation
         # exact check: a hidden cell is recoverable iff it is fixed by the linear system; once none is,
         # recoverable() goes on to the (slower) check with the bounds a reader knows (>= 1, <= threshold - 1)
         exposed = recoverable(values, rels, hidden, policy.threshold, bounds=True) - loose
+        if exposed and structural is None:
+            # pinned even with every non-zero cell of the table hidden (e.g. a small total of 4 over four
+            # parts of at least 1: each is 1, in this reader model where a small hidden count is at most 4):
+            # no complement here gives it room, so none is hidden for it. (The check over everything in
+            # protect_modular reads a "<5" with no upper bound, as a reader must: shielded larger counts
+            # look the same.) Without this, every shown cell of its relations was hidden in turn: a city
+            # total of 33 for a stadsdeel of 4 = 1 + 1 + 1 + 1.
+            structural = recoverable(values, rels, {k for k, v in values.items() if v != 0}, policy.threshold,
+                                     bounds=True)
+        exposed -= structural or set()
         if not exposed:
             return hidden
         target = min(exposed, key=lambda c: order[c])
