@@ -8,6 +8,7 @@ warehouse gets its own copy.
 """
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 import shutil
 import sys
@@ -20,18 +21,24 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 DEMO_WEEKS = 60  # > 56: a year-earlier comparison of the last 4 weeks is inside the data
+# The demo's extract day. Fixed, so the suite sees the same data on every day it runs: the demo follows the
+# calendar (quarters, weekdays, what is known "today"), and a run on 29-11-2026 met figures that 28-11 had
+# not. tests/test_other_day.py builds a second demo on another day, chosen for its calendar.
+DEMO_TODAY = dt.date(2026, 11, 29)
 _BUILT: dict[str, Path] = {}
 
 
-def build_demo_warehouse(root: Path, weeks: int = DEMO_WEEKS, scale: float = 1.0, seed: int = 0) -> Path:
-    """Generate demo extracts into root/inbox and load them into root/warehouse.duckdb (meta demo = 'ja')."""
+def build_demo_warehouse(root: Path, weeks: int = DEMO_WEEKS, scale: float = 1.0, seed: int = 0,
+                         today: dt.date = DEMO_TODAY) -> Path:
+    """Generate demo extracts, extracted on `today`, into root/inbox and load them into
+    root/warehouse.duckdb (meta demo = 'ja')."""
     from pipelines.demo import generate
     from pipelines.ingest import run_ingest
     from veiligheid.config import Config
     from veiligheid.warehouse import write_version
 
     inbox = root / "inbox"
-    generate(inbox, weeks=weeks, seed=seed, scale=scale)
+    generate(inbox, weeks=weeks, seed=seed, scale=scale, today=today)
     cfg = Config.from_env(warehouse=str(root / "warehouse.duckdb"), inbox=str(inbox))
     if "mark_demo" in inspect.signature(run_ingest).parameters:
         run_ingest(cfg, mark_demo=True)
