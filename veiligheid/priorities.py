@@ -429,70 +429,30 @@ def grid(c: pd.DataFrame, all_wijken: pd.DataFrame, mine: pd.DataFrame, themes: 
 # ------------------------------------------------------------------ disclosure
 # Every stadsdeel view shows the CITY's count per theme per quarter (trend tooltip, city line, index
 # reference) beside the stadsdeel's own counts. So the views are not independent tables: a hidden
-# stadsdeel count = city count - the other stadsdelen's counts, each read from their own view. The
-# hidden cells are therefore chosen once for all stadsdelen together (`protect_city`) and every view is
-# cut from that one set (`protect`), so the same figure is hidden in every view that shows it.
+# stadsdeel count = city count - the other stadsdelen's counts, each read from their own view. And a reader
+# can pick another quarter: the view of Q shows the quarter before as the map's tooltip and as the trend,
+# the view of the quarter before shows the same figures as its own grid and tiles. So the hidden cells are
+# chosen per QUARTER, once, for everything any view of any selected quarter shows of it (all stadsdelen
+# together, `protect_quarter`), and every view is cut from those sets (`protect_city`, `protect`): the same
+# figure is hidden in every view that shows it, whichever quarter is selected.
 #
-# Cells (per bron, in one system):
-#   ("g",  sd, wijk, key)     the wijk x theme grid of the quarter (key ALL: the wijk's total)
-#   ("gp", sd, wijk, key)     the same grid in the quarter before (map tooltip), when covered
-#   ("s",  sd, key, quarter)  the stadsdeel's count per theme per quarter (table, tiles, trend)
-#   ("t",  sd)                the stadsdeel's total of the source in the quarter
-#   ("c",  key, quarter)      the city's count per theme per quarter (trend, rate line, index)
-#   ("ct", quarter)           the city's total of the source in the quarter (the reference of the share
-#                             "x% van alle incidenten in de stad" and of the grid's ALL index)
-#   ("u",  key, quarter)      records without a stadsdeel (never shown: an unknown for a reader)
-# Relations: per stadsdeel s(key, q) = sum of its wijken, g(wijk, ALL) = sum of the themes (also in the
-# quarter before), t = sum of the wijk totals = sum of the themes; city-wide c(key, quarter) = sum over
-# the stadsdelen (+ u) for every quarter any view shows, and ct = sum of c over the themes.
-
-def _view_cells(view: AreaView, bron: str) -> tuple[dict, list, dict]:
-    """(values, relations, city values) of one stadsdeel's view for one source, cells keyed with the stadsdeel."""
-    sd = view.stadsdeel
-    q, prev, ya = view.quarter, view.quarter.shift(-1), view.quarter.shift(-4)
-    th = view.themes[view.themes["bron"] == bron]
-    g = view.grids[bron]
-    qt = view.quarterly[view.quarterly["key"].isin(th["key"])]
-    values: dict = {}
-    city: dict = {}
-    rels: list = []
-    # the grid first (its themes before its totals): protect() looks at cells in this order
-    rows = g.sort_values("key", key=lambda s: s == ALL, kind="stable")
-    for w, k, n in zip(rows["wijk"], rows["key"], rows["n"]):
-        values[("g", sd, w, k)] = float(n)
-    if view.covered_prev:  # the map's tooltip: the wijk in the quarter before
-        for w, k, n in zip(rows["wijk"], rows["key"], rows["n_vorige"]):
-            values[("gp", sd, w, k)] = float(n)
-    for k, d, n, ns in zip(qt["key"], qt["kwartaal"], qt["n"], qt["n_stad"]):
-        values[("s", sd, k, d)] = float(n)
-        city[("c", k, d)] = float(ns)
-    for k, n, ns, nv, nj in zip(th["key"], th["n"], th["n_stad"], th["n_vorige"], th["n_jaar"]):
-        values.setdefault(("s", sd, k, q.start), float(n))  # the table's quarters, also outside the trend
-        city.setdefault(("c", k, q.start), float(ns))
-        if view.covered_prev:
-            values.setdefault(("s", sd, k, prev.start), float(nv))
-        if view.covered_ya:
-            values.setdefault(("s", sd, k, ya.start), float(nj))
-    values[("t", sd)] = float(th["n"].sum())
-    wijken = list(dict.fromkeys(g["wijk"]))
-    for k in th["key"]:
-        rels.append((("s", sd, k, q.start), [("g", sd, w, k) for w in wijken]))
-        if view.covered_prev:
-            rels.append((("s", sd, k, prev.start), [("gp", sd, w, k) for w in wijken]))
-    for w in wijken:
-        rels.append((("g", sd, w, ALL), [("g", sd, w, k) for k in th["key"]]))
-        if view.covered_prev:
-            rels.append((("gp", sd, w, ALL), [("gp", sd, w, k) for k in th["key"]]))
-    rels.append((("t", sd), [("g", sd, w, ALL) for w in wijken]))
-    rels.append((("t", sd), [("s", sd, k, q.start) for k in th["key"]]))
-    return values, rels, city
-
+# Cells of one quarter q (per bron, in one system; qs = q.start):
+#   ("g",  sd, wijk, key, qs)   the wijk x theme grid (key ALL: the wijk's total); map, grid, tooltip
+#   ("s",  sd, key, qs)         the stadsdeel's count per theme (table, tiles, trend)
+#   ("t",  sd, qs)              the stadsdeel's total of the source
+#   ("c",  key, qs)             the city's count per theme (trend, rate line, index)
+#   ("ct", qs)                  the city's total of the source (the reference of the share "x% van alle
+#                               incidenten in de stad" and of the grid's ALL index)
+#   ("u",  key, qs)             records without a stadsdeel (never shown: an unknown for a reader)
+# Relations: per stadsdeel s(key) = sum of its wijken, g(wijk, ALL) = sum of the themes, t = sum of the
+# wijk totals = sum of the themes; city-wide c(key) = sum over the stadsdelen (+ u), ct = sum of c.
+# No figure adds up quarters, so the quarters are independent systems.
 
 @dataclass
 class CitySystem:
-    """One source's cells of all stadsdeel views together, with the relations a reader could combine."""
+    """One source's cells of one quarter, all stadsdelen together, with the relations a reader could combine."""
     values: dict
-    modules: list  # per stadsdeel its own relations, then one per (theme, quarter) city column, then the total
+    modules: list  # one per (theme) city column, then per stadsdeel its own relations, then the total
     unshown: set
 
     @property
@@ -500,69 +460,98 @@ class CitySystem:
         return [r for m in self.modules for r in m]
 
 
-def city_system(raw: Raw) -> dict[str, CitySystem]:
-    """Per source: the cells every stadsdeel view shows (unprotected figures), with all relations."""
-    views = [area_view(raw, sd) for sd in raw.stadsdelen["code"]]
-    out: dict[str, CitySystem] = {}
+def _keyed(raw: Raw) -> pd.DataFrame:
+    """raw.counts with a theme `key`, only the themes of the catalog (as the views)."""
     c = raw.counts.assign(key=[key(b, t) for b, t in zip(raw.counts["bron"], raw.counts["thema"])])
-    placed = c["wijkcode"].isin(set(raw.stadsdelen["code"]))
-    unplaced = c[~placed].groupby(["key", "kwartaal"])["n"].sum()
-    q = raw.quarter
+    return c[c["key"].isin(set(raw.catalog["key"]))]
+
+
+def quarter_system(raw: Raw, q: Quarter) -> dict[str, CitySystem]:
+    """Per source: every figure of quarter q that a stadsdeel view shows (unprotected), with all relations."""
+    c = _keyed(raw)
+    c = c[c["kwartaal"] == q.start]
+    qs = q.start
+    sds = list(raw.stadsdelen["code"])
+    wk = raw.wijken
+    out: dict[str, CitySystem] = {}
     for bron in BRONNEN:
+        cb = c[c["bron"] == bron]
+        keys = list(raw.catalog.loc[raw.catalog["bron"] == bron, "key"])
+        n = cb.groupby(["wijkcode", "buurtcode", "key"])["n"].sum()
         values: dict = {}
-        city: dict = {}
         own: list = []
-        for v in views:
-            vals, rels, cty = _view_cells(v, bron)
-            values.update(vals)
-            city.update(cty)
+        for sd in sds:
+            wijken = list(wk.loc[wk["stadsdeel_code"] == sd, "code"])
+            if ((cb["wijkcode"] == sd) & (cb["buurtcode"] == WIJK_ONBEKEND)).any():
+                wijken.append(WIJK_ONBEKEND)
+            rels: list = []
+            for w in wijken:
+                for k in keys:
+                    values[("g", sd, w, k, qs)] = float(n.get((sd, w, k), 0))
+                values[("g", sd, w, ALL, qs)] = float(sum(values[("g", sd, w, k, qs)] for k in keys))
+                rels.append((("g", sd, w, ALL, qs), [("g", sd, w, k, qs) for k in keys]))
+            for k in keys:
+                values[("s", sd, k, qs)] = float(sum(values[("g", sd, w, k, qs)] for w in wijken))
+                rels.insert(0, (("s", sd, k, qs), [("g", sd, w, k, qs) for w in wijken]))
+            values[("t", sd, qs)] = float(sum(values[("s", sd, k, qs)] for k in keys))
+            rels.append((("t", sd, qs), [("g", sd, w, ALL, qs) for w in wijken]))
+            rels.append((("t", sd, qs), [("s", sd, k, qs) for k in keys]))
             own.append(rels)
-        columns: list = []
+        unplaced = cb[~cb["wijkcode"].isin(set(sds))].groupby("key")["n"].sum()
         unshown: set = set()
-        sds = list(raw.stadsdelen["code"])
-        for (_, k, d), n in city.items():
-            parts = [("s", sd, k, d) for sd in sds if ("s", sd, k, d) in values]
-            u = float(unplaced.get((k, d), 0))
+        columns: list = []
+        for k in keys:
+            parts = [("s", sd, k, qs) for sd in sds]
+            u = float(unplaced.get(k, 0))
             if u > 0:  # records outside every stadsdeel: part of the city count, shown nowhere
-                values[("u", k, d)] = u
-                unshown.add(("u", k, d))
-                parts.append(("u", k, d))
-            columns.append([(("c", k, d), parts)])
-        values.update(city)
-        keys = [k for (_, k, d) in city if d == q.start]
-        values[("ct", q.start)] = float(sum(city[("c", k, q.start)] for k in keys))
-        total = [[(("ct", q.start), [("c", k, q.start) for k in keys])]]
+                values[("u", k, qs)] = u
+                unshown.add(("u", k, qs))
+                parts.append(("u", k, qs))
+            values[("c", k, qs)] = float(sum(values[p] for p in parts))
+            columns.append([(("c", k, qs), parts)])
+        values[("ct", qs)] = float(sum(values[("c", k, qs)] for k in keys))
+        total = [[(("ct", qs), [("c", k, qs) for k in keys])]]
         out[bron] = CitySystem(values, columns + own + total, unshown)
     return out
+
+
+def shown_quarters(raw: Raw) -> list[Quarter]:
+    """The quarters whose figures a view of raw.quarter shows: the quarter itself, the trend's quarters, the
+    quarter before and a year earlier (those covered by the data)."""
+    q = raw.quarter
+    out = [q.shift(-i) for i in range(QUARTERS_TREND)] + [q.shift(-4)]
+    return [x for x in dict.fromkeys(out) if x == q or covered(x, raw.data_start)]
 
 
 _CITY_CACHE: "OrderedDict[tuple, frozenset]" = OrderedDict()
 _CITY_LOCKS: dict[tuple, threading.Lock] = {}
 _CITY_GUARD = threading.Lock()
-CITY_CACHE_SIZE = 8
+CITY_CACHE_SIZE = 32  # quarters (a view shows QUARTERS_TREND of them)
 
 
-def _raw_digest(raw: Raw) -> str:
-    """A fingerprint of the figures protect_city depends on (equal data in another warehouse copy: equal key)."""
+def _quarter_digest(raw: Raw, q: Quarter) -> str:
+    """A fingerprint of the figures protect_quarter depends on (equal data in another warehouse copy, or in
+    the load of another selected quarter: equal key)."""
     h = hashlib.sha256()
-    for frame in (raw.counts, raw.catalog, raw.wijken, raw.stadsdelen):
+    c = raw.counts[raw.counts["kwartaal"] == q.start].sort_values(["bron", "thema", "buurtcode", "wijkcode"])
+    for frame in (c[["bron", "thema", "buurtcode", "wijkcode", "n"]], raw.catalog, raw.wijken, raw.stadsdelen):
         h.update(pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy().tobytes())
         h.update("|".join(map(str, frame.columns)).encode())
-    h.update(f"{raw.quarter.code}|{raw.data_start}".encode())
+    h.update(q.code.encode())
     return h.hexdigest()
 
 
-def protect_city(raw: Raw, policy: disclosure.Policy) -> frozenset:
-    """The hidden cells of ALL stadsdeel views of raw.quarter together, as (bron, cell) pairs (see above).
+def protect_quarter(raw: Raw, q: Quarter, policy: disclosure.Policy) -> frozenset:
+    """The hidden cells of quarter q in every stadsdeel view of every selected quarter, as (bron, cell) pairs.
 
     Secondary suppression with disclosure.protect_modular: each stadsdeel's own table and each city column
-    (theme, quarter) is a module; a cell hidden in one module is hidden in every other, and the exact check
-    runs over all relations at once; then the bounds check over all relations together (`_bounds_fix`).
-    The slow part (tens of seconds for the whole city), so the result is kept in a small in-process cache
-    keyed on the figures themselves, the quarter and the policy (one computation at a time per key)."""
+    (theme) is a module; a cell hidden in one module is hidden in every other, and the exact check runs over
+    all relations at once; then the bounds check over all relations together (`_bounds_fix`). The slow part
+    (seconds per quarter), so the result is kept in a small in-process cache keyed on the quarter's figures
+    and the policy (one computation at a time per key)."""
     if not policy.active:
         return frozenset()
-    k = (_raw_digest(raw), policy.threshold, policy.active)
+    k = (_quarter_digest(raw, q), policy.threshold, policy.active)
     with _CITY_GUARD:
         if k in _CITY_CACHE:
             _CITY_CACHE.move_to_end(k)
@@ -572,7 +561,11 @@ def protect_city(raw: Raw, policy: disclosure.Policy) -> frozenset:
         with _CITY_GUARD:
             if k in _CITY_CACHE:
                 return _CITY_CACHE[k]
-        out = _protect_city(raw, policy)
+        hidden: set = set()
+        for bron, system in quarter_system(raw, q).items():
+            cells = protect_cells_modular(system, policy)
+            hidden |= {(bron, cell) for cell in cells if cell not in system.unshown}
+        out = frozenset(hidden)
         with _CITY_GUARD:
             _CITY_CACHE[k] = out
             while len(_CITY_CACHE) > CITY_CACHE_SIZE:
@@ -581,12 +574,12 @@ def protect_city(raw: Raw, policy: disclosure.Policy) -> frozenset:
     return out
 
 
-def _protect_city(raw: Raw, policy: disclosure.Policy) -> frozenset:
-    hidden: set = set()
-    for bron, system in city_system(raw).items():
-        cells = protect_cells_modular(system, policy)
-        hidden |= {(bron, cell) for cell in cells if cell not in system.unshown}
-    return frozenset(hidden)
+def protect_city(raw: Raw, policy: disclosure.Policy) -> frozenset:
+    """The hidden cells of ALL stadsdeel views of raw.quarter: the union of `protect_quarter` over the
+    quarters they show (see above)."""
+    if not policy.active:
+        return frozenset()
+    return frozenset().union(*(protect_quarter(raw, q, policy) for q in shown_quarters(raw)))
 
 
 def protect_cells_modular(system: CitySystem, policy: disclosure.Policy) -> set:
@@ -685,14 +678,15 @@ def protect(view: AreaView, policy: disclosure.Policy, hidden: frozenset | None 
     bron_of = dict(zip(t["key"], t["bron"]))
     city_hidden = dict(zip(t["key"], t["n_stad_verborgen"]))
     for bron, g in v.grids.items():
-        g["verborgen"] = [hid(bron, ("g", sd, w, k)) for w, k in zip(g["wijk"], g["key"])]
-        g["vorige_verborgen"] = [v.covered_prev and hid(bron, ("gp", sd, w, k)) for w, k in zip(g["wijk"], g["key"])]
+        g["verborgen"] = [hid(bron, ("g", sd, w, k, q.start)) for w, k in zip(g["wijk"], g["key"])]
+        g["vorige_verborgen"] = [v.covered_prev and hid(bron, ("g", sd, w, k, prev.start))
+                                 for w, k in zip(g["wijk"], g["key"])]
         ref = [ct_hidden[bron] if k == ALL else city_hidden.get(k, False) for k in g["key"]]
         m = g["verborgen"] | pd.Series(ref, index=g.index)
         for col in ("index", "index_lo", "index_hi", "index_eb", "verwacht"):
             g[col] = disclosure.hide_derived(g[col], m)
         g.loc[m, "onzeker"] = True
-    v.totals["verborgen"] = [hid(b, ("t", sd)) for b in v.totals["bron"]]
+    v.totals["verborgen"] = [hid(b, ("t", sd, q.start)) for b in v.totals["bron"]]
     qt = v.quarterly
     qt["verborgen"] = [hid(bron_of.get(k), ("s", sd, k, d)) for k, d in zip(qt["key"], qt["kwartaal"])]
     qt["verborgen_stad"] = [hid(bron_of.get(k), ("c", k, d)) for k, d in zip(qt["key"], qt["kwartaal"])]
