@@ -66,14 +66,16 @@ Relation = tuple[Hashable, Sequence[Hashable]]  # (total cell, its parts): total
 
 
 def protect(values: Mapping[Hashable, float], relations: Sequence[Relation], policy: Policy,
-            hide: Iterable[Hashable] = (), free: Collection[Hashable] = ()) -> set[Hashable]:
+            hide: Iterable[Hashable] = (), free: Collection[Hashable] = (), fixed: Collection[Hashable] = ()
+            ) -> set[Hashable]:
     """The set of cells to hide.
 
     values: every shown cell (parts and totals) with its count. relations: total = sum(parts),
     over keys of `values`. hide: cells that must be hidden anyway (e.g. already hidden elsewhere).
     Returns primary cells (0 < n < threshold), `hide`, and complementary cells, such that no hidden
     cell is determined exactly by the shown cells and the relations. free: cells no view shows (unknowns
-    for a reader, in `hide` too) that need no protection themselves unless they are small.
+    for a reader, in `hide` too) that need no protection themselves unless they are small. fixed: shown
+    cells that are never taken as complements (another page shows them as they are; like a zero).
     """
     if not policy.active:
         return set()
@@ -84,16 +86,18 @@ def protect(values: Mapping[Hashable, float], relations: Sequence[Relation], pol
         hide = set(hide)
         out: set = set()
         for cells, crels in comps:
-            out |= _protect_connected({k: values[k] for k in cells}, crels, policy, hide.intersection(cells), free)
+            out |= _protect_connected({k: values[k] for k in cells}, crels, policy, hide.intersection(cells), free,
+                                      fixed)
         return out
-    return _protect_connected(values, rels, policy, set(hide), free)
+    return _protect_connected(values, rels, policy, set(hide), free, fixed)
 
 
-def _cheapest_shown(cells: list[Hashable], values: Mapping, hidden: set, order: Mapping) -> Hashable | None:
+def _cheapest_shown(cells: list[Hashable], values: Mapping, hidden: set, order: Mapping,
+                    fixed: Collection = ()) -> Hashable | None:
     """The cheapest shown cell of a relation (cells = [total, *parts]) to hide next: a small part, else the
     total; never a zero. A zero stays a zero on screen ("nothing happened"; the map's '<5' promises 'not 0'),
-    and a hidden zero adds little: it gives no room below the other cells."""
-    shown = [c for c in cells if c not in hidden and values[c] != 0]
+    and a hidden zero adds little: it gives no room below the other cells. Never a `fixed` cell either."""
+    shown = [c for c in cells if c not in hidden and values[c] != 0 and c not in fixed]
     return min(shown, key=lambda c: (c == cells[0], values[c], order[c])) if shown else None
 
 
@@ -106,7 +110,7 @@ def _reader_bounds(x: np.ndarray, threshold: int | None) -> tuple[np.ndarray, np
 
 
 def _protect_connected(values: Mapping[Hashable, float], rels: Sequence[Relation], policy: Policy,
-                       hide: set, free: Collection = ()) -> set[Hashable]:
+                       hide: set, free: Collection = (), fixed: Collection = ()) -> set[Hashable]:
     hidden = {k for k, v in values.items() if policy.small(v)} | (hide & set(values))
     if not hidden:
         return hidden
@@ -115,7 +119,7 @@ def _protect_connected(values: Mapping[Hashable, float], rels: Sequence[Relation
     structural: set | None = None  # computed when first needed
 
     def complement(cells: list[Hashable]) -> Hashable | None:
-        return _cheapest_shown(cells, values, hidden, order)
+        return _cheapest_shown(cells, values, hidden, order, fixed)
 
     for _ in range(len(values) + 1):
         # cheap rule first: a relation with exactly one hidden cell gives it away
@@ -139,8 +143,8 @@ def _protect_connected(values: Mapping[Hashable, float], rels: Sequence[Relation
             # protect_modular reads a "<5" with no upper bound, as a reader must: shielded larger counts
             # look the same.) Without this, every shown cell of its relations was hidden in turn: a city
             # total of 33 for a stadsdeel of 4 = 1 + 1 + 1 + 1.
-            structural = recoverable(values, rels, {k for k, v in values.items() if v != 0}, policy.threshold,
-                                     bounds=True)
+            structural = recoverable(values, rels, {k for k, v in values.items() if v != 0 and k not in fixed}
+                                     | hidden, policy.threshold, bounds=True)
         exposed -= structural or set()
         if not exposed:
             return hidden
@@ -163,8 +167,8 @@ BOUNDS_COMPLEMENTS = 40  # cells exposed again per round whose complement is cho
 
 def protect_modular(values: Mapping[Hashable, float], modules: Sequence[Sequence[Relation]], policy: Policy,
                     hide: Iterable[Hashable] = (), unshown: Iterable[Hashable] = (), bounds: bool = True,
-                    cost: Callable | None = None, implicit: Collection = (), strict: bool = False
-                    ) -> set[Hashable]:
+                    cost: Callable | None = None, implicit: Collection = (), strict: bool = False,
+                    fixed: Collection = ()) -> set[Hashable]:
     """Secondary suppression for large linked tables, module by module (the way tau-ARGUS protects
     hierarchical tables), then checked as a whole.
 
@@ -188,10 +192,16 @@ def protect_modular(values: Mapping[Hashable, float], modules: Sequence[Sequence
     AssertionError instead of returning while a small cell is still pinned (no complement helped three rounds
     running, or none was found) or a group too large for the check over everything was left out: for callers
     that check nothing after this (they fail closed); without it the caller checks the bounds itself.
+    fixed: shown cells that are never taken as complements (see `protect`).
     Returns the hidden cells among the shown ones (plus unshown cells).
     """
     if not policy.active:
         return set()
+    fixed = set(fixed)
+    base_cost = cost or values.__getitem__
+
+    def cost_of(k) -> float:
+        return math.inf if k in fixed else base_cost(k)
     unshown = set(unshown) & set(values)
     hidden = {k for k, v in values.items() if policy.small(v)} | (set(hide) & set(values)) | unshown
     mods: list[tuple[list, list]] = []
@@ -222,7 +232,7 @@ def protect_modular(values: Mapping[Hashable, float], modules: Sequence[Sequence
             h = frozenset(c for c in cells if c in hidden)
             if settled.get(i) == h:
                 continue
-            out = protect({c: values[c] for c in cells}, rels, policy, hide=h, free=unshown)
+            out = protect({c: values[c] for c in cells}, rels, policy, hide=h, free=unshown, fixed=fixed)
             settled[i] = frozenset(out)
             for c in out - hidden:
                 hidden.add(c)
@@ -247,7 +257,7 @@ def protect_modular(values: Mapping[Hashable, float], modules: Sequence[Sequence
         last_exposed = exposed
 
         def complement(cells: list[Hashable]) -> Hashable | None:
-            return _cheapest_shown(cells, values, hidden, order)
+            return _cheapest_shown(cells, values, hidden, order, fixed)
 
         picks = set()
         group_of: dict = {}
@@ -265,7 +275,7 @@ def protect_modular(values: Mapping[Hashable, float], modules: Sequence[Sequence
             if group not in group_rels:
                 group_rels[group] = list({id(r): r for c in group for r in rels_of.get(c, ())}.values())
             return bounds_complement(values, group_rels[group], hidden, group, target, None, order,
-                                     rels_of if test else None, cache=lps)
+                                     rels_of if test else None, cache=lps, fixed=fixed)
 
         tested = 0
         for target in sorted(exposed, key=lambda c: order[c]):  # one complement per exposed cell, per round
@@ -277,7 +287,7 @@ def protect_modular(values: Mapping[Hashable, float], modules: Sequence[Sequence
                           for c in [complement([t, *parts])] if c is not None), None)
             if bounds and (target in before or first is None) and tested < BOUNDS_COMPLEMENTS:
                 tested += 1
-                several = room_complement(values, rels_of, hidden, group_of_(target), target, cost=cost,
+                several = room_complement(values, rels_of, hidden, group_of_(target), target, cost=cost_of,
                                           free=implicit)
                 if several:
                     picks |= several
@@ -342,7 +352,7 @@ def _hidden_group_of(values: Mapping, rels: Sequence[Relation], hidden: set) -> 
 
 def bounds_complement(values: Mapping, rels: Sequence[Relation], hidden: set, group: Collection, target,
                       threshold: int | None, order: Mapping, rels_of: Mapping | None = None, tries: int = 6,
-                      cache: dict | None = None):
+                      cache: dict | None = None, fixed: Collection = ()):
     """The shown cell to hide so that `target`, pinned down by the reader's bounds, gets room.
 
     The candidates are the shown cells of the relations that bind in the linear programmes that pin it
@@ -351,7 +361,8 @@ def bounds_complement(values: Mapping, rels: Sequence[Relation], hidden: set, gr
     1 wide is taken. Else the first candidate; None when no
     binding relation has a shown cell. group: the hidden cells linked to target; rels: the relations
     touching them; threshold: as in `recoverable` (None: no upper bound for the reader); cache: a dict
-    that keeps the group's linear programme for the next target of the same group (same hidden set)."""
+    that keeps the group's linear programme for the next target of the same group (same hidden set);
+    fixed: cells never taken (like a zero)."""
     hid = sorted(group, key=order.__getitem__)
     lp = cache.get(group) if cache is not None else None
     if lp is None:
@@ -363,7 +374,7 @@ def bounds_complement(values: Mapping, rels: Sequence[Relation], hidden: set, gr
     for n, i in enumerate(binding):  # only a relation that pins the cell can give it room
         cells = lp.owners[i]
         for c in cells:
-            if c not in hidden and c in values and c not in rank and values[c] != 0:  # never a zero
+            if c not in hidden and c in values and c not in rank and values[c] != 0 and c not in fixed:
                 rank[c] = (n, c == cells[0], values[c], order[c])
     # non-zero cells only (a zero stays a zero on screen), strongest relation first
     candidates = sorted(rank, key=rank.__getitem__)

@@ -113,6 +113,8 @@ class CityModel:
     modules: list
     unshown: set
     hidden: set = field(default_factory=set)
+    other_hidden: set = field(default_factory=set)  # cells of another page (see link_quarter), as it shows them
+    other_shown: set = field(default_factory=set)
 
     def hid(self, key) -> bool:
         return key in self.hidden
@@ -211,15 +213,85 @@ def city_model(blocks: pd.DataFrame, heat: Mapping[str, pd.DataFrame], parent: M
 
 def protect_city(model: CityModel, policy: Policy) -> CityModel:
     """Protect the whole model at once; every view takes its cells' hidden flags from the result. When the
-    protection cannot prove every small count safe, it fails closed (every non-zero count hidden)."""
+    protection cannot prove every small count safe, it fails closed (every non-zero count hidden).
+    Cells of another page (`link_quarter`) keep that page's flags: its hidden ones stay hidden, its shown
+    ones are never complements."""
     if not policy.active:
         model.hidden = set()
         return model
     try:
-        model.hidden = protect_modular(model.values, model.modules, policy, unshown=model.unshown, strict=True)
+        model.hidden = protect_modular(model.values, model.modules, policy, unshown=model.unshown, strict=True,
+                                       hide=model.other_hidden, fixed=model.other_shown)
     except AssertionError:  # fail closed: every count that is not zero is hidden
-        model.hidden = {k for k, v in model.values.items() if v != 0} | set(model.unshown)
+        model.hidden = {k for k, v in model.values.items() if v != 0 and k not in model.other_shown} \
+            | set(model.unshown) | model.other_hidden
     return model
+
+
+# ------------------------------------------------------------------ the same figures on "Prioriteiten per stadsdeel"
+# That page counts the same incidents (pleegdatum, themes from soort_misdrijf) per calendar quarter: per wijk
+# and theme, per stadsdeel and theme, the stadsdeel's total, the city per theme. A quarter of 91 days (the
+# 2nd; the 1st in a leap year) that ends on the last day of one of this model's blocks is exactly 13 of
+# them: then the stadsdeel's 13 weekly counts of the trend add up to its quarter total there, and when they
+# are the 13-week tiles, a wijk's tile is that page's wijk total and a priority tile its theme count. A figure
+# one page hides could then be computed from the other. That page protects each quarter once, for all its
+# views and whatever the week (priorities.protect_quarter); so this model takes that quarter's cells as they
+# are (hidden stays hidden, shown stays shown) and hides more of its own where needed.
+PRIO = "prio"  # key prefix of the other page's cells: (PRIO, cell of priorities.quarter_system)
+
+
+def aligned_quarters(data_start: dt.date | None, data_end: dt.date) -> list[tuple]:
+    """(quarter, first block) of the quarters "Prioriteiten per stadsdeel" shows that are exactly 13 blocks."""
+    from . import priorities as P
+    last = P.last_full_quarter(data_end)
+    out, q = [], last
+    while q.start >= block_start(data_end, SPAN - 1):
+        gap = (data_end - q.end).days
+        if q.days == 7 * 13 and gap % 7 == 0 and (q == last or P.covered(q, data_start)):
+            out.append((q, gap // 7))
+        q = q.shift(-1)
+    return out
+
+
+def link_quarter(model: CityModel, quarter, first: int, system, hidden: set, parent: Mapping[str, str],
+                 priorities: list[str]) -> None:
+    """Add one aligned quarter of "Prioriteiten per stadsdeel" to the model (see above): its incident cells
+    (`system`: priorities.quarter_system(...)["incidenten"], `hidden`: its hidden cells there), its relations,
+    and how they meet this model's figures. Relations true of the data: the stadsdeel's blocks of the
+    quarter add up to its known wijken's totals there; the wijk tiles of the 13 weeks that are the quarter are
+    those wijk totals, and its priority tiles the wijk's theme counts."""
+    from . import priorities as P
+    qs = quarter.start
+
+    def k(cell):
+        return (PRIO, cell)
+    for cell, v in system.values.items():
+        model.values[k(cell)] = v
+        (model.other_hidden if cell in hidden or cell in system.unshown else model.other_shown).add(k(cell))
+    model.unshown |= {k(c) for c in system.unshown}
+    model.modules += [[(k(t), [k(p) for p in parts]) for t, parts in m] for m in system.modules]
+    blocks = range(first, first + 13)
+    sds = sorted(set(parent.values()))
+    for sd in sds:
+        wijken = [w for w in sorted(parent) if parent[w] == sd and k(("g", sd, w, P.ALL, qs)) in model.values]
+        link = ("L", sd, qs)  # the stadsdeel's incidents in the quarter with a known wijk: computable, not shown
+        model.values[link] = sum(model.values[("b", sd, j)] for j in blocks)
+        if model.values[link] != sum(model.values[k(("g", sd, w, P.ALL, qs))] for w in wijken):
+            raise ValueError(f"{sd} {quarter.code}: the two pages count the quarter's incidents differently")
+        model.unshown.add(link)
+        model.modules.append([(link, [("b", sd, j) for j in blocks]),
+                              (link, [k(("g", sd, w, P.ALL, qs)) for w in wijken])])
+    for col in COUNT_COLS:
+        if block_range("13w", col) != blocks or ("T", CITY, "13w", col) not in model.values:
+            continue
+        for w, sd in parent.items():
+            if k(("g", sd, w, P.ALL, qs)) not in model.values:
+                continue
+            rels = [(("T", w, "13w", col), [k(("g", sd, w, P.ALL, qs))])]
+            rels += [(("P", w, "13w", col, t), [k(("g", sd, w, P.key(P.INCIDENTEN, t), qs))]) for t in priorities
+                     if ("P", w, "13w", col, t) in model.values
+                     and k(("g", sd, w, P.key(P.INCIDENTEN, t), qs)) in model.values]
+            model.modules.append(rels)
 
 
 _CACHE: dict = {}
@@ -239,11 +311,20 @@ def city_protection(con, data_start: dt.date | None, data_end: dt.date, parent: 
     digest = (int(pd.util.hash_pandas_object(blocks, index=False).sum()),
               tuple(int(pd.util.hash_pandas_object(h, index=False).sum()) for h in heat.values()))
     key = (digest, data_start, data_end, tuple(sorted(parent.items())), tuple(themes), tuple(prio), policy)
+    from . import priorities as P
+    links = aligned_quarters(data_start, data_end) if policy.active and not themes else []
+    raws = {}
+    for q, _ in links:  # the other page's protection of the quarter (cached there; seconds the first time)
+        raws[q] = P.load(con, q, data_start, quarters=1)
+        key += ((q.code, P._quarter_digest(raws[q], q)),)
     if key not in _CACHE:
         if len(_CACHE) > 64:
             _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = protect_city(city_model(blocks, heat, parent, tuple(themes), prio, data_start, data_end),
-                                   policy)
+        model = city_model(blocks, heat, parent, tuple(themes), prio, data_start, data_end)
+        for q, first in links:
+            hidden = {c for b, c in P.protect_quarter(raws[q], q, policy) if b == P.INCIDENTEN}
+            link_quarter(model, q, first, P.quarter_system(raws[q], q)[P.INCIDENTEN], hidden, parent, prio)
+        _CACHE[key] = protect_city(model, policy)
     return _CACHE[key]
 
 
