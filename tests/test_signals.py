@@ -208,18 +208,30 @@ def test_too_few_weeks_or_no_data_is_a_message_not_a_crash():
 
 # ---------------------------------------------------------------- disclosure
 def test_protect_signals_drops_small_counts_for_wijkteam():
-    sig = pd.DataFrame({"wijk": ["a", "b", "c", "d"], "n_recent": [3, 0, 12, 9], "n_baseline": [40, 30, 2, 60],
-                        "sentence": ["x"] * 4})
+    since = dt.date(2026, 9, 14)
+    sig = pd.DataFrame({"wijk": ["a", "b", "c", "d"], "wijk_naam": ["A", "B", "Hatert", "Lent"],
+                        "thema": ["Woninginbraak"] * 3 + ["Fietsdiefstal"], "since": [since] * 4,
+                        "direction": [1, -1, 1, -1], "n_recent": [3, 0, 12, 9], "n_baseline": [40, 30, 2, 60],
+                        "expected": [10.0, 7.5, 0.5, 15.0], "ratio": [0.3, 0.0, 24.0, 0.6],
+                        "p": [0.01] * 4, "q": [0.05] * 4})
+    sig["sentence"] = [S.sentence(n, t, r, e, 13, since, d) for n, t, r, e, d in
+                       zip(sig["wijk_naam"], sig["thema"], sig["n_recent"], sig["expected"], sig["direction"])]
     sig.attrs.update(tested=99, fdr=0.1)
     shown = S.protect_signals(sig, Policy(5, True))
-    # 3 recent: small; 0 recent: zero is shown; baseline 2: small ("verwacht" reveals it)
+    # 3 recent: small; 0 recent: zero is shown; baseline 2: small
     assert shown["wijk"].tolist() == ["b", "d"]
     assert shown.attrs["hidden"] == 2 and shown.attrs["tested"] == 99
+    # what is shown carries no figure: the overview's tiles are the same counts, and it may hide them
+    assert shown["sentence"].tolist() == [
+        "Wijk B: woninginbraak gedaald sinds week 38 (14-09-2026), vergeleken met het jaar daarvoor.",
+        "Wijk Lent: fietsdiefstal gedaald sinds week 38 (14-09-2026), vergeleken met het jaar daarvoor."]
+    assert shown[["n_recent", "n_baseline", "expected", "ratio", "p", "q"]].isna().all().all()
     cyber = S.protect_signals(sig, Policy(10, True))
     assert cyber["wijk"].tolist() == ["b"] and cyber.attrs["hidden"] == 3
     analist = S.protect_signals(sig, Policy(5, False))
     assert len(analist) == 4 and analist.attrs["hidden"] == 0
-    assert sig.attrs.get("hidden") is None  # the input is not changed
+    assert analist["sentence"].iloc[3].endswith("9 in de laatste 13 weken, verwacht 15,0 (40% minder).")
+    assert sig.attrs.get("hidden") is None and sig["n_recent"].tolist() == [3, 0, 12, 9]  # the input is unchanged
 
 
 # ---------------------------------------------------------------- weekly counts from a warehouse

@@ -178,6 +178,16 @@ def sentence(wijk_naam: str, thema: str, n_recent: int, expected: float, recent_
     return f"{head} ({how})."
 
 
+def sentence_without_counts(wijk_naam: str, thema: str, since: dt.date, direction: int) -> str:
+    """The sentence for a viewer under disclosure control: what changed and since when, no figures.
+
+    'Wijk Hatert: woninginbraak gestegen sinds week 38 (14-09-2026), vergeleken met het jaar daarvoor.'
+    """
+    verb = "gestegen" if direction > 0 else "gedaald"
+    return (f"Wijk {wijk_naam}: {_theme_word(thema)} {verb} sinds week {since.isocalendar()[1]} "
+            f"({fmt.date(since)}), vergeleken met het jaar daarvoor.")
+
+
 def overview_link(wijk: str, thema: str, start: dt.date, end: dt.date) -> str:
     """Relative link to the overview page filtered on this wijk, theme and period (the app's URL form)."""
     state = F.FilterState(preset="aangepast", start=start, end=end, themes=(thema,), wijk=wijk, level="wijk")
@@ -268,12 +278,18 @@ def detect(weekly: pd.DataFrame, recent_weeks: int = 13, fdr: float = 0.10, min_
 
 # ------------------------------------------------------------------ disclosure
 def protect_signals(signals: pd.DataFrame, policy: Policy) -> pd.DataFrame:
-    """Drop (never show) signals whose counts are small for this viewer.
+    """Drop (never show) signals whose counts are small for this viewer, and show the others without figures.
 
     With an active policy a signal is withheld when its recent count is 1 .. threshold - 1, or when
-    its baseline count is (the sentence's "verwacht" reveals it: baseline = verwacht x weeks /
-    recent weeks). Zero stays shown ("nothing happened" is not about a person). attrs["hidden"]
+    its baseline count is. Zero stays shown ("nothing happened" is not about a person). attrs["hidden"]
     says how many were withheld; the other attrs are kept.
+
+    The rest is shown without its counts (`sentence_without_counts`; the count columns, the expected count,
+    the ratio and the p-values become NaN): a signal's counts are the same figures as the overview's tiles
+    (its 13 weeks are the tile "laatste 13 weken" whenever the last day with data is a Sunday; its baseline is
+    the 52-week tile minus the 13-week tile plus the 13-week tile a year earlier), and of other crimes there,
+    which that page protects together as one remainder. A count shown here could give a figure away that
+    the overview hides. The signal's button opens the overview, which shows the counts it can.
     """
     out = signals.copy()
     out.attrs = dict(signals.attrs)
@@ -284,6 +300,11 @@ def protect_signals(signals: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     if "n_baseline" in signals:
         small |= signals["n_baseline"].map(policy.small).astype(bool)
     out = out[~small].reset_index(drop=True)
+    out["sentence"] = [sentence_without_counts(n, t, d, r) for n, t, d, r in
+                       zip(out["wijk_naam"], out["thema"], out["since"], out["direction"])]
+    for col in ("n_recent", "n_baseline", "expected", "ratio", "p", "q"):
+        if col in out:
+            out[col] = np.nan
     out.attrs = dict(signals.attrs)
     out.attrs["hidden"] = int(small.sum())
     return out

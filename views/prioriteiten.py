@@ -237,7 +237,9 @@ def _signal_block(view: P.AreaView) -> tuple[list[str], str]:
             f"gecorrigeerd voor het aantal toetsen ({fmt.integer(tested)}): hoogstens 10% van de getoonde signalen "
             "is naar verwachting toeval. 'Sinds' = de week waarin de verandering begon."
             + (f" {hidden} {'signaal' if hidden == 1 else 'signalen'} met kleine aantallen (<{policy.threshold}) "
-               "niet getoond." if hidden else ""))
+               "niet getoond." if hidden else "")
+            + (" Zonder aantallen: het zijn dezelfde cijfers als de tegels van het overzicht, en daar zijn ze zo "
+               "nodig afgeschermd. 'Bekijk in overzicht' toont wat er getoond kan worden." if policy.active else ""))
     st.caption(note)
     return sentences, note
 
