@@ -1,0 +1,73 @@
+"""Disclosure control of "Prioriteiten per stadsdeel" per quarter, and the overview's link to it.
+
+    .venv/bin/python bench/bench_quarters.py [--warehouse PATH] [--today 2024-09-29]
+
+1. Every selectable quarter in turn, newest first, as a wijkteam member clicks through them: the time of
+   priorities.protect_city (each quarter is protected once, `protect_quarter`, and shared by the views of
+   every quarter that shows it), how many quarters were new, and the hidden cells.
+2. The overview's model (overview.city_protection, all themes, wijkteam) with and without the quarters of
+   the priorities page that are exactly 13 of its blocks (`aligned_quarters`; none on most days: build the
+   demo with --today 2024-09-29 to have two): time and hidden cells of its own.
+Without --warehouse a 60-week demo warehouse is built in a temp dir (extracted on --today). Compare within
+one run (ratios); these machines are noisy.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from veiligheid import disclosure, overview, priorities as P, queries  # noqa: E402
+from veiligheid.warehouse import connect_readonly  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--warehouse")
+    ap.add_argument("--today", type=dt.date.fromisoformat, default=dt.date(2026, 11, 29))
+    args = ap.parse_args()
+    if args.warehouse:
+        wh = Path(args.warehouse)
+    else:
+        from tests.conftest_app import build_demo_warehouse
+        wh = build_demo_warehouse(Path(tempfile.mkdtemp()), today=args.today)
+    con = connect_readonly(wh)
+    f = queries.freshness(con)
+    policy = disclosure.Policy(5, True)
+    print(f"data t/m {f.data_end}\n")
+    print("| gekozen kwartaal | nieuw beveiligde kwartalen | tijd | verborgen cellen (alle getoonde kwartalen) |")
+    print("|---|---|---|---|")
+    done: set = set()
+    for q in P.available_quarters(f.data_start, f.data_end):
+        raw = P.load(con, q, f.data_start)
+        new = [x.code for x in P.shown_quarters(raw) if x not in done]
+        t0 = time.perf_counter()
+        hidden = P.protect_city(raw, policy)
+        took = time.perf_counter() - t0
+        done |= set(P.shown_quarters(raw))
+        print(f"| {q.code} | {len(new)} ({', '.join(new)}) | {took:.2f} s | {len(hidden)} |", flush=True)
+
+    parent = dict(zip(*[queries.wijken(con)[c] for c in ("code", "stadsdeel_code")]))
+    aligned = overview.aligned_quarters(f.data_start, f.data_end)
+    print(f"\nkwartalen die precies 13 blokken zijn: {[(q.code, j) for q, j in aligned] or 'geen'}\n")
+    print("| overzicht (wijkteam, alle thema's) | eerste keer | cellen | eigen verborgen cellen |")
+    print("|---|---|---|---|")
+    real = overview.aligned_quarters
+    for name, fn in (("zonder koppeling", lambda *a: []), ("met koppeling", real)):
+        overview.aligned_quarters = fn
+        overview._CACHE.clear()
+        t0 = time.perf_counter()
+        m = overview.city_protection(con, f.data_start, f.data_end, parent, (), policy)
+        took = time.perf_counter() - t0
+        own = {k for k in m.hidden - m.unshown if k[0] != overview.PRIO}
+        print(f"| {name} | {took:.2f} s | {len(m.values)} | {len(own)} |", flush=True)
+    overview.aligned_quarters = real
+
+
+if __name__ == "__main__":
+    main()
