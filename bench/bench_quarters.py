@@ -5,9 +5,10 @@
 1. Every selectable quarter in turn, newest first, as a wijkteam member clicks through them: the time of
    priorities.protect_city (each quarter is protected once, `protect_quarter`, and shared by the views of
    every quarter that shows it), how many quarters were new, and the hidden cells.
-2. The overview's model (overview.city_protection, all themes, wijkteam) with and without the quarters of
-   the priorities page that are exactly 13 of its blocks (`aligned_quarters`; none on most days: build the
-   demo with --today 2024-09-29 to have two): time and hidden cells of its own.
+2. The overview's model (overview.city_protection, all themes, wijkteam) with and without the runs of
+   quarters of the priorities page that are whole blocks of it (`aligned_runs`; --data-end reads the
+   warehouse as on another day, e.g. 2026-03-31 or 2026-06-30 for the 29-11-2026 demo): time and hidden
+   cells of its own.
 Without --warehouse a 60-week demo warehouse is built in a temp dir (extracted on --today). Compare within
 one run (ratios); these machines are noisy.
 """
@@ -30,6 +31,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--warehouse")
     ap.add_argument("--today", type=dt.date.fromisoformat, default=dt.date(2026, 11, 29))
+    ap.add_argument("--data-end", type=dt.date.fromisoformat, default=None)
     args = ap.parse_args()
     if args.warehouse:
         wh = Path(args.warehouse)
@@ -53,20 +55,22 @@ def main() -> None:
         print(f"| {q.code} | {len(new)} ({', '.join(new)}) | {took:.2f} s | {len(hidden)} |", flush=True)
 
     parent = dict(zip(*[queries.wijken(con)[c] for c in ("code", "stadsdeel_code")]))
-    aligned = overview.aligned_quarters(f.data_start, f.data_end)
-    print(f"\nkwartalen die precies 13 blokken zijn: {[(q.code, j) for q, j in aligned] or 'geen'}\n")
+    end = args.data_end or f.data_end
+    runs = overview.aligned_runs(f.data_start, end)
+    print(f"\nop {end}: reeksen kwartalen die hele blokken zijn: "
+          f"{[('+'.join(q.code for q in qs), lo, hi) for qs, lo, hi in runs] or 'geen'}\n")
     print("| overzicht (wijkteam, alle thema's) | eerste keer | cellen | eigen verborgen cellen |")
     print("|---|---|---|---|")
-    real = overview.aligned_quarters
+    real = overview.aligned_runs
     for name, fn in (("zonder koppeling", lambda *a: []), ("met koppeling", real)):
-        overview.aligned_quarters = fn
+        overview.aligned_runs = fn
         overview._CACHE.clear()
         t0 = time.perf_counter()
-        m = overview.city_protection(con, f.data_start, f.data_end, parent, (), policy)
+        m = overview.city_protection(con, f.data_start, end, parent, (), policy)
         took = time.perf_counter() - t0
         own = {k for k in m.hidden - m.unshown if k[0] != overview.PRIO}
         print(f"| {name} | {took:.2f} s | {len(m.values)} | {len(own)} |", flush=True)
-    overview.aligned_quarters = real
+    overview.aligned_runs = real
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ if str(REPO) not in sys.path:
 DEMO_WEEKS = 60  # > 56: a year-earlier comparison of the last 4 weeks is inside the data
 # The demo's extract day. Fixed, so the suite sees the same data on every day it runs: the demo follows the
 # calendar (quarters, weekdays, what is known "today"), and a run on 29-11-2026 met figures that 28-11 had
-# not. tests/test_other_day.py builds a second demo on another day, chosen for its calendar.
+# not. tests/test_cross_page.py reads the same demo as on other days, chosen for their calendar.
 DEMO_TODAY = dt.date(2026, 11, 29)
 _BUILT: dict[str, Path] = {}
 

@@ -226,6 +226,9 @@ def test_protect_signals_drops_small_counts_for_wijkteam():
         "Wijk B: woninginbraak gedaald sinds week 38 (14-09-2026), vergeleken met het jaar daarvoor.",
         "Wijk Lent: fietsdiefstal gedaald sinds week 38 (14-09-2026), vergeleken met het jaar daarvoor."]
     assert shown[["n_recent", "n_baseline", "expected", "ratio", "p", "q"]].isna().all().all()
+    # a signal says its count is 0 or not small: withheld where the overview hides that count (its tile)
+    tiles = S.protect_signals(sig, Policy(5, True), hidden={("d", "Fietsdiefstal"), ("b", "Fietsdiefstal")})
+    assert tiles["wijk"].tolist() == ["b"] and tiles.attrs["hidden"] == 3
     cyber = S.protect_signals(sig, Policy(10, True))
     assert cyber["wijk"].tolist() == ["b"] and cyber.attrs["hidden"] == 3
     analist = S.protect_signals(sig, Policy(5, False))

@@ -609,7 +609,8 @@ def recoverable(values: Mapping[Hashable, float], relations: Sequence[Relation],
     given away (total 8 = 6 + 0 + <5 + <5 makes both hidden cells 1).
     max_component: groups of linked hidden cells larger than this are not checked (see protect_modular).
     targets: with bounds, only these cells get the (slow) bounds check (e.g. the small ones: a larger count
-    that a reader can pin down is no disclosure); the exact check covers every hidden cell.
+    that a reader can pin down is no disclosure); the exact check covers every hidden cell. When it finds
+    any, those are returned without the bounds check.
     """
     hid = [k for k in values if k in hidden]
     if not hid:

@@ -17,6 +17,7 @@ Hidden counts become NaN (with a bool column `onderdrukt...`); everything derive
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -113,8 +114,9 @@ class CityModel:
     modules: list
     unshown: set
     hidden: set = field(default_factory=set)
-    other_hidden: set = field(default_factory=set)  # cells of another page (see link_quarter), as it shows them
+    other_hidden: set = field(default_factory=set)  # cells of another page (see link_runs), as it shows them
     other_shown: set = field(default_factory=set)
+    failed_closed: bool = False  # the protection could not finish: every non-zero count hidden
 
     def hid(self, key) -> bool:
         return key in self.hidden
@@ -214,7 +216,7 @@ def city_model(blocks: pd.DataFrame, heat: Mapping[str, pd.DataFrame], parent: M
 def protect_city(model: CityModel, policy: Policy) -> CityModel:
     """Protect the whole model at once; every view takes its cells' hidden flags from the result. When the
     protection cannot prove every small count safe, it fails closed (every non-zero count hidden).
-    Cells of another page (`link_quarter`) keep that page's flags: its hidden ones stay hidden, its shown
+    Cells of another page (`link_runs`) keep that page's flags: its hidden ones stay hidden, its shown
     ones are never complements."""
     if not policy.active:
         model.hidden = set()
@@ -225,72 +227,143 @@ def protect_city(model: CityModel, policy: Policy) -> CityModel:
     except AssertionError:  # fail closed: every count that is not zero is hidden
         model.hidden = {k for k, v in model.values.items() if v != 0 and k not in model.other_shown} \
             | set(model.unshown) | model.other_hidden
+        model.failed_closed = True
     return model
 
 
 # ------------------------------------------------------------------ the same figures on "Prioriteiten per stadsdeel"
 # That page counts the same incidents (pleegdatum, themes from soort_misdrijf) per calendar quarter: per wijk
-# and theme, per stadsdeel and theme, the stadsdeel's total, the city per theme. A quarter of 91 days (the
-# 2nd; the 1st in a leap year) that ends on the last day of one of this model's blocks is exactly 13 of
-# them: then the stadsdeel's 13 weekly counts of the trend add up to its quarter total there, and when they
-# are the 13-week tiles, a wijk's tile is that page's wijk total and a priority tile its theme count. A figure
-# one page hides could then be computed from the other. That page protects each quarter once, for all its
-# views and whatever the week (priorities.protect_quarter); so this model takes that quarter's cells as they
-# are (hidden stays hidden, shown stays shown) and hides more of its own where needed.
+# and theme, per stadsdeel and theme, the stadsdeel's total, the city per theme. A run of consecutive quarters
+# whose days are whole blocks of this model (a quarter of 91 days that ends on a block's last day; two quarters
+# of 182 days, Q4 + Q1 outside leap years; three of 273 days; ...) is a sum of blocks: then a stadsdeel's
+# weekly counts of those blocks add up to its wijken's quarter totals there, and where the run is a sum or a
+# difference of tiles (13 weeks; 13 weeks + the 13 before; 52 weeks - 13 weeks; ...) a wijk's tiles meet its
+# quarter totals and its priority tiles its theme counts. A figure one page hides could then be computed from
+# the other. That page protects each quarter once, for all its views and whatever the week
+# (priorities.protect_quarter); so this model takes those quarters' cells as they are (hidden stays hidden,
+# shown stays shown) and hides more of its own where needed. Where the pages count a record differently (a
+# record with a wijk but no stadsdeel is in a wijk's blocks here and nowhere there), the difference is a cell
+# of its own that neither page shows.
 PRIO = "prio"  # key prefix of the other page's cells: (PRIO, cell of priorities.quarter_system)
 
 
-def aligned_quarters(data_start: dt.date | None, data_end: dt.date) -> list[tuple]:
-    """(quarter, first block) of the quarters "Prioriteiten per stadsdeel" shows that are exactly 13 blocks."""
+def aligned_runs(data_start: dt.date | None, data_end: dt.date) -> list[tuple[tuple, int, int]]:
+    """(quarters oldest first, lo, hi): the runs of consecutive quarters "Prioriteiten per stadsdeel" shows whose
+    days are exactly the blocks lo .. hi - 1 of this model."""
     from . import priorities as P
     last = P.last_full_quarter(data_end)
-    out, q = [], last
-    while q.start >= block_start(data_end, SPAN - 1):
-        gap = (data_end - q.end).days
-        if q.days == 7 * 13 and gap % 7 == 0 and (q == last or P.covered(q, data_start)):
-            out.append((q, gap // 7))
+    shown, q = [], last
+    while q.start >= block_start(data_end, SPAN - 1) and (q == last or P.covered(q, data_start)):
+        shown.append(q)
         q = q.shift(-1)
+
+    def edge(day: dt.date) -> int | None:  # the block index of a block boundary just after `day`
+        gap = (data_end - day).days
+        return gap // 7 if gap % 7 == 0 else None
+    out = []
+    for i, newest in enumerate(shown):
+        lo = edge(newest.end)
+        if lo is None:
+            continue
+        for j in range(i, len(shown)):
+            hi = edge(shown[j].start - dt.timedelta(days=1))
+            if hi is not None and hi <= SPAN:
+                out.append((tuple(reversed(shown[i:j + 1])), lo, hi))
     return out
 
 
-def link_quarter(model: CityModel, quarter, first: int, system, hidden: set, parent: Mapping[str, str],
-                 priorities: list[str]) -> None:
-    """Add one aligned quarter of "Prioriteiten per stadsdeel" to the model (see above): its incident cells
-    (`system`: priorities.quarter_system(...)["incidenten"], `hidden`: its hidden cells there), its relations,
-    and how they meet this model's figures. Relations true of the data: the stadsdeel's blocks of the
-    quarter add up to its known wijken's totals there; the wijk tiles of the 13 weeks that are the quarter are
-    those wijk totals, and its priority tiles the wijk's theme counts."""
+def tile_ranges(model: CityModel, area: str) -> dict[tuple, range]:
+    """The block range of every tile of `area` in the model: {(preset, col): range}."""
+    return {(p, c): block_range(p, c) for p in PRESET_BLOCKS for c in COUNT_COLS if ("T", area, p, c) in model.values}
+
+
+def decompose(run: range, tiles: Mapping[tuple, range], size: int = 3) -> tuple[list, list] | None:
+    """Tiles whose ranges add up to `run`: (added, subtracted) with sum(added) - sum(subtracted) = run, using at
+    most `size` tiles (the fewest); None when no such combination exists."""
+    target = set(run)
+    names = sorted(tiles)
+    for n in range(1, size + 1):
+        for combo in itertools.combinations(names, n):
+            for signs in itertools.product((1, -1), repeat=n):
+                count: dict = {}
+                for name, sign in zip(combo, signs):
+                    for j in tiles[name]:
+                        count[j] = count.get(j, 0) + sign
+                if all(count.get(j, 0) == (1 if j in target else 0) for j in set(count) | target):
+                    return ([t for t, sg in zip(combo, signs) if sg > 0], [t for t, sg in zip(combo, signs) if sg < 0])
+    return None
+
+
+def link_runs(model: CityModel, runs: list, systems: Mapping, parent: Mapping[str, str],
+              priorities: list[str]) -> None:
+    """Add the aligned runs of quarters of "Prioriteiten per stadsdeel" to the model (see above).
+
+    systems: quarter -> (priorities.quarter_system(...)["incidenten"], its hidden cells there). Relations true
+    of the data: per stadsdeel, its blocks of a run add up to its known wijken's quarter totals there (plus the
+    difference cell); per wijk, the tiles that add up to the run meet its quarter totals there (all themes) and
+    its priority tiles its theme counts."""
     from . import priorities as P
-    qs = quarter.start
 
     def k(cell):
         return (PRIO, cell)
-    for cell, v in system.values.items():
-        model.values[k(cell)] = v
-        (model.other_hidden if cell in hidden or cell in system.unshown else model.other_shown).add(k(cell))
-    model.unshown |= {k(c) for c in system.unshown}
-    model.modules += [[(k(t), [k(p) for p in parts]) for t, parts in m] for m in system.modules]
-    blocks = range(first, first + 13)
+    for q in dict.fromkeys(q for qs, _, _ in runs for q in qs):
+        system, hidden = systems[q]
+        for cell, v in system.values.items():
+            model.values[k(cell)] = v
+            (model.other_hidden if cell in hidden or cell in system.unshown else model.other_shown).add(k(cell))
+        model.unshown |= {k(c) for c in system.unshown}
+        model.modules += [[(k(t), [k(p) for p in parts]) for t, parts in m] for m in system.modules]
+
+    def meet(cell, value: float, parts: list, tag) -> list:
+        """cell (a figure of this model or a sum of them, `value`) = parts (the other page's) + a difference."""
+        rest = value - sum(model.values[p] for p in parts)
+        if rest:
+            model.values[("D", *tag)] = rest
+            model.unshown.add(("D", *tag))
+            parts = [*parts, ("D", *tag)]
+        return [(cell, parts)]
+
     sds = sorted(set(parent.values()))
-    for sd in sds:
-        wijken = [w for w in sorted(parent) if parent[w] == sd and k(("g", sd, w, P.ALL, qs)) in model.values]
-        link = ("L", sd, qs)  # the stadsdeel's incidents in the quarter with a known wijk: computable, not shown
-        model.values[link] = sum(model.values[("b", sd, j)] for j in blocks)
-        if model.values[link] != sum(model.values[k(("g", sd, w, P.ALL, qs))] for w in wijken):
-            raise ValueError(f"{sd} {quarter.code}: the two pages count the quarter's incidents differently")
-        model.unshown.add(link)
-        model.modules.append([(link, [("b", sd, j) for j in blocks]),
-                              (link, [k(("g", sd, w, P.ALL, qs)) for w in wijken])])
-    for col in COUNT_COLS:
-        if block_range("13w", col) != blocks or ("T", CITY, "13w", col) not in model.values:
+    for quarters, lo, hi in runs:
+        tag = (quarters[0].start, quarters[-1].end)
+        for sd in sds:  # the stadsdeel's blocks of the run: computable from the trend, not shown as such
+            wijken = [w for w in sorted(parent) if parent[w] == sd and k(("g", sd, w, P.ALL, quarters[0].start))
+                      in model.values]
+            link = ("L", sd, *tag)
+            model.values[link] = sum(model.values[("b", sd, j)] for j in range(lo, hi))
+            model.unshown.add(link)
+            model.modules.append([(link, [("b", sd, j) for j in range(lo, hi)]),
+                                  *meet(link, model.values[link],
+                                        [k(("g", sd, w, P.ALL, q.start)) for w in wijken for q in quarters],
+                                        ("L", sd, *tag))])
+        combo = decompose(range(lo, hi), tile_ranges(model, CITY))  # every area has the same tiles
+        if combo is None:
             continue
+        added, subtracted = combo
         for w, sd in parent.items():
-            if k(("g", sd, w, P.ALL, qs)) not in model.values:
+            if k(("g", sd, w, P.ALL, quarters[0].start)) not in model.values:
                 continue
-            rels = [(("T", w, "13w", col), [k(("g", sd, w, P.ALL, qs))])]
-            rels += [(("P", w, "13w", col, t), [k(("g", sd, w, P.key(P.INCIDENTEN, t), qs))]) for t in priorities
-                     if ("P", w, "13w", col, t) in model.values
-                     and k(("g", sd, w, P.key(P.INCIDENTEN, t), qs)) in model.values]
+            rels: list = []
+            for kind in (None, *priorities):
+                def tile(pc, kind=kind):
+                    return ("T", w, *pc) if kind is None else ("P", w, *pc, kind)
+                theme = P.ALL if kind is None else P.key(P.INCIDENTEN, kind)
+                if not all(tile(pc) in model.values for pc in added + subtracted) or \
+                        any(k(("g", sd, w, theme, q.start)) not in model.values for q in quarters):
+                    continue
+                run_cell = ("V", w, kind, *tag)  # the run's count of the wijk, as the tiles give it
+                model.values[run_cell] = (sum(model.values[tile(pc)] for pc in added)
+                                          - sum(model.values[tile(pc)] for pc in subtracted))
+                model.unshown.add(run_cell)
+                if len(added) == 1:
+                    rels.append((tile(added[0]), [run_cell, *(tile(pc) for pc in subtracted)]))
+                else:
+                    both = ("W", w, kind, *tag)  # the added tiles together
+                    model.values[both] = sum(model.values[tile(pc)] for pc in added)
+                    model.unshown.add(both)
+                    rels += [(both, [tile(pc) for pc in added]), (both, [run_cell, *(tile(pc) for pc in subtracted)])]
+                rels += meet(run_cell, model.values[run_cell], [k(("g", sd, w, theme, q.start)) for q in quarters],
+                             ("V", w, kind, *tag))
             model.modules.append(rels)
 
 
@@ -312,18 +385,20 @@ def city_protection(con, data_start: dt.date | None, data_end: dt.date, parent: 
               tuple(int(pd.util.hash_pandas_object(h, index=False).sum()) for h in heat.values()))
     key = (digest, data_start, data_end, tuple(sorted(parent.items())), tuple(themes), tuple(prio), policy)
     from . import priorities as P
-    links = aligned_quarters(data_start, data_end) if policy.active and not themes else []
+    runs = aligned_runs(data_start, data_end) if policy.active and not themes else []
     raws = {}
-    for q, _ in links:  # the other page's protection of the quarter (cached there; seconds the first time)
+    for q in dict.fromkeys(q for qs, _, _ in runs for q in qs):  # the other page's figures of the quarter
         raws[q] = P.load(con, q, data_start, quarters=1)
         key += ((q.code, P._quarter_digest(raws[q], q)),)
     if key not in _CACHE:
         if len(_CACHE) > 64:
             _CACHE.pop(next(iter(_CACHE)))
         model = city_model(blocks, heat, parent, tuple(themes), prio, data_start, data_end)
-        for q, first in links:
-            hidden = {c for b, c in P.protect_quarter(raws[q], q, policy) if b == P.INCIDENTEN}
-            link_quarter(model, q, first, P.quarter_system(raws[q], q)[P.INCIDENTEN], hidden, parent, prio)
+        if runs:  # its protection of those quarters (cached there; seconds the first time)
+            systems = {q: (P.quarter_system(raw, q)[P.INCIDENTEN],
+                           {c for b, c in P.protect_quarter(raw, q, policy) if b == P.INCIDENTEN})
+                       for q, raw in raws.items()}
+            link_runs(model, runs, systems, parent, prio)
         _CACHE[key] = protect_city(model, policy)
     return _CACHE[key]
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Collection
 from urllib.parse import urlencode
 
 import numpy as np
@@ -277,7 +278,7 @@ def detect(weekly: pd.DataFrame, recent_weeks: int = 13, fdr: float = 0.10, min_
 
 
 # ------------------------------------------------------------------ disclosure
-def protect_signals(signals: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+def protect_signals(signals: pd.DataFrame, policy: Policy, hidden: Collection = ()) -> pd.DataFrame:
     """Drop (never show) signals whose counts are small for this viewer, and show the others without figures.
 
     With an active policy a signal is withheld when its recent count is 1 .. threshold - 1, or when
@@ -290,6 +291,9 @@ def protect_signals(signals: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     the 52-week tile minus the 13-week tile plus the 13-week tile a year earlier), and of other crimes there,
     which that page protects together as one remainder. A count shown here could give a figure away that
     the overview hides. The signal's button opens the overview, which shows the counts it can.
+    hidden: (wijk, thema) pairs whose count the overview hides (its 13-week priority tile, when that is the
+    signal's 13 weeks): those signals are withheld too, since a signal is only shown for a count that is 0
+    or not small, and would say so of the hidden tile.
     """
     out = signals.copy()
     out.attrs = dict(signals.attrs)
@@ -299,6 +303,9 @@ def protect_signals(signals: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     small = signals["n_recent"].map(policy.small).astype(bool)
     if "n_baseline" in signals:
         small |= signals["n_baseline"].map(policy.small).astype(bool)
+    if hidden and "thema" in signals:
+        small |= pd.Series([(w, t) in set(hidden) for w, t in zip(signals["wijk"], signals["thema"])],
+                           index=signals.index)
     out = out[~small].reset_index(drop=True)
     out["sentence"] = [sentence_without_counts(n, t, d, r) for n, t, d, r in
                        zip(out["wijk_naam"], out["thema"], out["since"], out["direction"])]

@@ -13,7 +13,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from veiligheid import audit, disclosure, fmt, maps, signals, ui
+from veiligheid import audit, disclosure, fmt, maps, overview, signals, ui
 from veiligheid import filters as F
 from veiligheid import priorities as P
 from veiligheid import register as R
@@ -210,9 +210,20 @@ def _tile(row: pd.Series, rank_text: str) -> None:
         st.caption(rank_text)
 
 
+def _hidden_tiles() -> set:
+    """(wijk, thema) of the overview's 13-week priority tiles it hides, when those 13 weeks are the signals'
+    recent weeks (the data end on a Sunday): the same model the overview page uses (cached there)."""
+    if signals.last_full_week(fresh.data_end) + dt.timedelta(days=6) != fresh.data_end:
+        return set()
+    model = overview.city_protection(_con(ui.token()), fresh.data_start, fresh.data_end, dict(valid.wijken), (),
+                                     policy)
+    return {(k[1], k[4]) for k in model.hidden if k[0] == "P" and k[2:4] == ("13w", "n")}
+
+
 def _signal_block(view: P.AreaView) -> tuple[list[str], str]:
     """Show the signals; returns their sentences and the method note (for the meeting pack)."""
-    found = signals.protect_signals(_signals(ui.token(), view.stadsdeel, fresh.data_start, fresh.data_end), policy)
+    found = signals.protect_signals(_signals(ui.token(), view.stadsdeel, fresh.data_start, fresh.data_end), policy,
+                                    _hidden_tiles() if policy.active else ())
     st.subheader("Wat is er veranderd in uw stadsdeel?")
     tested = int(found.attrs.get("tested", 0) or 0)
     if found.attrs.get("message") and found.empty:
