@@ -227,6 +227,24 @@ def test_area_view_by_hand():
     assert g.loc[("W1", P.ALL), "n"] == 12  # all themes of the wijk
 
 
+def test_the_share_of_high_impact_crime_gives_no_count_away_under_disclosure_control():
+    """Theme A in S1: 13 incidents, 3 of them high impact crime by their codes. "voor 23% high impact crime"
+    beside the shown 13 gives the small count 3 away; under disclosure control the seriousness weight comes
+    from the theme's code list (half of A's codes are HIC), the same for every area."""
+    raw = _raw()
+    raw.counts.loc[(raw.counts["thema"] == "A") & (raw.counts["buurtcode"] == "W1") & (raw.counts["kwartaal"] ==
+                                                                                   raw.quarter.start), "n_hic"] = 3
+    raw.catalog.loc[raw.catalog["thema"] == "A", "hic"] = 0.5
+    analist = P.protect(P.area_view(raw, "S1"), OPEN, frozenset()).themes.set_index("key")
+    assert analist.loc["incidenten:A", "hic"] == pytest.approx(3 / 13)
+    assert "voor 23% high impact crime" == P._ernst_words(analist.loc["incidenten:A"])
+    team = P.protected_view(raw, "S1", WIJKTEAM).themes.set_index("key")
+    assert team.loc["incidenten:A", "n"] == 13
+    assert team.loc["incidenten:A", "hic"] == 0.5 and pd.isna(team.loc["incidenten:A", "n_hic"])
+    assert team.loc["incidenten:A", "ernst"] == pytest.approx(P.ERNST_CRIME + (P.ERNST_HIC - P.ERNST_CRIME) * 0.5)
+    assert P._ernst_words(team.loc["incidenten:A"]) == "voor 50% high impact crime"
+
+
 def test_protect_hides_small_cells_and_nothing_can_be_subtracted():
     v = P.protected_view(_raw(), "S1", WIJKTEAM)
     g = v.grids["incidenten"].set_index(["wijk", "key"])

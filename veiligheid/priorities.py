@@ -341,6 +341,9 @@ def area_view(raw: Raw, stadsdeel: str) -> AreaView:
     hic_share = np.where(themes["n"] > 0, themes["n_hic"] / themes["n"].where(themes["n"] > 0, 1),
                          cat.loc[themes["key"], "hic"].to_numpy())
     themes["hic"] = np.where(themes["bron"] == INCIDENTEN, hic_share, 0.0)
+    # the share of high impact crime codes in the theme's code list: what `protect` uses under disclosure
+    # control (n_hic / n of a shown n would give the small count n_hic away: "voor 25% high impact crime")
+    themes["hic_codes"] = np.where(themes["bron"] == INCIDENTEN, cat.loc[themes["key"], "hic"].to_numpy(), 0.0)
     themes["ernst"] = np.where(themes["bron"] == INCIDENTEN, ERNST_CRIME + (ERNST_HIC - ERNST_CRIME) * themes["hic"],
                                ERNST_REG)
 
@@ -657,6 +660,10 @@ def protect(view: AreaView, policy: disclosure.Policy, hidden: frozenset | None 
         return (bron, cell) in hidden
 
     t = v.themes
+    if policy.active:  # the seriousness weight from the theme's codes, not from the counts (see area_view)
+        t["hic"] = t["hic_codes"]
+        t["ernst"] = np.where(t["bron"] == INCIDENTEN, ERNST_CRIME + (ERNST_HIC - ERNST_CRIME) * t["hic"], ERNST_REG)
+        t["n_hic"] = np.nan
     t["n_verborgen"] = [hid(b, ("s", sd, k, q.start)) for b, k in zip(t["bron"], t["key"])]
     t["n_vorige_verborgen"] = [v.covered_prev and hid(b, ("s", sd, k, prev.start)) for b, k in zip(t["bron"], t["key"])]
     t["n_jaar_verborgen"] = [v.covered_ya and hid(b, ("s", sd, k, ya.start)) for b, k in zip(t["bron"], t["key"])]
