@@ -184,6 +184,28 @@ def test_the_other_crimes_beside_the_priority_tiles_are_protected():
     assert not [k for k in only.values if k[0] == "R"]
 
 
+def test_weekday_hour_and_tiles_that_count_different_records_stay_true_relations():
+    """The weekday x hour grid counts by stadsdeel (wijkcode), the tiles by wijk (buurtcode): 3 records of S1
+    without a wijk are in S1's grid and not in its tiles, and a record of S2 placed in a wijk of S2 but in no
+    stadsdeel the other way round. Every relation of the model must stay true (the protection reasons with
+    them), with the difference as a cell no view shows."""
+    import datetime as dt
+
+    import pandas as pd
+
+    parent = {"w1": "S1", "w2": "S1", "w3": "S2"}
+    blocks = pd.DataFrame([(0, "w1", "Woninginbraak", 10), (0, "w2", "Woninginbraak", 6), (0, "w3", "Geweld", 8)],
+                          columns=["blok", "wijk", "thema", "n"])
+    heat = {p: pd.DataFrame({"dag": [1, 2, 3], "uur": [8, 12, 20], "stadsdeel": ["S1", "S1", "S2"],
+                             "n": [15, 4, 7]}) for p in overview.PRESET_BLOCKS}
+    model = overview.city_model(blocks, heat, parent, (), [], None, dt.date(2026, 11, 28))
+    for total, parts in (r for m in model.modules for r in m):
+        assert model.values[total] == sum(model.values[p] for p in parts), total
+    assert model.values[("X", "S1", "4w")] == 3 and model.values[("X", "S2", "4w")] == 1
+    assert {("X", "S1", "4w"), ("H", "S1", "4w")} <= model.unshown
+    assert ("X", overview.CITY, "4w") in model.values  # the city: 2 = 3 - 1
+
+
 def _tile_texts(at) -> dict[str, str]:
     """{tile name: the count as shown} from the overview's tiles."""
     md = [m.value for m in at.markdown]

@@ -209,7 +209,20 @@ def city_model(blocks: pd.DataFrame, heat: Mapping[str, pd.DataFrame], parent: M
                 values[("h", s, p, d, u)] = vals[s]
             modules.append([(("h", CITY, p, d, u), [("h", s, p, d, u) for s in sds])])
         for a in [CITY, *sds]:
-            modules.append([(("T", a, p, "n"), [("h", a, p, d, u) for d, u in keys])])
+            grid = [("h", a, p, d, u) for d, u in keys]
+            rest = values[("T", a, p, "n")] - sum(values[h] for h in grid)
+            if not rest:
+                modules.append([(("T", a, p, "n"), grid)])
+                continue
+            # the grid counts by stadsdeel (wijkcode), the tiles by wijk (buurtcode): a record placed only on a
+            # stadsdeel, or whose wijk and stadsdeel disagree, is in one and not the other. The difference is a
+            # cell of its own that no view shows.
+            x, both = ("X", a, p), ("H", a, p)
+            values[x] = abs(rest)
+            values[both] = values[("T", a, p, "n")] if rest > 0 else sum(values[h] for h in grid)
+            unshown.update({x, both})
+            modules.append([(both, [("T", a, p, "n")] if rest > 0 else grid),
+                            (both, [*grid, x] if rest > 0 else [("T", a, p, "n"), x])])
     return CityModel(values, modules, unshown)
 
 
