@@ -599,6 +599,15 @@ def _period(at) -> tuple[dt.date, dt.date]:
     return tuple(dt.datetime.strptime(x, "%d-%m-%Y").date() for x in (a, b))
 
 
+def test_page_wijkteam_has_no_free_period(app_warehouse, monkeypatch):
+    """1-30 June minus 1-29 June gives 30 June's victims: suppression per period cannot stop that, so a
+    wijkteam picks a preset (ui.filter_sidebar turns another period into the first preset, with a notice)."""
+    at, _ = _open("wijkteam", monkeypatch)
+    assert "Eigen periode" not in at.selectbox(key=ui.W_PRESET).options and not at.date_input
+    analist, _ = _open("analist", monkeypatch)
+    assert "Eigen periode" in analist.selectbox(key=ui.W_PRESET).options
+
+
 def test_page_wijkteam_never_shows_a_small_count(app_warehouse, monkeypatch):
     for preset in (None, "52w"):  # the default 4 weeks (many small groups) and a year
         at, downloads = _open("wijkteam", monkeypatch, preset)

@@ -32,9 +32,10 @@ delicts) and, when the period is exactly a set of quarters or years, 'period = s
 cells'. For roles with an active policy this is done for the city and every stadsdeel at once, with
 'city = sum of the stadsdelen' for every figure, so switching the area filter lets nobody subtract
 either. A wijk's own profile is shown only unsuppressed (analist, beheer): for a wijkteam the profile
-of a wijk is that of its stadsdeel (a wijk x age x education table is never shown). Not covered:
-differences between two overlapping custom periods (1-30 June minus 1-29 June), which suppression
-per period cannot prevent.
+of a wijk is that of its stadsdeel (a wijk x age x education table is never shown). Differences between
+two overlapping periods (1-30 June minus 1-29 June) suppression per period cannot prevent: so a wijkteam
+picks no free period on the page (views/cybercrime.py), only the presets. Not covered: differences between
+presets (13 weeks minus 4 weeks), which the overview page models in blocks.
 """
 from __future__ import annotations
 
