@@ -51,6 +51,8 @@ def test_decompose_a_run_into_tiles():
     assert O.decompose(range(0, 26), tiles) == ([("13w", "n"), ("13w", "n_vorige")], [])
     assert O.decompose(range(13, 52), tiles) == ([("52w", "n")], [("13w", "n")])
     assert O.decompose(range(26, 39), tiles) is None  # no tile ends at 26 or starts at 39
+    # blocks 26-64 = 52 weeks + 13 weeks a year earlier - 13 weeks - the 13 before (29-12-2025, for example)
+    assert O.decompose(range(26, 65), tiles) == ([("13w", "n_jaar"), ("52w", "n")], [("13w", "n"), ("13w", "n_vorige")])
 
 
 def _days(a: dt.date, b: dt.date) -> set:
@@ -104,7 +106,7 @@ def _reader(con, model: O.CityModel, data_end: dt.date) -> tuple[dict, list, set
             hidden.add(link)
             rels.append((link, [("b", sd, b) for b in inside]))
             rels.append((link, [("g", P.INCIDENTEN, sd, w, P.ALL, d) for w in parent if parent[w] == sd for d in qs]))
-        for n in (1, 2, 3):  # tiles whose periods add up to the run's days
+        for n in (1, 2, 3, 4):  # tiles whose periods add up to the run's days
             hits = [(combo, signs) for combo in itertools.combinations(sorted(tiles), n)
                     for signs in itertools.product((1, -1), repeat=n)
                     if all(sum(s for t, s in zip(combo, signs) if day in tiles[t]) == (day in days)

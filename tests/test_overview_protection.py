@@ -204,6 +204,12 @@ def test_weekday_hour_and_tiles_that_count_different_records_stay_true_relations
     assert model.values[("X", "S1", "4w")] == 3 and model.values[("X", "S2", "4w")] == 1
     assert {("X", "S1", "4w"), ("H", "S1", "4w")} <= model.unshown
     assert ("X", overview.CITY, "4w") in model.values  # the city: 2 = 3 - 1
+    # such a difference is no figure of the page: a small one is not protected (it hid city totals before)
+    heat = {p: pd.DataFrame({"dag": [1, 2, 3], "uur": [8, 12, 20], "stadsdeel": ["S1", "S1", "S2"],
+                             "n": [10, 7, 8]}) for p in overview.PRESET_BLOCKS}
+    model = overview.protect_city(overview.city_model(blocks, heat, parent, (), [], None, dt.date(2026, 11, 28)), P5)
+    assert model.values[("X", "S1", "4w")] == 1 and ("X", "S1", "4w") in model.unprotected
+    assert not model.failed_closed and not [k for k in model.hidden if k not in model.unshown and model.values[k]]
 
 
 def _tile_texts(at) -> dict[str, str]:

@@ -242,7 +242,7 @@ def test_the_share_of_high_impact_crime_gives_no_count_away_under_disclosure_con
     assert team.loc["incidenten:A", "n"] == 13
     assert team.loc["incidenten:A", "hic"] == 0.5 and pd.isna(team.loc["incidenten:A", "n_hic"])
     assert team.loc["incidenten:A", "ernst"] == pytest.approx(P.ERNST_CRIME + (P.ERNST_HIC - P.ERNST_CRIME) * 0.5)
-    assert P._ernst_words(team.loc["incidenten:A"]) == "voor 50% high impact crime"
+    assert P._ernst_words(team.loc["incidenten:A"]) == "voor 50% van zijn delictcodes high impact crime"
 
 
 def test_protect_hides_small_cells_and_nothing_can_be_subtracted():

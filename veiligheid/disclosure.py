@@ -66,8 +66,8 @@ Relation = tuple[Hashable, Sequence[Hashable]]  # (total cell, its parts): total
 
 
 def protect(values: Mapping[Hashable, float], relations: Sequence[Relation], policy: Policy,
-            hide: Iterable[Hashable] = (), free: Collection[Hashable] = (), fixed: Collection[Hashable] = ()
-            ) -> set[Hashable]:
+            hide: Iterable[Hashable] = (), free: Collection[Hashable] = (), fixed: Collection[Hashable] = (),
+            unprotected: Collection[Hashable] = ()) -> set[Hashable]:
     """The set of cells to hide.
 
     values: every shown cell (parts and totals) with its count. relations: total = sum(parts),
@@ -76,6 +76,8 @@ def protect(values: Mapping[Hashable, float], relations: Sequence[Relation], pol
     cell is determined exactly by the shown cells and the relations. free: cells no view shows (unknowns
     for a reader, in `hide` too) that need no protection themselves unless they are small. fixed: shown
     cells that are never taken as complements (another page shows them as they are; like a zero).
+    unprotected: cells of `free` that need no protection even when small (e.g. a difference between how two
+    pages count: no page presents it as a figure).
     """
     if not policy.active:
         return set()
@@ -87,9 +89,9 @@ def protect(values: Mapping[Hashable, float], relations: Sequence[Relation], pol
         out: set = set()
         for cells, crels in comps:
             out |= _protect_connected({k: values[k] for k in cells}, crels, policy, hide.intersection(cells), free,
-                                      fixed)
+                                      fixed, unprotected)
         return out
-    return _protect_connected(values, rels, policy, set(hide), free, fixed)
+    return _protect_connected(values, rels, policy, set(hide), free, fixed, unprotected)
 
 
 def _cheapest_shown(cells: list[Hashable], values: Mapping, hidden: set, order: Mapping,
@@ -110,11 +112,13 @@ def _reader_bounds(x: np.ndarray, threshold: int | None) -> tuple[np.ndarray, np
 
 
 def _protect_connected(values: Mapping[Hashable, float], rels: Sequence[Relation], policy: Policy,
-                       hide: set, free: Collection = (), fixed: Collection = ()) -> set[Hashable]:
+                       hide: set, free: Collection = (), fixed: Collection = (), unprotected: Collection = ()
+                       ) -> set[Hashable]:
     hidden = {k for k, v in values.items() if policy.small(v)} | (hide & set(values))
     if not hidden:
         return hidden
-    loose = {k for k in free if k in values and not policy.small(values[k])}  # unknown, but nothing to protect
+    loose = {k for k in free if k in values and (not policy.small(values[k]) or k in unprotected)}  # unknown, but
+    # nothing to protect
     order = {k: i for i, k in enumerate(values)}
     structural: set | None = None  # computed when first needed
 
@@ -168,7 +172,7 @@ BOUNDS_COMPLEMENTS = 40  # cells exposed again per round whose complement is cho
 def protect_modular(values: Mapping[Hashable, float], modules: Sequence[Sequence[Relation]], policy: Policy,
                     hide: Iterable[Hashable] = (), unshown: Iterable[Hashable] = (), bounds: bool = True,
                     cost: Callable | None = None, implicit: Collection = (), strict: bool = False,
-                    fixed: Collection = ()) -> set[Hashable]:
+                    fixed: Collection = (), unprotected: Collection = ()) -> set[Hashable]:
     """Secondary suppression for large linked tables, module by module (the way tau-ARGUS protects
     hierarchical tables), then checked as a whole.
 
@@ -192,7 +196,8 @@ def protect_modular(values: Mapping[Hashable, float], modules: Sequence[Sequence
     AssertionError instead of returning while a small cell is still pinned (no complement helped three rounds
     running, or none was found) or a group too large for the check over everything was left out: for callers
     that check nothing after this (they fail closed); without it the caller checks the bounds itself.
-    fixed: shown cells that are never taken as complements (see `protect`).
+    fixed: shown cells that are never taken as complements; unprotected: unshown cells that need no protection
+    even when small (see `protect`).
     Returns the hidden cells among the shown ones (plus unshown cells).
     """
     if not policy.active:
@@ -232,7 +237,8 @@ def protect_modular(values: Mapping[Hashable, float], modules: Sequence[Sequence
             h = frozenset(c for c in cells if c in hidden)
             if settled.get(i) == h:
                 continue
-            out = protect({c: values[c] for c in cells}, rels, policy, hide=h, free=unshown, fixed=fixed)
+            out = protect({c: values[c] for c in cells}, rels, policy, hide=h, free=unshown, fixed=fixed,
+                          unprotected=unprotected)
             settled[i] = frozenset(out)
             for c in out - hidden:
                 hidden.add(c)
@@ -241,10 +247,10 @@ def protect_modular(values: Mapping[Hashable, float], modules: Sequence[Sequence
         # (zero is shown as zero), but not at most 4, since shielded larger counts look the same ("<5").
         # (Inside a module, protect() also assumes the upper bound: stricter.) A hidden zero that a reader
         # can pin down gives nothing away.
-        small = {c for c in hidden if policy.small(values[c])}
+        small = {c for c in hidden if policy.small(values[c]) and c not in unprotected}
         exposed = {c for c in recoverable(values, all_rels, hidden, None, bounds=bounds,
                                           max_component=GLOBAL_CHECK_LIMIT, targets=small)
-                   if values[c] != 0 and (c not in unshown or policy.small(values[c]))}
+                   if values[c] != 0 and (c not in unshown or policy.small(values[c])) and c not in unprotected}
         if strict and not exposed and max(map(len, _hidden_groups(values, all_rels, hidden)), default=0) \
                 > GLOBAL_CHECK_LIMIT:
             raise AssertionError("a group of linked hidden cells is too large for the check over everything")

@@ -117,6 +117,7 @@ class CityModel:
     other_hidden: set = field(default_factory=set)  # cells of another page (see link_runs), as it shows them
     other_shown: set = field(default_factory=set)
     failed_closed: bool = False  # the protection could not finish: every non-zero count hidden
+    unprotected: set = field(default_factory=set)  # unshown differences between two ways of counting (no figure)
 
     def hid(self, key) -> bool:
         return key in self.hidden
@@ -153,6 +154,7 @@ def city_model(blocks: pd.DataFrame, heat: Mapping[str, pd.DataFrame], parent: M
     values: dict = {}
     modules: list = []
     unshown: set = set()
+    unprotected: set = set()  # differences between the grid's and the tiles' way of counting
     covered_block = [data_start is None or block_start(data_end, j) >= data_start for j in range(SPAN)]
     sel = blocks[blocks["thema"].isin(themes)] if themes else blocks
     by_block = sel.groupby(["blok", "wijk"])["n"].sum()
@@ -193,6 +195,13 @@ def city_model(blocks: pd.DataFrame, heat: Mapping[str, pd.DataFrame], parent: M
                 values[("R", a, p, c)] = values[("T", a, p, c)] - sum(values[("P", a, p, c, t)] for t in inside)
                 unshown.add(("R", a, p, c))
                 modules.append([(("T", a, p, c), [*(("P", a, p, c, t) for t in inside), ("R", a, p, c)])])
+    # two tiles of one period (52 weeks: "vorige 52 weken" and "een jaar eerder" are both blocks 52-103) are one
+    # figure: hidden in both places or in neither
+    for p, (c1, c2) in ((p, cs) for p in PRESET_BLOCKS for cs in itertools.combinations(COUNT_COLS, 2)):
+        if covered.get((p, c1)) and covered.get((p, c2)) and block_range(p, c1) == block_range(p, c2):
+            for a in areas:
+                modules.append([(("T", a, p, c1), [("T", a, p, c2)]),
+                                *((("P", a, p, c1, t), [("P", a, p, c2, t)]) for t in priorities)])
     for a in [CITY, *sds]:  # a view's trend: the tiles are sums of its blocks
         modules.append([(("T", a, p, c), [("b", a, j) for j in block_range(p, c)])
                         for (p, c), ok in covered.items() if ok])
@@ -221,9 +230,10 @@ def city_model(blocks: pd.DataFrame, heat: Mapping[str, pd.DataFrame], parent: M
             values[x] = abs(rest)
             values[both] = values[("T", a, p, "n")] if rest > 0 else sum(values[h] for h in grid)
             unshown.update({x, both})
+            unprotected.add(x)
             modules.append([(both, [("T", a, p, "n")] if rest > 0 else grid),
                             (both, [*grid, x] if rest > 0 else [("T", a, p, "n"), x])])
-    return CityModel(values, modules, unshown)
+    return CityModel(values, modules, unshown, unprotected=unprotected)
 
 
 def protect_city(model: CityModel, policy: Policy) -> CityModel:
@@ -236,7 +246,8 @@ def protect_city(model: CityModel, policy: Policy) -> CityModel:
         return model
     try:
         model.hidden = protect_modular(model.values, model.modules, policy, unshown=model.unshown, strict=True,
-                                       hide=model.other_hidden, fixed=model.other_shown)
+                                       hide=model.other_hidden, fixed=model.other_shown,
+                                       unprotected=model.unprotected)
     except AssertionError:  # fail closed: every count that is not zero is hidden
         model.hidden = {k for k, v in model.values.items() if v != 0 and k not in model.other_shown} \
             | set(model.unshown) | model.other_hidden
@@ -290,7 +301,7 @@ def tile_ranges(model: CityModel, area: str) -> dict[tuple, range]:
     return {(p, c): block_range(p, c) for p in PRESET_BLOCKS for c in COUNT_COLS if ("T", area, p, c) in model.values}
 
 
-def decompose(run: range, tiles: Mapping[tuple, range], size: int = 3) -> tuple[list, list] | None:
+def decompose(run: range, tiles: Mapping[tuple, range], size: int = 4) -> tuple[list, list] | None:
     """Tiles whose ranges add up to `run`: (added, subtracted) with sum(added) - sum(subtracted) = run, using at
     most `size` tiles (the fewest); None when no such combination exists."""
     target = set(run)
@@ -328,13 +339,20 @@ def link_runs(model: CityModel, runs: list, systems: Mapping, parent: Mapping[st
         model.modules += [[(k(t), [k(p) for p in parts]) for t, parts in m] for m in system.modules]
 
     def meet(cell, value: float, parts: list, tag) -> list:
-        """cell (a figure of this model or a sum of them, `value`) = parts (the other page's) + a difference."""
+        """cell (a figure of this model or a sum of them, `value`) = parts (the other page's), up to a difference
+        (a cell no page shows, never negative: on the side that counts fewer)."""
         rest = value - sum(model.values[p] for p in parts)
-        if rest:
-            model.values[("D", *tag)] = rest
-            model.unshown.add(("D", *tag))
-            parts = [*parts, ("D", *tag)]
-        return [(cell, parts)]
+        if not rest:
+            return [(cell, parts)]
+        d, both = ("D", *tag), ("DH", *tag)
+        model.values[d] = abs(rest)
+        model.unshown.add(d)
+        model.unprotected.add(d)
+        if rest > 0:
+            return [(cell, [*parts, d])]
+        model.values[both] = value + abs(rest)  # the other page's parts together
+        model.unshown.add(both)
+        return [(both, parts), (both, [cell, d])]
 
     sds = sorted(set(parent.values()))
     for quarters, lo, hi in runs:

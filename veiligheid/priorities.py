@@ -662,6 +662,7 @@ def protect(view: AreaView, policy: disclosure.Policy, hidden: frozenset | None 
     t = v.themes
     if policy.active:  # the seriousness weight from the theme's codes, not from the counts (see area_view)
         t["hic"] = t["hic_codes"]
+        t["hic_uit_codes"] = True
         t["ernst"] = np.where(t["bron"] == INCIDENTEN, ERNST_CRIME + (ERNST_HIC - ERNST_CRIME) * t["hic"], ERNST_REG)
         t["n_hic"] = np.nan
     t["n_verborgen"] = [hid(b, ("s", sd, k, q.start)) for b, k in zip(t["bron"], t["key"])]
@@ -843,6 +844,8 @@ def _ernst_words(row) -> str:
     if row.get("hic", 0) >= 0.999:
         return "high impact crime (weegt zwaarder)"
     if row.get("hic", 0) > 0:
+        if row.get("hic_uit_codes", False):  # under disclosure control: the theme's codes, not its incidents
+            return f"voor {fmt.integer(100 * row['hic'])}% van zijn delictcodes high impact crime"
         return f"voor {fmt.integer(100 * row['hic'])}% high impact crime"
     return "een misdrijf dat geen high impact crime is"
 

@@ -291,9 +291,9 @@ def protect_signals(signals: pd.DataFrame, policy: Policy, hidden: Collection = 
     the 52-week tile minus the 13-week tile plus the 13-week tile a year earlier), and of other crimes there,
     which that page protects together as one remainder. A count shown here could give a figure away that
     the overview hides. The signal's button opens the overview, which shows the counts it can.
-    hidden: (wijk, thema) pairs whose count the overview hides (its 13-week priority tile, when that is the
-    signal's 13 weeks): those signals are withheld too, since a signal is only shown for a count that is 0
-    or not small, and would say so of the hidden tile.
+    hidden: (wijk, thema) pairs whose counts meet tiles the overview hides (its 13-week priority tile is the
+    signal's 13 weeks when the data end on a Sunday; the baseline is a sum of tiles): those signals are
+    withheld too, since a signal is only shown for counts that are 0 or not small, and would say so of them.
     """
     out = signals.copy()
     out.attrs = dict(signals.attrs)
@@ -304,7 +304,8 @@ def protect_signals(signals: pd.DataFrame, policy: Policy, hidden: Collection = 
     if "n_baseline" in signals:
         small |= signals["n_baseline"].map(policy.small).astype(bool)
     if hidden and "thema" in signals:
-        small |= pd.Series([(w, t) in set(hidden) for w, t in zip(signals["wijk"], signals["thema"])],
+        hidden = set(hidden)
+        small |= pd.Series([(w, t) in hidden for w, t in zip(signals["wijk"], signals["thema"])],
                            index=signals.index)
     out = out[~small].reset_index(drop=True)
     out["sentence"] = [sentence_without_counts(n, t, d, r) for n, t, d, r in

@@ -211,19 +211,22 @@ def _tile(row: pd.Series, rank_text: str) -> None:
 
 
 def _hidden_tiles() -> set:
-    """(wijk, thema) of the overview's 13-week priority tiles it hides, when those 13 weeks are the signals'
-    recent weeks (the data end on a Sunday): the same model the overview page uses (cached there)."""
+    """(wijk, thema) whose signal counts meet priority tiles the overview hides, when the signals' weeks are the
+    overview's blocks (the data end on a Sunday): the recent 13 weeks are the 13-week tile, the baseline is
+    52 weeks - 13 weeks + the 13 weeks a year earlier. The same model the overview page uses (cached there)."""
     if signals.last_full_week(fresh.data_end) + dt.timedelta(days=6) != fresh.data_end:
         return set()
-    model = overview.city_protection(_con(ui.token()), fresh.data_start, fresh.data_end, dict(valid.wijken), (),
-                                     policy)
-    return {(k[1], k[4]) for k in model.hidden if k[0] == "P" and k[2:4] == ("13w", "n")}
+    with st.spinner("Kleine aantallen afschermen…"):
+        model = overview.city_protection(_con(ui.token()), fresh.data_start, fresh.data_end, dict(valid.wijken),
+                                         (), policy)
+    tiles = {("13w", "n"), ("52w", "n"), ("13w", "n_jaar")}
+    return {(k[1], k[4]) for k in model.hidden if k[0] == "P" and k[2:4] in tiles}
 
 
 def _signal_block(view: P.AreaView) -> tuple[list[str], str]:
     """Show the signals; returns their sentences and the method note (for the meeting pack)."""
-    found = signals.protect_signals(_signals(ui.token(), view.stadsdeel, fresh.data_start, fresh.data_end), policy,
-                                    _hidden_tiles() if policy.active else ())
+    raw = _signals(ui.token(), view.stadsdeel, fresh.data_start, fresh.data_end)
+    found = signals.protect_signals(raw, policy, _hidden_tiles() if policy.active and not raw.empty else ())
     st.subheader("Wat is er veranderd in uw stadsdeel?")
     tested = int(found.attrs.get("tested", 0) or 0)
     if found.attrs.get("message") and found.empty:
@@ -247,8 +250,8 @@ def _signal_block(view: P.AreaView) -> tuple[list[str], str]:
     note = (f"Methode: per wijk en thema de laatste {RECENT_WEEKS} weken tegen de weken daarvoor (exacte toets), "
             f"gecorrigeerd voor het aantal toetsen ({fmt.integer(tested)}): hoogstens 10% van de getoonde signalen "
             "is naar verwachting toeval. 'Sinds' = de week waarin de verandering begon."
-            + (f" {hidden} {'signaal' if hidden == 1 else 'signalen'} met kleine aantallen (<{policy.threshold}) "
-               "niet getoond." if hidden else "")
+            + (f" {hidden} {'signaal' if hidden == 1 else 'signalen'} met kleine of afgeschermde aantallen "
+               f"(<{policy.threshold}) niet getoond." if hidden else "")
             + (" Zonder aantallen: het zijn dezelfde cijfers als de tegels van het overzicht, en daar zijn ze zo "
                "nodig afgeschermd. 'Bekijk in overzicht' toont wat er getoond kan worden." if policy.active else ""))
     st.caption(note)
