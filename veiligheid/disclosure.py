@@ -117,8 +117,8 @@ def _protect_connected(values: Mapping[Hashable, float], rels: Sequence[Relation
     hidden = {k for k, v in values.items() if policy.small(v)} | (hide & set(values))
     if not hidden:
         return hidden
-    loose = {k for k in free if k in values and (not policy.small(values[k]) or k in unprotected)}  # unknown, but
-    # nothing to protect
+    # unknowns with nothing to protect
+    loose = {k for k in free if k in values and (not policy.small(values[k]) or k in unprotected)}
     order = {k: i for i, k in enumerate(values)}
     structural: set | None = None  # computed when first needed
 

@@ -20,6 +20,8 @@ PRESETS: dict[str, str] = {
     "jtd": "Dit jaar tot nu",
     "aangepast": "Eigen periode",
 }
+# the periods under disclosure control: no free period (two periods a day apart give that day's counts away)
+FIXED_PRESETS = tuple(p for p in PRESETS if p != "aangepast")
 PRESET_DAYS = {"4w": 28, "13w": 91, "52w": 364}
 DEFAULT_PRESET = "4w"
 

@@ -217,23 +217,29 @@ def city_model(blocks: pd.DataFrame, heat: Mapping[str, pd.DataFrame], parent: M
             for s in sds:
                 values[("h", s, p, d, u)] = vals[s]
             modules.append([(("h", CITY, p, d, u), [("h", s, p, d, u) for s in sds])])
+        # the grid counts by stadsdeel (wijkcode), the tiles by wijk (buurtcode): a record placed only on a
+        # stadsdeel, or whose wijk and stadsdeel disagree, is in one and not the other
         for a in [CITY, *sds]:
-            grid = [("h", a, p, d, u) for d, u in keys]
-            rest = values[("T", a, p, "n")] - sum(values[h] for h in grid)
-            if not rest:
-                modules.append([(("T", a, p, "n"), grid)])
-                continue
-            # the grid counts by stadsdeel (wijkcode), the tiles by wijk (buurtcode): a record placed only on a
-            # stadsdeel, or whose wijk and stadsdeel disagree, is in one and not the other. The difference is a
-            # cell of its own that no view shows.
-            x, both = ("X", a, p), ("H", a, p)
-            values[x] = abs(rest)
-            values[both] = values[("T", a, p, "n")] if rest > 0 else sum(values[h] for h in grid)
-            unshown.update({x, both})
-            unprotected.add(x)
-            modules.append([(both, [("T", a, p, "n")] if rest > 0 else grid),
-                            (both, [*grid, x] if rest > 0 else [("T", a, p, "n"), x])])
+            modules.append(_meet(values, unshown, unprotected, ("T", a, p, "n"),
+                                 [("h", a, p, d, u) for d, u in keys], ("X", a, p), ("H", a, p)))
     return CityModel(values, modules, unshown, unprotected=unprotected)
+
+
+def _meet(values: dict, unshown: set, unprotected: set, total, parts: list, diff, both) -> list:
+    """The relations for total = sum(parts) where two ways of counting may differ by a few records: the
+    difference is the cell `diff`, which no view shows and which needs no protection, never negative (beside
+    the side that counts fewer; when that is `total`, `both` is the parts' sum)."""
+    rest = values[total] - sum(values[p] for p in parts)
+    if not rest:
+        return [(total, list(parts))]
+    values[diff] = abs(rest)
+    unshown.add(diff)
+    unprotected.add(diff)
+    if rest > 0:
+        return [(total, [*parts, diff])]
+    values[both] = values[total] + abs(rest)
+    unshown.add(both)
+    return [(both, list(parts)), (both, [total, diff])]
 
 
 def protect_city(model: CityModel, policy: Policy) -> CityModel:
@@ -338,21 +344,9 @@ def link_runs(model: CityModel, runs: list, systems: Mapping, parent: Mapping[st
         model.unshown |= {k(c) for c in system.unshown}
         model.modules += [[(k(t), [k(p) for p in parts]) for t, parts in m] for m in system.modules]
 
-    def meet(cell, value: float, parts: list, tag) -> list:
-        """cell (a figure of this model or a sum of them, `value`) = parts (the other page's), up to a difference
-        (a cell no page shows, never negative: on the side that counts fewer)."""
-        rest = value - sum(model.values[p] for p in parts)
-        if not rest:
-            return [(cell, parts)]
-        d, both = ("D", *tag), ("DH", *tag)
-        model.values[d] = abs(rest)
-        model.unshown.add(d)
-        model.unprotected.add(d)
-        if rest > 0:
-            return [(cell, [*parts, d])]
-        model.values[both] = value + abs(rest)  # the other page's parts together
-        model.unshown.add(both)
-        return [(both, parts), (both, [cell, d])]
+    def meet(cell, parts: list, tag) -> list:
+        """cell (a figure of this model or a sum of them) = parts (the other page's), up to a difference."""
+        return _meet(model.values, model.unshown, model.unprotected, cell, parts, ("D", *tag), ("DH", *tag))
 
     sds = sorted(set(parent.values()))
     for quarters, lo, hi in runs:
@@ -364,8 +358,7 @@ def link_runs(model: CityModel, runs: list, systems: Mapping, parent: Mapping[st
             model.values[link] = sum(model.values[("b", sd, j)] for j in range(lo, hi))
             model.unshown.add(link)
             model.modules.append([(link, [("b", sd, j) for j in range(lo, hi)]),
-                                  *meet(link, model.values[link],
-                                        [k(("g", sd, w, P.ALL, q.start)) for w in wijken for q in quarters],
+                                  *meet(link, [k(("g", sd, w, P.ALL, q.start)) for w in wijken for q in quarters],
                                         ("L", sd, *tag))])
         combo = decompose(range(lo, hi), tile_ranges(model, CITY))  # every area has the same tiles
         if combo is None:
@@ -393,8 +386,7 @@ def link_runs(model: CityModel, runs: list, systems: Mapping, parent: Mapping[st
                     model.values[both] = sum(model.values[tile(pc)] for pc in added)
                     model.unshown.add(both)
                     rels += [(both, [tile(pc) for pc in added]), (both, [run_cell, *(tile(pc) for pc in subtracted)])]
-                rels += meet(run_cell, model.values[run_cell], [k(("g", sd, w, theme, q.start)) for q in quarters],
-                             ("V", w, kind, *tag))
+                rels += meet(run_cell, [k(("g", sd, w, theme, q.start)) for q in quarters], ("V", w, kind, *tag))
             model.modules.append(rels)
 
 
@@ -417,10 +409,10 @@ def city_protection(con, data_start: dt.date | None, data_end: dt.date, parent: 
     key = (digest, data_start, data_end, tuple(sorted(parent.items())), tuple(themes), tuple(prio), policy)
     from . import priorities as P
     runs = aligned_runs(data_start, data_end) if policy.active and not themes else []
-    raws = {}
-    for q in dict.fromkeys(q for qs, _, _ in runs for q in qs):  # the other page's figures of the quarter
-        raws[q] = P.load(con, q, data_start, quarters=1)
-        key += ((q.code, P._quarter_digest(raws[q], q)),)
+    quarters = sorted({q for qs, _, _ in runs for q in qs})  # the other page's figures of them, in one query
+    raw = P.load(con, quarters[-1], data_start, (quarters[-1].year - quarters[0].year) * 4 + quarters[-1].q
+                 - quarters[0].q + 1) if quarters else None
+    key += tuple((q.code, P._quarter_digest(raw, q)) for q in quarters)
     if key not in _CACHE:
         if len(_CACHE) > 64:
             _CACHE.pop(next(iter(_CACHE)))
@@ -428,7 +420,7 @@ def city_protection(con, data_start: dt.date | None, data_end: dt.date, parent: 
         if runs:  # its protection of those quarters (cached there; seconds the first time)
             systems = {q: (P.quarter_system(raw, q)[P.INCIDENTEN],
                            {c for b, c in P.protect_quarter(raw, q, policy) if b == P.INCIDENTEN})
-                       for q, raw in raws.items()}
+                       for q in quarters}
             link_runs(model, runs, systems, parent, prio)
         _CACHE[key] = protect_city(model, policy)
     return _CACHE[key]

@@ -298,6 +298,12 @@ def _change_columns(df: pd.DataFrame, cur: str, prev: str, days_cur: int, days_p
     df[f"richting_{name}"] = frame["richting"].to_numpy()
 
 
+def _ernst(themes: pd.DataFrame) -> np.ndarray:
+    """The seriousness weight of each theme: a crime between ERNST_CRIME and ERNST_HIC by its share `hic` of
+    high impact crime, a registration ERNST_REG."""
+    return np.where(themes["bron"] == INCIDENTEN, ERNST_CRIME + (ERNST_HIC - ERNST_CRIME) * themes["hic"], ERNST_REG)
+
+
 def area_view(raw: Raw, stadsdeel: str) -> AreaView:
     """All figures of `stadsdeel` (CBS wijkcode) for raw.quarter, unprotected."""
     q = raw.quarter
@@ -307,10 +313,8 @@ def area_view(raw: Raw, stadsdeel: str) -> AreaView:
         raise KeyError(stadsdeel)
     inw = int(sd.at[stadsdeel, "inwoners"] or 0)
     inw_city = int(raw.stadsdelen["inwoners"].fillna(0).sum())
-    c = raw.counts
     cat = raw.catalog.set_index("key")
-    c = c.assign(key=[key(b, t) for b, t in zip(c["bron"], c["thema"])])
-    c = c[c["key"].isin(cat.index)]
+    c = _keyed(raw)
     area = c[c["wijkcode"] == stadsdeel]
 
     def per_key(frame: pd.DataFrame, quarter: Quarter, col: str = "n") -> pd.Series:
@@ -344,8 +348,7 @@ def area_view(raw: Raw, stadsdeel: str) -> AreaView:
     # the share of high impact crime codes in the theme's code list: what `protect` uses under disclosure
     # control (n_hic / n of a shown n would give the small count n_hic away: "voor 25% high impact crime")
     themes["hic_codes"] = np.where(themes["bron"] == INCIDENTEN, cat.loc[themes["key"], "hic"].to_numpy(), 0.0)
-    themes["ernst"] = np.where(themes["bron"] == INCIDENTEN, ERNST_CRIME + (ERNST_HIC - ERNST_CRIME) * themes["hic"],
-                               ERNST_REG)
+    themes["ernst"] = _ernst(themes)
 
     wk = raw.wijken
     mine = wk[wk["stadsdeel_code"] == stadsdeel][["code", "naam", "inwoners"]].copy()
@@ -663,7 +666,7 @@ def protect(view: AreaView, policy: disclosure.Policy, hidden: frozenset | None 
     if policy.active:  # the seriousness weight from the theme's codes, not from the counts (see area_view)
         t["hic"] = t["hic_codes"]
         t["hic_uit_codes"] = True
-        t["ernst"] = np.where(t["bron"] == INCIDENTEN, ERNST_CRIME + (ERNST_HIC - ERNST_CRIME) * t["hic"], ERNST_REG)
+        t["ernst"] = _ernst(t)
         t["n_hic"] = np.nan
     t["n_verborgen"] = [hid(b, ("s", sd, k, q.start)) for b, k in zip(t["bron"], t["key"])]
     t["n_vorige_verborgen"] = [v.covered_prev and hid(b, ("s", sd, k, prev.start)) for b, k in zip(t["bron"], t["key"])]

@@ -76,9 +76,7 @@ def _dutch(chart):
         .configure_legend(labelFontSize=12, orient="top", title=None, labelLimit=360)
 
 
-# with disclosure control no free period: two periods a day apart would give that day's victims away
-state, period = ui.filter_sidebar(valid, fresh, tuple(p for p in F.PRESETS if p != "aangepast")
-                                  if policy.active else None)
+state, period = ui.filter_sidebar(valid, fresh, F.FIXED_PRESETS if policy.active else None)
 path = ui.warehouse_path()
 pr = _profile(str(path), ui.token(), period.start, period.end, state.stadsdeel, state.wijk,
               policy.threshold, policy.active, fresh.data_end)

@@ -81,9 +81,7 @@ fresh = ui.freshness()
 valid = ui.valid(fresh)
 viewer = ui.viewer()
 policy = viewer.policy("hennep")
-# with disclosure control no free period: two periods a day apart would give that day's counts away
-state, period = ui.filter_sidebar(valid, fresh, tuple(p for p in F.PRESETS if p != "aangepast")
-                                  if policy.active else None)
+state, period = ui.filter_sidebar(valid, fresh, F.FIXED_PRESETS if policy.active else None)
 where = ui.area_label(state, valid)
 
 st.title("Hennepteelt")
