@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
+import inspect
 import json
 import os
 import shutil
@@ -203,11 +205,19 @@ def cli(doc: str, drive, client: str, prefix: str) -> int:
     ap.add_argument("--actions", type=int, default=9, help="actions per session (default 9)")
     ap.add_argument("--limit", type=float, default=600, help="wall-clock limit per level in seconds (default 600)")
     ap.add_argument("--out", type=Path, default=Path("/tmp/bench8"))
+    ap.add_argument("--think", type=float, default=0.0,
+                    help="mean seconds a user reads between two clicks (uniform 0.5-1.5x; default 0: click on "
+                         "as soon as the page is there, the hardest load)")
     args = ap.parse_args()
+    if args.think:
+        if "think" not in inspect.signature(drive).parameters:
+            ap.error("--think is only for bench/load_ws.py")
+        drive = functools.partial(drive, think=args.think)
     for n in [int(s) for s in args.sessions.split(",")]:
         rec = run_level(args.warehouse, n, args.actions, args.limit, args.out / f"{prefix}-server", drive, client)
+        rec["think_s"] = args.think
         print(json.dumps(rec, ensure_ascii=False), flush=True)
-        (args.out / f"{prefix}-{n}.json").write_text(json.dumps(rec, ensure_ascii=False, indent=1))
+        (args.out / f"{prefix}-{n}{'-think' if args.think else ''}.json").write_text(json.dumps(rec, ensure_ascii=False, indent=1))
     return 0
 
 

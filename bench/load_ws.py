@@ -18,6 +18,7 @@ Prints one JSON line per N and writes `<out>/load-ws-<N>.json`.
 from __future__ import annotations
 
 import asyncio
+import random
 import sys
 import time
 from pathlib import Path
@@ -98,8 +99,9 @@ class Session:
         return s
 
 
-async def session(i: int, url: str, role: str, actions: int, deadline: float, out: dict) -> None:
+async def session(i: int, url: str, role: str, actions: int, deadline: float, out: dict, think: float = 0.0) -> None:
     rec = {"role": role, "times": [], "errors": [], "login_s": None}
+    rnd = random.Random(i)
     out[i] = rec
     s = Session(url)
     try:
@@ -117,6 +119,8 @@ async def session(i: int, url: str, role: str, actions: int, deadline: float, ou
         for k in range(actions):
             if time.monotonic() > deadline:
                 break
+            if think:  # the user reads the page before the next click
+                await asyncio.sleep(think * rnd.uniform(0.5, 1.5))
             try:
                 kind = k % 3
                 if kind == 0:
@@ -130,6 +134,8 @@ async def session(i: int, url: str, role: str, actions: int, deadline: float, ou
                     rec["times"].append(took)
                     if s.exceptions:
                         rec["errors"].append(f"action {k}: exception on page: {s.last_exception}")
+                    if think:
+                        await asyncio.sleep(think * rnd.uniform(0.5, 1.5))
                     took = await s.rerun(page_hash=home)
                 rec["times"].append(took)
                 if s.exceptions:
@@ -145,11 +151,11 @@ async def session(i: int, url: str, role: str, actions: int, deadline: float, ou
             pass
 
 
-async def drive(url: str, n: int, actions: int, limit: float) -> dict:
+async def drive(url: str, n: int, actions: int, limit: float, think: float = 0.0) -> dict:
     out: dict = {}
     deadline = time.monotonic() + limit
     roles = ["wijkteam" if i % 2 == 0 else "analist" for i in range(n)]
-    await asyncio.gather(*(session(i, url, roles[i], actions, deadline, out) for i in range(n)))
+    await asyncio.gather(*(session(i, url, roles[i], actions, deadline, out, think) for i in range(n)))
     return out
 
 

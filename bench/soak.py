@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -39,7 +40,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.bench_scale import TODAY, p95, server_pid  # noqa: E402
 from bench.load import PAGES, PERIODS, Sampler, _errors_on, _finished, login_page  # noqa: E402
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, run_server  # noqa: E402
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, PASSWORDS, run_server  # noqa: E402
 
 KINDS = ("incidenten", "registraties", "cyber_slachtoffers", "hennep")
 
@@ -156,6 +157,93 @@ async def browse(url: str, n: int, stop: threading.Event, out: dict) -> None:
         await browser.close()
 
 
+async def browse_ws(url: str, n: int, stop: threading.Event, out: dict) -> None:
+    """Like `browse`, over Streamlit's websocket protocol (`bench/load_ws.py`): no browser, so the soak
+    measures the server and not N Chromiums on 2 cores."""
+    from bench.load_ws import PAGES as WS_PAGES
+    from bench.load_ws import PERIODS as WS_PERIODS
+    from bench.load_ws import Session
+
+    async def one(i: int):
+        role = "wijkteam" if i % 2 == 0 else "analist"
+        rec = {"role": role, "actions": 0, "errors": [], "times": []}
+        out[i] = rec
+        s = Session(url)
+        try:
+            await s.connect()
+            await s.rerun()
+            name, pwd, submit = s.widgets["Gebruikersnaam"], s.widgets["Wachtwoord"], s.widgets["Inloggen"]
+            await s.rerun([s.state(name.id, string_value=f"test-{role}"),
+                           s.state(pwd.id, string_value=PASSWORDS[role]), s.state(submit.id, trigger_value=True)])
+            home, k = s.page_hash, 0
+            while not stop.is_set():
+                try:
+                    if k % 3 == 0:
+                        w = s.widgets["Periode"]
+                        took = await s.rerun([s.state(w.id, string_value=WS_PERIODS[(k // 3 + i) % len(WS_PERIODS)])])
+                    elif k % 3 == 1:
+                        took = await s.rerun(page_hash=s.pages[WS_PAGES[(i + k) % len(WS_PAGES)]])
+                    else:
+                        took = await s.rerun(page_hash=home)
+                    rec["times"].append(took)
+                    rec["actions"] += 1
+                    if s.exceptions:
+                        rec["errors"].append(f"action {k}: exception on page: {s.last_exception}")
+                except (asyncio.TimeoutError, KeyError) as exc:
+                    rec["errors"].append(f"action {k}: {type(exc).__name__} {str(exc)[:100]}")
+                    # a late run's messages would be read as the next run's: start over on a new connection
+                    await s.close()
+                    s = Session(url)
+                    await s.connect()
+                    await s.rerun()
+                    name, pwd, submit = s.widgets["Gebruikersnaam"], s.widgets["Wachtwoord"], s.widgets["Inloggen"]
+                    await s.rerun([s.state(name.id, string_value=f"test-{role}"),
+                                   s.state(pwd.id, string_value=PASSWORDS[role]), s.state(submit.id, trigger_value=True)])
+                    home = s.page_hash
+                k += 1
+                await asyncio.sleep(0.5)
+        except Exception as exc:  # noqa: BLE001 - a closed connection is a session error
+            rec["errors"].append(f"{type(exc).__name__}: {str(exc)[:160]}")
+        finally:
+            try:
+                await s.close()
+            except Exception:  # noqa: BLE001
+                pass
+
+    await asyncio.gather(*(one(i) for i in range(n)))
+
+
+def open_versions(pid: int) -> list[str]:
+    """The warehouse files (versions) the app process holds open: one per live DuckDB instance."""
+    out = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            t = os.readlink(fd)
+        except OSError:
+            continue
+        t = t.removesuffix(" (deleted)")  # a pruned version still held open
+        if t.endswith(".duckdb"):
+            out.append(Path(t).name)
+    return sorted(set(out))
+
+
+def cache_mb(url: str) -> dict[str, float]:
+    """Streamlit's own account of its caches (`/_stcore/metrics`): MB per cached function."""
+    import urllib.request
+
+    by: dict[str, float] = {}
+    try:
+        text = urllib.request.urlopen(f"{url}/_stcore/metrics", timeout=30).read().decode()
+    except OSError:
+        return by
+    for line in text.splitlines():
+        if line.startswith("cache_memory_bytes{"):
+            labels, value = line.rsplit(" ", 1)
+            fn = labels.split('cache="', 1)[1].split('"', 1)[0] if 'cache="' in labels else labels
+            by[fn.rsplit(".", 1)[-1]] = by.get(fn.rsplit(".", 1)[-1], 0) + float(value) / 1e6
+    return {k: round(v, 1) for k, v in sorted(by.items(), key=lambda kv: -kv[1])}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--warehouse", type=Path, required=True, help="the warehouse to start from (not changed)")
@@ -164,6 +252,8 @@ def main() -> int:
     ap.add_argument("--read-seconds", type=float, default=4.0, help="reading between two ingests (default 4)")
     ap.add_argument("--limit", type=float, default=3600, help="stop after this many seconds in any case")
     ap.add_argument("--out", type=Path, default=Path("/tmp/bench8"))
+    ap.add_argument("--clients", choices=("browser", "ws"), default="browser",
+                    help="sessions as headless Chromium pages or over the websocket protocol (no browser)")
     args = ap.parse_args()
     from veiligheid.warehouse import current_file
 
@@ -183,7 +273,8 @@ def main() -> int:
         stop_browse = threading.Event()
         sessions: dict = {}
         browser_thread = threading.Thread(
-            target=lambda: asyncio.run(browse(srv["url"], args.sessions, stop_browse, sessions)), daemon=True)
+            target=lambda: asyncio.run((browse if args.clients == "browser" else browse_ws)(
+                srv["url"], args.sessions, stop_browse, sessions)), daemon=True)
         browser_thread.start()
         reader_file = soak / "reader.py"
         reader_file.write_text(READER.format(repo=str(REPO)))
@@ -211,7 +302,8 @@ def main() -> int:
             weeks.append({"week": wi, "ingest_s": round(took, 2), "exit": out.returncode,
                           "status": sorted({f["status"] for f in res.get("files", [])}),
                           "file_mb": round(size / 1e6, 1), "versions_mb": round(vdir_size / 1e6),
-                          "rows": table_rows(wh)})
+                          "rows": table_rows(wh), "rss_mb": round(sampler.rss[-1]) if sampler.rss else None,
+                          "open_versions": open_versions(pid), "cache_mb": cache_mb(srv["url"])})
             print(json.dumps(weeks[-1]), flush=True)
             time.sleep(args.read_seconds)
             if wi == 1:
@@ -228,7 +320,7 @@ def main() -> int:
     sess_errors = [e for s in sessions.values() for e in s["errors"]]
     first, last = weeks[0], weeks[-1]
     report = {
-        "weeks": len(weeks), "sessions": args.sessions, "read_seconds_per_week": args.read_seconds,
+        "weeks": len(weeks), "sessions": args.sessions, "clients": args.clients, "read_seconds_per_week": args.read_seconds,
         "session_actions": len(sess_times), "session_errors": len(sess_errors), "session_error_samples": sess_errors[:5],
         "session_p50_s": round(statistics.median(sess_times), 2) if sess_times else None,
         "session_p95_s": round(p95(sess_times), 2) if sess_times else None,

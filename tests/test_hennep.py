@@ -840,3 +840,20 @@ def test_wijkteam_has_no_free_period(app_warehouse, monkeypatch):
     assert at.session_state["filters"].preset != "aangepast"
     analist, _ = _open("analist", monkeypatch, periode="aangepast", van="2026-01-05", tot="2026-03-01")
     assert analist.selectbox(key=ui.W_PRESET).value == "aangepast"
+
+
+@pytest.mark.parametrize("shape", [(0, 5), (7, 0), (1, 1), (40, 9), (200, 23), (300, 70)])
+def test_unique_rows_equals_numpy_unique_in_order_and_inverse(shape):
+    """The case model's atoms (`Cells.check`) come from `unique_rows`; the order of the atoms decides the
+    order of the greedy's candidates, so it must be np.unique's own order, not only the same set."""
+    rng = np.random.default_rng(sum(shape))
+    for density in (0.02, 0.3, 0.7):
+        mat = rng.random(shape) < density
+        if shape[0]:  # repeated rows, the common case (cases in exactly the same figures)
+            mat = mat[rng.integers(0, max(1, shape[0] // 4), shape[0])]
+        want, want_inv = np.unique(mat, axis=0, return_inverse=True)
+        got, got_inv = hennep.unique_rows(mat)
+        assert got.dtype == bool and got.shape == want.shape
+        assert (got == want).all()
+        assert (got_inv == np.asarray(want_inv).reshape(-1)).all()
+        assert (got[got_inv] == mat).all()

@@ -32,7 +32,8 @@ def _cached(path: str, token: str, name: str, *args):
 def _protection(path: str, token: str, period, data_end, policy):
     """The city-wide disclosure control of one period (every area view at once): once per warehouse version,
     period and policy; every area view of that period takes its hidden cells from it."""
-    return hennep.period_protection(ui._connection(path, token), period, data_end, policy)
+    inputs = hennep.protection_input(ui._connection(path, token))  # the connection is not held while computing
+    return hennep.city_protection(*inputs, period.start, period.end, data_end, policy)
 
 
 @st.cache_data(max_entries=64, show_spinner="Cijfers hennepteelt berekenen…")
