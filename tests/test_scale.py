@@ -196,3 +196,36 @@ def test_a_connection_opened_for_a_token_reads_that_version_even_after_a_swap(tm
     assert W.connect_token(path, new).execute("SELECT x FROM t").fetchone() == (2,)
     # a token whose file is gone: the current version
     assert W.connect_token(path, "123:456:789").execute("SELECT x FROM t").fetchone() == (2,)
+
+
+def test_a_page_run_keeps_reading_its_version_when_an_ingest_publishes_during_the_run(tmp_path, monkeypatch):
+    """app.py pins the version at the start of every run (`ui.pin_version`); every `ui.query` of that run
+    reads it, also after an ingest published a new one halfway (the soak found runs showing two weeks).
+    The next run reads the new version."""
+    from streamlit.testing.v1 import AppTest
+
+    from veiligheid import warehouse as W
+
+    path = tmp_path / "w.duckdb"
+    with W.write_version(path):  # schema and version 1
+        pass
+    monkeypatch.setenv("VEILIGHEID_WAREHOUSE", str(path))
+
+    def page():
+        import streamlit as st
+
+        from veiligheid import ui, warehouse
+
+        ui.pin_version()
+        st.session_state.setdefault("seen", []).append(("start", ui.query("meta")["version"]))
+        if len(st.session_state["seen"]) == 1:  # the first run: an ingest publishes in the middle of it
+            with warehouse.write_version(ui.warehouse_path()) as w:
+                w.con.execute("INSERT INTO quarantine (run_id, file) VALUES ('r', 'f')")
+        st.session_state["seen"].append(("end", ui.query("meta")["version"]))
+
+    at = AppTest.from_function(page, default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert at.session_state["seen"] == [("start", "1"), ("end", "1")]  # one version for the whole run
+    at.run()
+    assert at.session_state["seen"][2:] == [("start", "2"), ("end", "2")]  # the next run: the new week

@@ -393,35 +393,58 @@ def link_runs(model: CityModel, runs: list, systems: Mapping, parent: Mapping[st
 _CACHE: dict = {}
 
 
-def city_protection(con, data_start: dt.date | None, data_end: dt.date, parent: Mapping[str, str],
-                    themes: tuple[str, ...], policy: Policy) -> CityModel:
-    """The protected city-wide model for a theme selection, computed once per content (cached in memory).
+@dataclass(frozen=True)
+class CityInputs:
+    """What `city_protection` reads from the warehouse (see `city_inputs`)."""
+    blocks: pd.DataFrame
+    heat: dict
+    prio: tuple
+    runs: list
+    quarters: list
+    raw: object  # priorities.Raw of the linked quarters, or None
 
-    The key is the content of the counts, not the warehouse file, so a reload of the same data (or a copy)
-    costs nothing; a new week of data gives a new key."""
+
+def city_inputs(con, data_start: dt.date | None, data_end: dt.date, themes: tuple[str, ...],
+                policy: Policy) -> CityInputs:
+    """Everything the protection of the overview needs from the warehouse, read in one go, so that a caller
+    can let go of the connection before the computation (seconds): a warehouse version that a computation
+    still holds keeps its DuckDB buffers in memory after the next weekly load."""
     from . import filters as F, queries  # (queries imports nothing from here; kept local to stay light)
+    from . import priorities as P
     blocks = queries.block_counts(con, data_end)
     heat = {p: queries.stadsdeel_weekday_hour(con, F.resolve_period(F.FilterState(preset=p), data_end), themes)
             for p in PRESET_BLOCKS}
-    prio = queries.priority_themes(con)
-    digest = (int(pd.util.hash_pandas_object(blocks, index=False).sum()),
-              tuple(int(pd.util.hash_pandas_object(h, index=False).sum()) for h in heat.values()))
-    key = (digest, data_start, data_end, tuple(sorted(parent.items())), tuple(themes), tuple(prio), policy)
-    from . import priorities as P
+    prio = tuple(queries.priority_themes(con))
     runs = aligned_runs(data_start, data_end) if policy.active and not themes else []
     quarters = sorted({q for qs, _, _ in runs for q in qs})  # the other page's figures of them, in one query
     raw = P.load(con, quarters[-1], data_start, (quarters[-1].year - quarters[0].year) * 4 + quarters[-1].q
                  - quarters[0].q + 1) if quarters else None
-    key += tuple((q.code, P._quarter_digest(raw, q)) for q in quarters)
+    return CityInputs(blocks, heat, prio, runs, quarters, raw)
+
+
+def city_protection(con, data_start: dt.date | None, data_end: dt.date, parent: Mapping[str, str],
+                    themes: tuple[str, ...], policy: Policy, inputs: CityInputs | None = None) -> CityModel:
+    """The protected city-wide model for a theme selection, computed once per content (cached in memory).
+
+    The key is the content of the counts, not the warehouse file, so a reload of the same data (or a copy)
+    costs nothing; a new week of data gives a new key. `inputs`: `city_inputs(...)` read beforehand (then
+    `con` is not used and may be None)."""
+    from . import priorities as P
+    i = inputs or city_inputs(con, data_start, data_end, themes, policy)
+    del con  # not needed any more (and not kept alive by this frame during the computation)
+    digest = (int(pd.util.hash_pandas_object(i.blocks, index=False).sum()),
+              tuple(int(pd.util.hash_pandas_object(h, index=False).sum()) for h in i.heat.values()))
+    key = (digest, data_start, data_end, tuple(sorted(parent.items())), tuple(themes), i.prio, policy)
+    key += tuple((q.code, P._quarter_digest(i.raw, q)) for q in i.quarters)
     if key not in _CACHE:
         if len(_CACHE) > 64:
             _CACHE.pop(next(iter(_CACHE)))
-        model = city_model(blocks, heat, parent, tuple(themes), prio, data_start, data_end)
-        if runs:  # its protection of those quarters (cached there; seconds the first time)
-            systems = {q: (P.quarter_system(raw, q)[P.INCIDENTEN],
-                           {c for b, c in P.protect_quarter(raw, q, policy) if b == P.INCIDENTEN})
-                       for q in quarters}
-            link_runs(model, runs, systems, parent, prio)
+        model = city_model(i.blocks, i.heat, parent, tuple(themes), list(i.prio), data_start, data_end)
+        if i.runs:  # its protection of those quarters (cached there; seconds the first time)
+            systems = {q: (P.quarter_system(i.raw, q)[P.INCIDENTEN],
+                           {c for b, c in P.protect_quarter(i.raw, q, policy) if b == P.INCIDENTEN})
+                       for q in i.quarters}
+            link_runs(model, i.runs, systems, parent, list(i.prio))
         _CACHE[key] = protect_city(model, policy)
     return _CACHE[key]
 

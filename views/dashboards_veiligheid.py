@@ -50,8 +50,10 @@ st.markdown(f"Incidenten in **{where}** · {ui.themes_label(state)} · **{F.PRES
 area = overview.area_key(state.stadsdeel, state.wijk)
 if policy.active:
     with st.spinner("Kleine aantallen afschermen…"):
-        model = overview.city_protection(ui._connection(str(ui.warehouse_path()), ui.token()), fresh.data_start,
-                                         fresh.data_end, dict(valid.wijken), (), policy)
+        # read first, then compute without holding the connection (see overview.city_inputs)
+        inputs = overview.city_inputs(ui._connection(str(ui.warehouse_path()), ui.token()), fresh.data_start,
+                                      fresh.data_end, (), policy)
+        model = overview.city_protection(None, fresh.data_start, fresh.data_end, dict(valid.wijken), (), policy, inputs)
     masks = overview.model_masks(model, state.preset, {"wijk": list(valid.wijken), "stadsdeel": list(valid.stadsdelen)},
                                  thema)
 else:

@@ -217,8 +217,8 @@ def _hidden_tiles() -> set:
     if signals.last_full_week(fresh.data_end) + dt.timedelta(days=6) != fresh.data_end:
         return set()
     with st.spinner("Kleine aantallen afschermen…"):
-        model = overview.city_protection(_con(ui.token()), fresh.data_start, fresh.data_end, dict(valid.wijken),
-                                         (), policy)
+        inputs = overview.city_inputs(_con(ui.token()), fresh.data_start, fresh.data_end, (), policy)
+        model = overview.city_protection(None, fresh.data_start, fresh.data_end, dict(valid.wijken), (), policy, inputs)
     tiles = {("13w", "n"), ("52w", "n"), ("13w", "n_jaar")}
     return {(k[1], k[4]) for k in model.hidden if k[0] == "P" and k[2:4] in tiles}
 
