@@ -229,3 +229,24 @@ def test_a_page_run_keeps_reading_its_version_when_an_ingest_publishes_during_th
     assert at.session_state["seen"] == [("start", "1"), ("end", "1")]  # one version for the whole run
     at.run()
     assert at.session_state["seen"][2:] == [("start", "2"), ("end", "2")]  # the next run: the new week
+
+
+@pytest.mark.parametrize("setting, mib", [(None, "244.1 MiB"), ("100", "95.3 MiB"), ("veel", "244.1 MiB"),
+                                          ("1", "61.0 MiB")])
+def test_every_read_connection_of_a_version_has_the_memory_limit(tmp_path, monkeypatch, setting, mib):
+    """A read-only version keeps what it read in its own buffer pool; without a limit (80 % of the machine)
+    the two or three versions the app holds around a weekly load each kept up to their tables in memory.
+    A bad value falls back to the default (256 MB), a tiny one to 64 MB."""
+    from veiligheid import warehouse as W
+
+    if setting is None:
+        monkeypatch.delenv("VEILIGHEID_READ_MEMORY_MB", raising=False)
+    else:
+        monkeypatch.setenv("VEILIGHEID_READ_MEMORY_MB", setting)
+    path = tmp_path / "w.duckdb"
+    with W.write_version(path):
+        pass
+    token = W.version_token(path)
+    for con in (W.connect_readonly(path), W.connect_token(path, token), W.connect_snapshot(W.snapshot(path))):
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == mib
+        con.close()

@@ -39,6 +39,8 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "VEILIGHEID_MIN_COUNT": ("5", "Disclosure control for the `wijkteam` role: counts below this are shown as `<5`."),
     "VEILIGHEID_MIN_COUNT_CYBER": ("10", "The same threshold for cybercrime victims (`<10`)."),
     "VEILIGHEID_MIN_COUNT_HENNEP": ("5", "The same threshold for hennep cases."),
+    "VEILIGHEID_READ_MEMORY_MB": ("256", "Memory limit (MB) of the app's DuckDB per open warehouse version: what it "
+                                 "read stays cached up to this limit."),
 }
 
 
