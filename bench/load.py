@@ -217,7 +217,7 @@ def cli(doc: str, drive, client: str, prefix: str) -> int:
         rec = run_level(args.warehouse, n, args.actions, args.limit, args.out / f"{prefix}-server", drive, client)
         rec["think_s"] = args.think
         print(json.dumps(rec, ensure_ascii=False), flush=True)
-        (args.out / f"{prefix}-{n}{'-think' if args.think else ''}.json").write_text(json.dumps(rec, ensure_ascii=False, indent=1))
+        (args.out / f"{prefix}-{n}{f'-think{args.think:g}' if args.think else ''}.json").write_text(json.dumps(rec, ensure_ascii=False, indent=1))
     return 0
 
 

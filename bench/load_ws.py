@@ -11,7 +11,9 @@ request until the server's `script_finished` (all deltas received). That is the 
 re-render; drawing in the user's browser comes on top (see `bench/load.py` and the browser figures).
 
 Each of the N sessions (roles alternate wijkteam/analist) runs `--actions` actions in a bounded loop; the
-level stops by itself after the last action or `--limit` seconds. Errors: an exception element in a run,
+level stops by itself after the last action or `--limit` seconds (a last reading pause may run over).
+`--think S`: before every click the user reads the page S seconds on average (uniform 0.5-1.5 x S); by
+default 0, every user clicks as soon as the page is there (the hardest load). Errors: an exception element in a run,
 a run that does not finish within 120 s, a closed connection. Server CPU and RSS sampled every 0.5 s.
 Prints one JSON line per N and writes `<out>/load-ws-<N>.json`.
 """

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
@@ -168,47 +169,47 @@ async def browse_ws(url: str, n: int, stop: threading.Event, out: dict) -> None:
         role = "wijkteam" if i % 2 == 0 else "analist"
         rec = {"role": role, "actions": 0, "errors": [], "times": []}
         out[i] = rec
-        s = Session(url)
-        try:
-            await s.connect()
-            await s.rerun()
-            name, pwd, submit = s.widgets["Gebruikersnaam"], s.widgets["Wachtwoord"], s.widgets["Inloggen"]
-            await s.rerun([s.state(name.id, string_value=f"test-{role}"),
-                           s.state(pwd.id, string_value=PASSWORDS[role]), s.state(submit.id, trigger_value=True)])
-            home, k = s.page_hash, 0
-            while not stop.is_set():
+        s, home, k = None, "", 0
+
+        async def login():
+            c = Session(url)
+            await c.connect()
+            await c.rerun()
+            name, pwd, submit = c.widgets["Gebruikersnaam"], c.widgets["Wachtwoord"], c.widgets["Inloggen"]
+            await c.rerun([c.state(name.id, string_value=f"test-{role}"),
+                           c.state(pwd.id, string_value=PASSWORDS[role]), c.state(submit.id, trigger_value=True)])
+            return c, c.page_hash
+
+        while not stop.is_set():
+            if s is None:  # (again) a connection of its own: a late run's messages are never read as the next run's
                 try:
-                    if k % 3 == 0:
-                        w = s.widgets["Periode"]
-                        took = await s.rerun([s.state(w.id, string_value=WS_PERIODS[(k // 3 + i) % len(WS_PERIODS)])])
-                    elif k % 3 == 1:
-                        took = await s.rerun(page_hash=s.pages[WS_PAGES[(i + k) % len(WS_PAGES)]])
-                    else:
-                        took = await s.rerun(page_hash=home)
-                    rec["times"].append(took)
-                    rec["actions"] += 1
-                    if s.exceptions:
-                        rec["errors"].append(f"action {k}: exception on page: {s.last_exception}")
-                except (asyncio.TimeoutError, KeyError) as exc:
-                    rec["errors"].append(f"action {k}: {type(exc).__name__} {str(exc)[:100]}")
-                    # a late run's messages would be read as the next run's: start over on a new connection
-                    await s.close()
-                    s = Session(url)
-                    await s.connect()
-                    await s.rerun()
-                    name, pwd, submit = s.widgets["Gebruikersnaam"], s.widgets["Wachtwoord"], s.widgets["Inloggen"]
-                    await s.rerun([s.state(name.id, string_value=f"test-{role}"),
-                                   s.state(pwd.id, string_value=PASSWORDS[role]), s.state(submit.id, trigger_value=True)])
-                    home = s.page_hash
-                k += 1
-                await asyncio.sleep(0.5)
-        except Exception as exc:  # noqa: BLE001 - a closed connection is a session error
-            rec["errors"].append(f"{type(exc).__name__}: {str(exc)[:160]}")
-        finally:
+                    s, home = await login()
+                except Exception as exc:  # noqa: BLE001 - a failed login is a session error; try again later
+                    rec["errors"].append(f"login: {type(exc).__name__} {str(exc)[:100]}")
+                    await asyncio.sleep(5)
+                    continue
             try:
+                if k % 3 == 0:
+                    w = s.widgets["Periode"]
+                    took = await s.rerun([s.state(w.id, string_value=WS_PERIODS[(k // 3 + i) % len(WS_PERIODS)])])
+                elif k % 3 == 1:
+                    took = await s.rerun(page_hash=s.pages[WS_PAGES[(i + k) % len(WS_PAGES)]])
+                else:
+                    took = await s.rerun(page_hash=home)
+                rec["times"].append(took)
+                rec["actions"] += 1
+                if s.exceptions:
+                    rec["errors"].append(f"action {k}: exception on page: {s.last_exception}")
+            except Exception as exc:  # noqa: BLE001 - timeout, missing widget, closed connection
+                rec["errors"].append(f"action {k}: {type(exc).__name__} {str(exc)[:100]}")
+                with contextlib.suppress(Exception):
+                    await s.close()
+                s = None
+            k += 1
+            await asyncio.sleep(0.5)
+        if s is not None:
+            with contextlib.suppress(Exception):
                 await s.close()
-            except Exception:  # noqa: BLE001
-                pass
 
     await asyncio.gather(*(one(i) for i in range(n)))
 
@@ -228,7 +229,8 @@ def open_versions(pid: int) -> list[str]:
 
 
 def cache_mb(url: str) -> dict[str, float]:
-    """Streamlit's own account of its caches (`/_stcore/metrics`): MB per cached function."""
+    """Streamlit's own account of its `st.cache_data` caches (`/_stcore/metrics`): MB per cached function.
+    (For `st.cache_resource`, such as the DuckDB connections, Streamlit reports no bytes.)"""
     import urllib.request
 
     by: dict[str, float] = {}
@@ -237,10 +239,10 @@ def cache_mb(url: str) -> dict[str, float]:
     except OSError:
         return by
     for line in text.splitlines():
-        if line.startswith("cache_memory_bytes{"):
+        if line.startswith("cache_memory_bytes{") and 'cache_type="st_cache_data"' in line:
             labels, value = line.rsplit(" ", 1)
             fn = labels.split('cache="', 1)[1].split('"', 1)[0] if 'cache="' in labels else labels
-            by[fn.rsplit(".", 1)[-1]] = by.get(fn.rsplit(".", 1)[-1], 0) + float(value) / 1e6
+            by[fn] = by.get(fn, 0) + float(value) / 1e6
     return {k: round(v, 1) for k, v in sorted(by.items(), key=lambda kv: -kv[1])}
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -232,7 +233,7 @@ def test_a_page_run_keeps_reading_its_version_when_an_ingest_publishes_during_th
 
 
 @pytest.mark.parametrize("setting, mib", [(None, "244.1 MiB"), ("100", "95.3 MiB"), ("veel", "244.1 MiB"),
-                                          ("1", "61.0 MiB")])
+                                          ("1", "61.0 MiB"), ("nan", "244.1 MiB"), ("inf", "244.1 MiB")])
 def test_every_read_connection_of_a_version_has_the_memory_limit(tmp_path, monkeypatch, setting, mib):
     """A read-only version keeps what it read in its own buffer pool; without a limit (80 % of the machine)
     the two or three versions the app holds around a weekly load each kept up to their tables in memory.
@@ -249,4 +250,8 @@ def test_every_read_connection_of_a_version_has_the_memory_limit(tmp_path, monke
     token = W.version_token(path)
     for con in (W.connect_readonly(path), W.connect_token(path, token), W.connect_snapshot(W.snapshot(path))):
         assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == mib
+        # above the limit DuckDB spills; never into the versions folder (its default is beside the file)
+        spill = Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0])
+        assert W.versions_dir(path) not in spill.parents and path.parent not in spill.parents
+        assert spill.parent.is_dir()  # DuckDB creates only the last folder itself
         con.close()

@@ -573,8 +573,8 @@ def overview(con, period, stadsdeel: str | None, wijk: str | None, data_end: dt.
              protection: Protection | None = None) -> Overview:
     """All figures of the page for a period and area, protected for `policy`.
 
-    protection: `period_protection(con, period, data_end, policy)` (the page caches it per warehouse version);
-    computed here when not given."""
+    protection: `period_protection(con, period, data_end, policy)`, or `city_protection` on
+    `protection_input(con)` (the page does that, cached per warehouse version); computed here when not given."""
     cases = load_cases(con)
     wijken, sds = _area_frames(con)
     return build_overview(cases, wijken, sds, period.start, period.end, stadsdeel, wijk, data_end, policy,

@@ -393,7 +393,7 @@ def link_runs(model: CityModel, runs: list, systems: Mapping, parent: Mapping[st
 _CACHE: dict = {}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds DataFrames: compared by identity, never by value
 class CityInputs:
     """What `city_protection` reads from the warehouse (see `city_inputs`)."""
     blocks: pd.DataFrame

@@ -19,8 +19,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import math
 import os
 import re
+import tempfile
 import threading
 import time
 import uuid
@@ -69,11 +71,23 @@ def _open_readonly(path: Path) -> duckdb.DuckDBPyConnection:
     Each open version is its own DuckDB with its own buffer pool, and a read-only pool keeps every block it
     read until memory runs short (by default 80 % of the machine). The app holds two or three versions open
     around a weekly load (the cached one, the new one, one a long computation still reads): without a limit
-    each kept up to the tables' size in memory (the 5M soak: ~300 MB per version)."""
-    from .config import setting_number
+    each kept up to the tables' size in memory (the 5M soak: ~300 MB per version).
 
-    mb = max(int(setting_number("VEILIGHEID_READ_MEMORY_MB")), 64)
-    return load_spatial(duckdb.connect(str(path), read_only=True, config={"memory_limit": f"{mb}MB"}))
+    Above the limit a query spills to disk; DuckDB's default place for that is a folder beside the database
+    file, here the versions folder, which the app must not write into. So each open version gets its own
+    folder under the system's temporary directory (DuckDB removes its files there on close).
+    Note: within one process DuckDB shares a database per file, so the same file cannot be opened at the same
+    time with other settings (another limit): open version files only through this function."""
+    from .config import SETTINGS, setting_number
+
+    mb = setting_number("VEILIGHEID_READ_MEMORY_MB")
+    if not math.isfinite(mb):  # "nan", "inf": the default, never a broken page
+        mb = float(SETTINGS["VEILIGHEID_READ_MEMORY_MB"][0])
+    mb = int(min(max(mb, 64), 1 << 20))  # at least 64 MB, at most 1 TB
+    spill = Path(tempfile.gettempdir()) / f"veiligheid-duckdb-{os.getpid()}" / Path(path).name
+    spill.parent.mkdir(mode=0o700, exist_ok=True)  # DuckDB creates only the last folder, and only when it spills
+    return load_spatial(duckdb.connect(str(path), read_only=True,
+                                       config={"memory_limit": f"{mb}MB", "temp_directory": str(spill)}))
 
 
 def connect_readonly(path: Path) -> duckdb.DuckDBPyConnection:
