@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.bench_scale import server_pid  # noqa: E402
 from bench.load_ws import Session  # noqa: E402
-from tests.e2e.browser import PASSWORDS, run_server  # noqa: E402
+from tests.e2e.browser import run_server  # noqa: E402
 from veiligheid.warehouse import write_version  # noqa: E402
 
 def rss(pid):
@@ -35,9 +35,8 @@ def files(pid):
 
 async def user(i, url, rounds, q):
     role = "wijkteam" if i % 2 == 0 else "analist"
-    s = Session(url); await s.connect(); await s.rerun()
-    n, p, b = s.widgets["Gebruikersnaam"], s.widgets["Wachtwoord"], s.widgets["Inloggen"]
-    await s.rerun([s.state(n.id, string_value=f"test-{role}"), s.state(p.id, string_value=PASSWORDS[role]), s.state(b.id, trigger_value=True)])
+    s = Session(url)
+    await s.login(role)
     home = s.page_hash
     for r in range(rounds):
         await q[i].get()

@@ -41,7 +41,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.bench_scale import TODAY, p95, server_pid  # noqa: E402
 from bench.load import PAGES, PERIODS, Sampler, _errors_on, _finished, login_page  # noqa: E402
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, PASSWORDS, run_server  # noqa: E402
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, run_server  # noqa: E402
 
 KINDS = ("incidenten", "registraties", "cyber_slachtoffers", "hennep")
 
@@ -171,19 +171,12 @@ async def browse_ws(url: str, n: int, stop: threading.Event, out: dict) -> None:
         out[i] = rec
         s, home, k = None, "", 0
 
-        async def login():
-            c = Session(url)
-            await c.connect()
-            await c.rerun()
-            name, pwd, submit = c.widgets["Gebruikersnaam"], c.widgets["Wachtwoord"], c.widgets["Inloggen"]
-            await c.rerun([c.state(name.id, string_value=f"test-{role}"),
-                           c.state(pwd.id, string_value=PASSWORDS[role]), c.state(submit.id, trigger_value=True)])
-            return c, c.page_hash
-
         while not stop.is_set():
             if s is None:  # (again) a connection of its own: a late run's messages are never read as the next run's
                 try:
-                    s, home = await login()
+                    s = Session(url)
+                    await s.login(role)
+                    home = s.page_hash
                 except Exception as exc:  # noqa: BLE001 - a failed login is a session error; try again later
                     rec["errors"].append(f"login: {type(exc).__name__} {str(exc)[:100]}")
                     await asyncio.sleep(5)
