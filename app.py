@@ -17,7 +17,7 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from veiligheid import auth, ui  # noqa: E402
+from veiligheid import auth, ui, warmup  # noqa: E402
 
 st.set_page_config(page_title="Dashboards Veiligheid", page_icon="🛡️", layout="wide")
 
@@ -37,6 +37,9 @@ viewer = auth.current()
 # Before login the pages are registered but hidden, so that a deep link (/data?...) still points at its
 # page after the login; nothing of a page runs until auth.gate() has a viewer.
 page = st.navigation(pages, position="sidebar" if viewer else "hidden")
+# once per process, already on the login page: a thread that computes the slow figures of every new
+# warehouse version before users ask for them (veiligheid.warmup; VEILIGHEID_WARMUP_SECONDS=0 turns it off)
+warmup.start(ui.warehouse_path())
 # nobody sees anything but the login until authenticated (every page, every deep link)
 viewer = auth.gate()
 

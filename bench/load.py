@@ -183,6 +183,9 @@ def run_level(wh: Path, n: int, actions: int, limit: float, root: Path, drive=No
         by_role[role] = {"p50_s": round(statistics.median(tt), 2) if tt else None,
                          "p95_s": round(p95(tt), 2) if tt else None, "actions": len(tt)}
     logins = [r["login_s"] for r in res.values() if r["login_s"] is not None]
+    # which runs make the tail (websocket client only: it labels every run with page and action)
+    labelled = sorted(((t, r["role"], what) for r in res.values() for what, t in r.get("runs", [])), reverse=True)
+    slowest = [{"s": t, "role": role, "run": what} for t, role, what in labelled[:10]]
     errors = [e for r in res.values() for e in r["errors"]]
     return {"client": client, "sessions": n, "actions": len(times), "wall_s": round(wall, 1),
             "p50_s": round(statistics.median(times), 2) if times else None,
@@ -191,6 +194,7 @@ def run_level(wh: Path, n: int, actions: int, limit: float, root: Path, drive=No
             # browser: login until the map is visible; websocket: login until the first page has run
             "login_median_s": round(statistics.median(logins), 2) if logins else None,
             "errors": len(errors), "error_samples": errors[:5],
+            **({"slowest_runs": slowest} if slowest else {}),
             "server_cpu_mean_pct": round(statistics.mean(sampler.cpu), 0) if sampler and sampler.cpu else None,
             "server_cpu_p95_pct": round(p95(sampler.cpu), 0) if sampler and sampler.cpu else None,
             "server_rss_max_mb": round(max(sampler.rss)) if sampler and sampler.rss else None,

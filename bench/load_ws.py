@@ -112,7 +112,7 @@ class Session:
 
 
 async def session(i: int, url: str, role: str, actions: int, deadline: float, out: dict, think: float = 0.0) -> None:
-    rec = {"role": role, "times": [], "errors": [], "login_s": None}
+    rec = {"role": role, "times": [], "errors": [], "login_s": None, "runs": []}
     rnd = random.Random(i)
     out[i] = rec
     s = Session(url)
@@ -131,19 +131,25 @@ async def session(i: int, url: str, role: str, actions: int, deadline: float, ou
                 kind = k % 3
                 if kind == 0:
                     w = s.widgets["Periode"]
+                    what = f"Dashboards, periode {PERIODS[(k // 3 + i) % len(PERIODS)]}"
                     took = await s.rerun([s.state(w.id, string_value=PERIODS[(k // 3 + i) % len(PERIODS)])])
                 elif kind == 1:
                     w = s.widgets["Stadsdeel"]
+                    what = "Dashboards, stadsdeel"
                     took = await s.rerun([s.state(w.id, string_value=w.options[1 + (i + k) % (len(w.options) - 1)])])
                 else:
-                    took = await s.rerun(page_hash=s.pages[PAGES[(i + k // 3) % len(PAGES)]])
+                    page = PAGES[(i + k // 3) % len(PAGES)]
+                    took = await s.rerun(page_hash=s.pages[page])
                     rec["times"].append(took)
+                    rec["runs"].append((page, round(took, 3)))
                     if s.exceptions:
                         rec["errors"].append(f"action {k}: exception on page: {s.last_exception}")
                     if think:
                         await asyncio.sleep(think * rnd.uniform(0.5, 1.5))
+                    what = "Dashboards, terug"
                     took = await s.rerun(page_hash=home)
                 rec["times"].append(took)
+                rec["runs"].append((what, round(took, 3)))
                 if s.exceptions:
                     rec["errors"].append(f"action {k}: exception on page: {s.last_exception}")
             except (asyncio.TimeoutError, KeyError) as exc:

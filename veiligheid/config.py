@@ -41,6 +41,8 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "VEILIGHEID_MIN_COUNT_HENNEP": ("5", "The same threshold for hennep cases."),
     "VEILIGHEID_READ_MEMORY_MB": ("256", "Memory limit (MB) of the app's DuckDB per open warehouse version: what it "
                                  "read stays cached up to this limit."),
+    "VEILIGHEID_WARMUP_SECONDS": ("60", "Every this many seconds the app looks for a new warehouse version and computes "
+                                 "its slow figures (disclosure control of every period) before users ask; 0 = off."),
 }
 
 

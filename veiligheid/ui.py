@@ -88,8 +88,13 @@ def viewer() -> Viewer:
 
 # ------------------------------------------------------------------ freshness banner
 def freshness() -> queries.Freshness:
-    today = dt.date.today()
-    f = query("freshness", today, dt.datetime.combine(today, dt.time()))
+    return freshness_at(str(warehouse_path()), token())
+
+
+def freshness_at(path: str, token: str, today: dt.date | None = None) -> queries.Freshness:
+    """The freshness of one warehouse version (also outside a page run: veiligheid.warmup)."""
+    today = today or dt.date.today()
+    f = _query(path, token, "freshness", today, dt.datetime.combine(today, dt.time()))
     # the age of the last ingest moves with the clock, not with the warehouse: recompute
     if f.last_ingest is not None:
         age = (dt.datetime.now() - f.last_ingest).total_seconds() / 86400
@@ -125,9 +130,14 @@ def banner(f: queries.Freshness) -> None:
 
 # ------------------------------------------------------------------ filter state
 def valid(f: queries.Freshness) -> F.Valid:
-    sd = query("stadsdelen")
-    wk = query("wijken")
-    th = query("themes")
+    return valid_at(str(warehouse_path()), token(), f)
+
+
+def valid_at(path: str, token: str, f: queries.Freshness) -> F.Valid:
+    """The valid filter values of one warehouse version (also outside a page run: veiligheid.warmup)."""
+    sd = _query(path, token, "stadsdelen")
+    wk = _query(path, token, "wijken")
+    th = _query(path, token, "themes")
     return F.Valid(themes=tuple(th["thema"]), stadsdelen=dict(zip(sd["code"], sd["naam"])),
                    wijken=dict(zip(wk["code"], wk["stadsdeel_code"])), data_end=f.data_end,
                    wijk_names=dict(zip(wk["code"], wk["naam"])))

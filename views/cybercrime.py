@@ -13,34 +13,13 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from veiligheid import cyber, disclosure, fmt, maps, ui
+from veiligheid import cyber, disclosure, fmt, maps, shared, ui
 from veiligheid import filters as F
 
 fresh = ui.freshness()
 valid = ui.valid(fresh)
 viewer = ui.viewer()
 policy = viewer.policy("cyber")
-
-
-@st.cache_data(max_entries=4, show_spinner=False)
-def _trend_protection(path: str, token: str, threshold: int, active: bool, data_end):
-    """Suppression of the trend cells: depends only on the warehouse version (and the policy)."""
-    return cyber.trend_protection(ui._connection(path, token), disclosure.Policy(threshold, active), data_end)
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def _protection(path: str, token: str, start, end, threshold: int, active: bool, data_end):
-    """Suppression for a period, the same for every area filter (so switching areas reveals nothing)."""
-    trend = _trend_protection(path, token, threshold, active, data_end) if active else None
-    return cyber.protection(ui._connection(path, token), start, end, disclosure.Policy(threshold, active),
-                            data_end, trend)
-
-
-@st.cache_data(max_entries=64, show_spinner="Cijfers berekenen…")
-def _profile(path: str, token: str, start, end, stadsdeel, wijk, threshold: int, active: bool, data_end):
-    prot = _protection(path, token, start, end, threshold, active, data_end)
-    return cyber.build(ui._connection(path, token), start, end, stadsdeel, wijk,
-                       disclosure.Policy(threshold, active), data_end, prot)
 
 
 def _to_52_weeks() -> None:
@@ -78,7 +57,7 @@ def _dutch(chart):
 
 state, period = ui.filter_sidebar(valid, fresh, F.FIXED_PRESETS if policy.active else None)
 path = ui.warehouse_path()
-pr = _profile(str(path), ui.token(), period.start, period.end, state.stadsdeel, state.wijk,
+pr = shared.cyber_profile(str(path), ui.token(), period.start, period.end, state.stadsdeel, state.wijk,
               policy.threshold, policy.active, fresh.data_end)
 SMALL = policy.label
 

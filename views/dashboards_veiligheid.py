@@ -1,13 +1,12 @@
 """Page "Dashboards veiligheid": priorities, map, trend, time of day and the area table."""
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
 
-from veiligheid import charts, filters as F, fmt, maps, overview, queries, ui
+from veiligheid import charts, filters as F, fmt, maps, overview, queries, shared, ui
 from veiligheid.disclosure import count_text
 
 fresh = ui.freshness()
@@ -50,17 +49,16 @@ st.markdown(f"Incidenten in **{where}** · {ui.themes_label(state)} · **{F.PRES
 area = overview.area_key(state.stadsdeel, state.wijk)
 if policy.active:
     with st.spinner("Kleine aantallen afschermen…"):
-        # read first, then compute without holding the connection (see overview.city_inputs)
-        inputs = overview.city_inputs(ui._connection(str(ui.warehouse_path()), ui.token()), fresh.data_start,
-                                      fresh.data_end, (), policy)
-        model = overview.city_protection(None, fresh.data_start, fresh.data_end, dict(valid.wijken), (), policy, inputs)
+        model = shared.city_model(str(ui.warehouse_path()), ui.token(), fresh.data_start, fresh.data_end,
+                                  dict(valid.wijken), (), policy)
     masks = overview.model_masks(model, state.preset, {"wijk": list(valid.wijken), "stadsdeel": list(valid.stadsdelen)},
                                  thema)
 else:
     model, masks = None, {}
 
 # ------------------------------------------------------------------ tiles
-tiles = ui.query("tiles", period, themes, state.stadsdeel, state.wijk, fresh.data_start)
+# the page's warehouse queries for this selection (the same list the warm-up runs for the default view)
+tiles = ui.query(*shared.dashboard_queries(state, period, fresh)["tiles"])
 if policy.active:
     tiles = overview.hide(tiles, overview.model_tiles_hidden(model, area, state.preset, list(tiles["thema"][:-1]),
                                                              queries.TOTAL, thema), key="thema")
@@ -114,10 +112,11 @@ c2.radio("Kleur naar", list(F.MEASURES), format_func=F.MEASURES.get, key=ui.W_ME
          on_change=_on_view_change)
 state = ui.get_state()
 level, measure = state.level, state.measure
-map_table = ui.query("area_table", period, level, themes, None, fresh.data_start)
+calls = shared.dashboard_queries(state, period, fresh)
+map_table = ui.query(*calls["map"])
 map_table = overview.hide(map_table, overview.area_hidden(masks, level), city_hidden=masks["n"][2]) \
     if policy.active else map_table
-geo = ui.query("area_geojson", level)
+geo = ui.query(*calls["geo"])
 selected = state.wijk if level == "wijk" else state.stadsdeel
 # with a stadsdeel chosen, the wijken map zooms in on it, names its wijken and fades the rest
 focus = set(map_table.loc[map_table["stadsdeel"] == valid.stadsdelen[state.stadsdeel], "code"]) \
@@ -144,10 +143,6 @@ with lcol:
 t1, t2 = st.columns([3, 2])
 with t1:
     st.subheader("Verloop per week")
-    first = max(min(period.start, fresh.data_end - dt.timedelta(weeks=51)), fresh.data_start or F.MIN_DATE)
-    first = first - dt.timedelta(days=first.isoweekday() - 1)
-    if fresh.data_start and first < fresh.data_start:
-        first += dt.timedelta(days=7)  # never start with a half week
     if policy.active and state.wijk:
         weekly = None
         st.info("Per week zijn de aantallen van één wijk bijna altijd kleiner dan "
@@ -166,7 +161,7 @@ with t1:
         note = (f"Gearceerd: de gekozen periode. Elke punt telt 7 dagen, tot en met {fmt.date(fresh.data_end)} "
                 "(de laatste dag met gegevens), zodat de weken optellen tot de tegels.")
     else:
-        weekly = ui.query("weekly", first, fresh.data_end, themes, state.stadsdeel, state.wijk, fresh.data_start)
+        weekly = ui.query(*calls["weekly"])  # weeks from at most 51 weeks before the data end, whole weeks
         st.altair_chart(charts.trend(weekly, fresh.incomplete_week, period.start, period.end), width="stretch")
         note = "Gearceerd: de gekozen periode. Weken lopen van maandag t/m zondag."
         if fresh.incomplete_week:
@@ -188,7 +183,7 @@ with t2:
     elif policy.active:
         wh, no_time, no_time_hidden = overview.model_heatmap(model, area, state.preset)
     else:
-        wh = ui.query("weekday_hour", period, themes, state.stadsdeel, state.wijk)
+        wh = ui.query(*calls["weekday_hour"])
         no_time, no_time_hidden = wh.attrs.get("zonder_tijd", 0), False
     if wh is not None:
         st.altair_chart(charts.heatmap(wh, hidden_label=HID), width="stretch")
@@ -203,7 +198,7 @@ with t2:
 
 # ------------------------------------------------------------------ table
 table_level = "wijk" if state.stadsdeel or level == "wijk" else "stadsdeel"
-tbl = ui.query("area_table", period, table_level, themes, state.stadsdeel, fresh.data_start)
+tbl = ui.query(*calls["table"])
 if policy.active:
     tbl = overview.hide(tbl, overview.area_hidden(masks, table_level), city_hidden=masks["n"][2])
 area_word = "Wijk" if table_level == "wijk" else "Stadsdeel"

@@ -14,7 +14,7 @@ import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
-from veiligheid import disclosure, filters as F, fmt, hennep, maps, ui
+from veiligheid import disclosure, filters as F, fmt, hennep, maps, shared, ui
 
 POINTS_LABEL = "Toon adressen en punten (alleen analisten)"
 POINTS_KEY = "hennep_punten"
@@ -26,20 +26,6 @@ POINT_COLOURS = {"Signaal, nog niet geruimd": [33, 102, 172], "Geruimd": [120, 1
 @st.cache_data(max_entries=64, show_spinner="Cijfers hennepteelt berekenen…")
 def _cached(path: str, token: str, name: str, *args):
     return getattr(hennep, name)(ui._connection(path, token), *args)
-
-
-@st.cache_data(max_entries=16, show_spinner="Onderdrukking voor alle gebieden berekenen…")
-def _protection(path: str, token: str, period, data_end, policy):
-    """The city-wide disclosure control of one period (every area view at once): once per warehouse version,
-    period and policy; every area view of that period takes its hidden cells from it."""
-    inputs = hennep.protection_input(ui._connection(path, token))  # the connection is not held while computing
-    return hennep.city_protection(*inputs, period.start, period.end, data_end, policy)
-
-
-@st.cache_data(max_entries=64, show_spinner="Cijfers hennepteelt berekenen…")
-def _overview(path: str, token: str, period, stadsdeel, wijk, data_end, policy):
-    prot = _protection(path, token, period, data_end, policy) if policy.active else None
-    return hennep.overview(ui._connection(path, token), period, stadsdeel, wijk, data_end, policy, prot)
 
 
 def hq(name: str, *args):
@@ -98,7 +84,7 @@ if viewer.points:  # the switch exists only for roles that may see addresses and
                             help="Zet de puntenlaag op de kaart en de lijst van lopende 13b-sluitingen aan. "
                                  "Adressen zijn gevoelig: deel ze niet buiten het convenant.")
 
-ov = _overview(str(ui.warehouse_path()), ui.token(), period, state.stadsdeel, state.wijk, fresh.data_end, policy)
+ov = shared.hennep_overview(str(ui.warehouse_path()), ui.token(), period, state.stadsdeel, state.wijk, fresh.data_end, policy)
 ref = ov.ref
 if ov.failed_closed:
     st.warning("Niet alle cijfers konden veilig worden getoond; daarom zijn ze allemaal verborgen. "

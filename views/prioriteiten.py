@@ -13,7 +13,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from veiligheid import audit, disclosure, fmt, maps, overview, signals, ui
+from veiligheid import audit, disclosure, fmt, maps, shared, signals, ui
 from veiligheid import filters as F
 from veiligheid import priorities as P
 from veiligheid import register as R
@@ -42,25 +42,16 @@ def _con(token: str):
     return ui._connection(str(ui.warehouse_path()), token)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
 def _raw(token: str, quarter: str, data_start: dt.date | None) -> P.Raw:
-    return P.load(_con(token), P.Quarter.parse(quarter), data_start)
-
-
-@st.cache_data(max_entries=16,
-               show_spinner="Cijfers van alle stadsdelen samen beveiligen (alleen de eerste keer per kwartaal)…")
-def _hidden(token: str, quarter: str, data_start: dt.date | None, threshold: int, active: bool) -> frozenset:
-    """The hidden cells of ALL stadsdelen together (one consistent set: the city counts every view shows
-    would otherwise give a hidden stadsdeel count away). Slow the first time per warehouse version, quarter
-    and policy; shared by all sessions after that."""
-    return P.protect_city(_raw(token, quarter, data_start), disclosure.Policy(threshold, active))
+    return shared.prio_raw(str(ui.warehouse_path()), token, quarter, data_start)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _view(token: str, quarter: str, data_start: dt.date | None, stadsdeel: str, threshold: int,
           active: bool) -> P.AreaView:
     view = P.area_view(_raw(token, quarter, data_start), stadsdeel)
-    hidden = _hidden(token, quarter, data_start, threshold, active) if active else frozenset()
+    hidden = shared.prio_hidden(str(ui.warehouse_path()), token, quarter, data_start, threshold, active) \
+        if active else frozenset()
     return P.protect(view, disclosure.Policy(threshold, active), hidden)
 
 
@@ -217,8 +208,8 @@ def _hidden_tiles() -> set:
     if signals.last_full_week(fresh.data_end) + dt.timedelta(days=6) != fresh.data_end:
         return set()
     with st.spinner("Kleine aantallen afschermen…"):
-        inputs = overview.city_inputs(_con(ui.token()), fresh.data_start, fresh.data_end, (), policy)
-        model = overview.city_protection(None, fresh.data_start, fresh.data_end, dict(valid.wijken), (), policy, inputs)
+        model = shared.city_model(str(ui.warehouse_path()), ui.token(), fresh.data_start, fresh.data_end,
+                                  dict(valid.wijken), (), policy)
     tiles = {("13w", "n"), ("52w", "n"), ("13w", "n_jaar")}
     return {(k[1], k[4]) for k in model.hidden if k[0] == "P" and k[2:4] in tiles}
 

@@ -1,0 +1,149 @@
+"""Issue 8: the warm-up after a weekly load (veiligheid.warmup) computes what the pages would compute, so that
+the first wijkteam click after a load finds its disclosure control ready."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import streamlit as st
+
+from tests.conftest_app import app_test, app_warehouse, demo_warehouse  # noqa: F401  (fixtures)
+
+PAGES = ["views/dashboards_veiligheid.py", "views/prioriteiten.py", "views/cybercrime.py", "views/hennepteelt.py"]
+
+
+def _clear_caches() -> None:
+    from veiligheid import overview
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    overview._CACHE.clear()
+
+
+@pytest.fixture
+def slow_calls(monkeypatch) -> dict:
+    """Counts the calls of the slow computations: the city-wide disclosure control of each page, and the
+    warehouse queries of the Dashboards page."""
+    from veiligheid import cyber, hennep, overview, queries
+    from veiligheid import priorities as P
+
+    counts: dict = {}
+
+    def spy(module, name):
+        original = getattr(module, name)
+
+        def wrapper(*a, **k):
+            counts[name] = counts.get(name, 0) + 1
+            return original(*a, **k)
+
+        monkeypatch.setattr(module, name, wrapper)
+
+    spy(overview, "protect_city")  # Dashboards veiligheid (and the tiles Prioriteiten hides with it)
+    spy(P, "protect_city")  # Prioriteiten per stadsdeel
+    spy(cyber, "protection")
+    spy(hennep, "city_protection")
+    for q in ("tiles", "area_table", "weekly", "weekday_hour"):
+        spy(queries, q)
+    return counts
+
+
+def _visit_every_page(role: str) -> None:
+    for page in PAGES:
+        at = app_test(role, page=page, stadsdeel="WK026803")
+        assert not at.exception, (page, at.exception)
+
+
+def test_after_the_warm_up_a_wijkteam_computes_no_disclosure_control_on_any_page(app_warehouse, slow_calls):
+    from veiligheid import warmup
+    from veiligheid.warehouse import version_token
+
+    _clear_caches()
+    _visit_every_page("wijkteam")  # cold: every page computes its city-wide protection
+    assert {"protect_city", "protection", "city_protection"} <= set(slow_calls)
+
+    _clear_caches()
+    slow_calls.clear()
+    done = warmup.warm(str(app_warehouse), version_token(app_warehouse))
+    assert len(done) == len(warmup.steps(str(app_warehouse), version_token(app_warehouse)))  # no step failed
+    assert slow_calls["protect_city"] >= 2  # what the warm-up computed: the overview's and the quarter's
+    slow_calls.clear()
+    _visit_every_page("wijkteam")  # a stadsdeel chosen, default period: all from the warm caches
+    assert not {"protect_city", "protection", "city_protection"} & set(slow_calls), slow_calls
+
+
+def test_after_the_warm_up_the_analist_default_dashboard_runs_no_query(app_warehouse, slow_calls):
+    from veiligheid import warmup
+    from veiligheid.warehouse import version_token
+
+    _clear_caches()
+    warmup.warm(str(app_warehouse), version_token(app_warehouse))
+    slow_calls.clear()
+    at = app_test("analist")  # the default page, whole city, default period
+    assert not at.exception
+    assert not slow_calls, slow_calls
+    at.sidebar.selectbox[0].select("13w").run()  # another period: the page queries it (the cache is per selection)
+    assert slow_calls.get("tiles") == 1
+
+
+def test_a_failing_step_is_logged_and_the_rest_still_runs(app_warehouse, monkeypatch, caplog):
+    from veiligheid import cyber, warmup
+    from veiligheid.warehouse import version_token
+
+    _clear_caches()
+
+    def broken(*a, **k):
+        raise RuntimeError("kapot")
+
+    monkeypatch.setattr(cyber, "protection", broken)
+    token = version_token(app_warehouse)
+    with caplog.at_level("ERROR", logger="veiligheid.warmup"):
+        done = warmup.warm(str(app_warehouse), token)
+    labels = [label for label, _ in done]
+    assert not any(label.startswith("Cybercrime") for label in labels)
+    assert any(label.startswith("Hennepteelt") for label in labels)  # the steps after it ran
+    assert "Cybercrime: onderdrukking laatste 4 weken mislukt" in caplog.text
+
+
+def test_the_thread_warms_each_new_version_once(app_warehouse):
+    from veiligheid import warehouse as W
+    from veiligheid import warmup
+
+    seen: list[str] = []
+    warmed = threading.Event()
+
+    def fake_warm(path, token):
+        seen.append(token)
+        warmed.set()
+
+    t = warmup.Warmer(app_warehouse, 0.05, fake_warm)
+    t.start()
+    try:
+        assert warmed.wait(10)
+        time.sleep(0.3)  # several looks at the same version: still one warm-up
+        assert seen == [W.version_token(app_warehouse)]
+        warmed.clear()
+        with W.write_version(app_warehouse) as w:  # a weekly load publishes a new version
+            w.con.execute("INSERT INTO quarantine (run_id, file) VALUES ('r', 'f')")
+        assert warmed.wait(10)
+        assert seen == [seen[0], W.version_token(app_warehouse)] and seen[0] != seen[1]
+    finally:
+        t.stop.set()
+        t.join(5)
+    assert not t.is_alive()
+
+
+@pytest.mark.parametrize("value, runs", [("0", False), ("-5", False), ("30", True), ("nan", True), ("veel", True)])
+def test_the_setting_turns_the_thread_on_and_off(monkeypatch, tmp_path, value, runs):
+    from veiligheid import warmup
+
+    monkeypatch.setenv("VEILIGHEID_WARMUP_SECONDS", value)
+    monkeypatch.setattr(warmup, "_thread", None)
+    started = []
+    monkeypatch.setattr(warmup.Warmer, "start", lambda self: started.append(self.every))
+    monkeypatch.setattr(warmup.Warmer, "is_alive", lambda self: bool(started))
+    first = warmup.start(tmp_path / "w.duckdb")
+    again = warmup.start(tmp_path / "w.duckdb")
+    assert (first is not None) == runs
+    assert started == ([30.0] if value == "30" else [60.0] if runs else [])  # started once; typo/nan: 60 s
+    assert again is first

@@ -1,0 +1,111 @@
+"""The slow, city-wide figures of the pages, cached in the app's process and shared by every session.
+
+Disclosure control protects all areas of a period together: one consistent set of hidden cells per
+warehouse version, period and policy, whatever stadsdeel, wijk or person looks (see veiligheid.overview,
+priorities, cyber and hennep). Computing such a set takes seconds at regional scale. The pages call the
+functions here, and so does veiligheid.warmup, which computes them for a new warehouse version before the
+first user asks: the same function with the same arguments is one cache entry.
+
+Every function takes the warehouse `path` and version `token` explicitly (the pages pass the version
+their run is pinned to), so that they also work outside a page run (the warm-up thread).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Mapping
+
+import streamlit as st
+
+from . import cyber, disclosure, hennep, overview, queries, ui
+from . import filters as F
+from . import priorities as P
+
+
+def connection(path: str, token: str):
+    """The app's read-only connection to that warehouse version (ui._connection: one per version)."""
+    return ui._connection(path, token)
+
+
+# ------------------------------------------------------------------ Dashboards veiligheid (and Prioriteiten)
+def dashboard_queries(state: F.FilterState, period: F.Period, fresh: queries.Freshness) -> dict[str, tuple]:
+    """The warehouse queries of the Dashboards veiligheid page for a selection, as {part: (name, *args)} for
+    `ui.query`. The page runs exactly these, so the warm-up (which runs them for the default view) fills the
+    cache entries the page reads. The trend and time-of-day queries are only run without disclosure control."""
+    themes = state.themes
+    first = max(min(period.start, fresh.data_end - dt.timedelta(weeks=51)), fresh.data_start or F.MIN_DATE)
+    first = first - dt.timedelta(days=first.isoweekday() - 1)
+    if fresh.data_start and first < fresh.data_start:
+        first += dt.timedelta(days=7)  # never start with a half week
+    table_level = "wijk" if state.stadsdeel or state.level == "wijk" else "stadsdeel"
+    return {"tiles": ("tiles", period, themes, state.stadsdeel, state.wijk, fresh.data_start),
+            "map": ("area_table", period, state.level, themes, None, fresh.data_start),
+            "geo": ("area_geojson", state.level),
+            "weekly": ("weekly", first, fresh.data_end, themes, state.stadsdeel, state.wijk, fresh.data_start),
+            "weekday_hour": ("weekday_hour", period, themes, state.stadsdeel, state.wijk),
+            "table": ("area_table", period, table_level, themes, state.stadsdeel, fresh.data_start)}
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def city_model(path: str, token: str, data_start: dt.date | None, data_end: dt.date, parent: Mapping[str, str],
+               themes: tuple[str, ...], policy: disclosure.Policy) -> overview.CityModel:
+    """The protected city-wide model of the overview (every area, preset and theme of the all-themes model).
+
+    Kept by reference (st.cache_resource: no copy per run; the pages only read it) and keyed on the version,
+    so a rerun does not even read the counts again. Behind it, `overview.city_protection` keys on the content
+    of the counts, so a reload of the same data costs the queries but not the protection."""
+    # read first, then compute without holding the connection (see overview.city_inputs)
+    inputs = overview.city_inputs(connection(path, token), data_start, data_end, themes, policy)
+    return overview.city_protection(None, data_start, data_end, dict(parent), themes, policy, inputs)
+
+
+# ------------------------------------------------------------------ Prioriteiten per stadsdeel
+@st.cache_data(max_entries=16, show_spinner=False)
+def prio_raw(path: str, token: str, quarter: str, data_start: dt.date | None) -> P.Raw:
+    return P.load(connection(path, token), P.Quarter.parse(quarter), data_start)
+
+
+@st.cache_data(max_entries=16,
+               show_spinner="Cijfers van alle stadsdelen samen beveiligen (alleen de eerste keer per kwartaal)…")
+def prio_hidden(path: str, token: str, quarter: str, data_start: dt.date | None, threshold: int,
+                active: bool) -> frozenset:
+    """The hidden cells of ALL stadsdelen together (one consistent set: the city counts every view shows
+    would otherwise give a hidden stadsdeel count away). Slow the first time per warehouse version, quarter
+    and policy; shared by all sessions after that."""
+    return P.protect_city(prio_raw(path, token, quarter, data_start), disclosure.Policy(threshold, active))
+
+
+# ------------------------------------------------------------------ Cybercrime
+@st.cache_data(max_entries=4, show_spinner=False)
+def cyber_trend_protection(path: str, token: str, threshold: int, active: bool, data_end):
+    """Suppression of the trend cells: depends only on the warehouse version (and the policy)."""
+    return cyber.trend_protection(connection(path, token), disclosure.Policy(threshold, active), data_end)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def cyber_protection(path: str, token: str, start, end, threshold: int, active: bool, data_end):
+    """Suppression for a period, the same for every area filter (so switching areas reveals nothing)."""
+    trend = cyber_trend_protection(path, token, threshold, active, data_end) if active else None
+    return cyber.protection(connection(path, token), start, end, disclosure.Policy(threshold, active),
+                            data_end, trend)
+
+
+@st.cache_data(max_entries=64, show_spinner="Cijfers berekenen…")
+def cyber_profile(path: str, token: str, start, end, stadsdeel, wijk, threshold: int, active: bool, data_end):
+    prot = cyber_protection(path, token, start, end, threshold, active, data_end)
+    return cyber.build(connection(path, token), start, end, stadsdeel, wijk,
+                       disclosure.Policy(threshold, active), data_end, prot)
+
+
+# ------------------------------------------------------------------ Hennepteelt
+@st.cache_data(max_entries=16, show_spinner="Onderdrukking voor alle gebieden berekenen…")
+def hennep_protection(path: str, token: str, period, data_end, policy):
+    """The city-wide disclosure control of one period (every area view at once): once per warehouse version,
+    period and policy; every area view of that period takes its hidden cells from it."""
+    inputs = hennep.protection_input(connection(path, token))  # the connection is not held while computing
+    return hennep.city_protection(*inputs, period.start, period.end, data_end, policy)
+
+
+@st.cache_data(max_entries=64, show_spinner="Cijfers hennepteelt berekenen…")
+def hennep_overview(path: str, token: str, period, stadsdeel, wijk, data_end, policy):
+    prot = hennep_protection(path, token, period, data_end, policy) if policy.active else None
+    return hennep.overview(connection(path, token), period, stadsdeel, wijk, data_end, policy, prot)

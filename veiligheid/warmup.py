@@ -1,0 +1,137 @@
+"""Warm-up after a weekly load: the slow figures of a new warehouse version are computed once, in the app's
+own process, before the first user asks for them.
+
+Why it covers every wijkteam view: disclosure control protects all areas of a period together (one set of
+hidden cells per warehouse version, period and policy; see veiligheid.shared). That set takes seconds at
+regional scale, but it does not depend on the stadsdeel, wijk or person. So computing it for every period a
+wijkteam member can choose, on every page, leaves only cheap work for their first click on Monday morning.
+The analist's default view (whole city, default period) is warmed too; other selections of the analist
+are plain queries (tenths of a second).
+
+A thread in the app's process (`start`, called by app.py on every run; it starts once) looks at the
+warehouse version every `VEILIGHEID_WARMUP_SECONDS` seconds (default 60; 0 = off) and warms each new version
+once. It fills the same caches the pages read (st.cache_data / st.cache_resource are process-wide), with the
+same functions and arguments. A failed step is logged and skipped; the pages then compute it themselves.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+from . import filters as F, priorities as P, shared, ui
+from .config import SETTINGS, min_count, setting_number
+from .disclosure import Policy
+from .warehouse import version_token
+
+log = logging.getLogger("veiligheid.warmup")
+
+_lock = threading.Lock()
+_thread: "Warmer | None" = None
+
+
+def steps(path: str, token: str, today: dt.date | None = None) -> list[tuple[str, Callable[[], object]]]:
+    """The warm-up of one warehouse version, in order: (Dutch label, call). The calls are exactly the ones
+    the pages make for these selections (tests/test_warmup.py checks that a page run after them computes
+    nothing slow)."""
+    fresh = ui.freshness_at(path, token, today)
+    if fresh.data_end is None:  # no incidents yet: nothing to warm
+        return []
+    valid = ui.valid_at(path, token, fresh)
+    start, end = fresh.data_start, fresh.data_end
+    default, cyber_p, hennep_p = Policy(min_count("default"), True), Policy(min_count("cyber"), True), \
+        Policy(min_count("hennep"), True)
+    periods = {p: F.resolve_period(F.FilterState(preset=p), end) for p in F.FIXED_PRESETS}
+    order = [F.DEFAULT_PRESET, *(p for p in F.FIXED_PRESETS if p != F.DEFAULT_PRESET)]
+    quarter = P.available_quarters(start, end)[0].code  # the Prioriteiten page opens on it
+    out: list[tuple[str, Callable[[], object]]] = [
+        ("Dashboards veiligheid en Prioriteiten: onderdrukking alle gebieden",
+         lambda: shared.city_model(path, token, start, end, dict(valid.wijken), (), default)),
+        (f"Prioriteiten per stadsdeel: onderdrukking {quarter}",
+         lambda: shared.prio_hidden(path, token, quarter, start, default.threshold, True)),
+    ]
+    for p in order:  # the default period first: the first page most people open
+        per = periods[p]
+        out.append((f"Cybercrime: onderdrukking {F.PRESETS[p].lower()}",
+                    lambda per=per: shared.cyber_profile(path, token, per.start, per.end, None, None,
+                                                         cyber_p.threshold, True, end)))
+        out.append((f"Hennepteelt: onderdrukking {F.PRESETS[p].lower()}",
+                    lambda per=per: shared.hennep_overview(path, token, per, None, None, end, hennep_p)))
+    # the analist's first view: Dashboards veiligheid, whole city, default period, all themes
+    per, st0 = periods[F.DEFAULT_PRESET], F.FilterState()
+    out.append(("Dashboards veiligheid: standaardweergave analist",
+                lambda: [ui._query(path, token, *call) for call in shared.dashboard_queries(st0, per, fresh).values()]))
+    return out
+
+
+def warm(path: str, token: str, today: dt.date | None = None) -> list[tuple[str, float]]:
+    """Run the warm-up of one version; returns (step, seconds). Never raises: a failed step is logged."""
+    done = []
+    t0 = time.perf_counter()
+    try:
+        plan = steps(path, token, today)
+    except Exception:  # noqa: BLE001 - a warm-up must never take the app down
+        log.exception("voorverwarmen %s: kon de stappen niet bepalen", token)
+        return done
+    for label, call in plan:
+        t = time.perf_counter()
+        try:
+            call()
+        except Exception:  # noqa: BLE001
+            log.exception("voorverwarmen %s: %s mislukt (de pagina rekent het zelf uit)", token, label)
+            continue
+        done.append((label, round(time.perf_counter() - t, 2)))
+    log.info("voorverwarmd: versie %s, %d van %d stappen in %.1f s", token, len(done), len(plan),
+             time.perf_counter() - t0)
+    return done
+
+
+def interval() -> float:
+    """Seconds between two looks at the warehouse version (VEILIGHEID_WARMUP_SECONDS; 0 or less: off)."""
+    s = setting_number("VEILIGHEID_WARMUP_SECONDS")
+    return s if math.isfinite(s) else float(SETTINGS["VEILIGHEID_WARMUP_SECONDS"][0])  # nan/inf: the default
+
+
+class Warmer(threading.Thread):
+    """Looks at the warehouse version every `every` seconds and warms each new one once."""
+
+    def __init__(self, path: Path, every: float, warm_fn: Callable[[str, str], object] = warm):
+        super().__init__(name="veiligheid-voorverwarmen", daemon=True)
+        self.path, self.every, self.warm_fn = Path(path), every, warm_fn
+        self.stop = threading.Event()
+        self.warmed: list[str] = []  # tokens, in order
+
+    def run(self) -> None:
+        last = None
+        while not self.stop.is_set():
+            try:
+                token = version_token(self.path) if self.path.exists() else "missing"
+                if token != last and token != "missing":
+                    last = token  # once per version, also when it fails (no retry loop every minute)
+                    self.warm_fn(str(self.path), token)
+                    self.warmed.append(token)
+            except Exception:  # noqa: BLE001 - keep looking; the next version gets its chance
+                log.exception("voorverwarmen: fout bij het bekijken van %s", self.path)
+            self.stop.wait(self.every)
+
+
+def start(path: Path) -> Warmer | None:
+    """Start this process's warm-up thread once (app.py calls this on every run); None when it is off."""
+    global _thread
+    every = interval()
+    if every <= 0:
+        return None
+    if not log.handlers:  # the app's log (stderr of run.sh): one line per warmed version
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+    with _lock:
+        if _thread is None or not _thread.is_alive():
+            _thread = Warmer(path, every)
+            _thread.start()
+        return _thread
