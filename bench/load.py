@@ -159,13 +159,39 @@ async def drive(url: str, n: int, actions: int, limit: float) -> dict:
     return out
 
 
-def run_level(wh: Path, n: int, actions: int, limit: float, root: Path, drive=None, client: str = "browser") -> dict:
+def _warm_ahead(url: str, root: Path, timeout: float = 900) -> float:
+    """Open the login page once (that starts the app's warm-up thread, veiligheid.warmup) and wait until the
+    server's log says the version is warmed: the Monday morning after a weekly load in the night."""
+    from bench.load_ws import Session
+
+    async def one_run():
+        s = Session(url)
+        await s.connect()
+        await s.rerun()
+        await s.close()
+
+    t = time.perf_counter()
+    asyncio.run(one_run())
+    while time.perf_counter() - t < timeout:
+        if "voorverwarmd" in (root / "run.log").read_text(errors="replace"):
+            return time.perf_counter() - t
+        time.sleep(0.5)
+    raise TimeoutError("the warm-up did not finish")
+
+
+def run_level(wh: Path, n: int, actions: int, limit: float, root: Path, drive=None, client: str = "browser",
+              warmup: str = "off") -> dict:
     """One load level: a server on a copy of `wh`, `n` sessions driven by `drive(url, n, actions, limit)`
-    (default: this file's Playwright sessions), the server's CPU and memory sampled meanwhile."""
+    (default: this file's Playwright sessions), the server's CPU and memory sampled meanwhile.
+
+    warmup: "off" (VEILIGHEID_WARMUP_SECONDS=0: every first view computes), "on" (the app's default: the
+    first session starts the warm-up, which runs beside the users) or "ahead" (warmed before the sessions)."""
     drive = drive or globals()["drive"]
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
-    with run_server(wh, root) as srv:
+    env = {"VEILIGHEID_WARMUP_SECONDS": "0"} if warmup == "off" else {}
+    with run_server(wh, root, **env) as srv:
+        warm_s = _warm_ahead(srv["url"], root) if warmup == "ahead" else None
         pid = server_pid(root)
         sampler = Sampler(pid) if pid else None
         if sampler:
@@ -187,7 +213,9 @@ def run_level(wh: Path, n: int, actions: int, limit: float, root: Path, drive=No
     labelled = sorted(((t, r["role"], what) for r in res.values() for what, t in r.get("runs", [])), reverse=True)
     slowest = [{"s": t, "role": role, "run": what} for t, role, what in labelled[:10]]
     errors = [e for r in res.values() for e in r["errors"]]
-    return {"client": client, "sessions": n, "actions": len(times), "wall_s": round(wall, 1),
+    return {"client": client, "sessions": n, "warmup": warmup,
+            **({"warmup_s": round(warm_s, 1)} if warm_s is not None else {}),
+            "actions": len(times), "wall_s": round(wall, 1),
             "p50_s": round(statistics.median(times), 2) if times else None,
             "p95_s": round(p95(times), 2) if times else None, "max_s": round(max(times), 2) if times else None,
             "by_role": by_role,
@@ -212,16 +240,23 @@ def cli(doc: str, drive, client: str, prefix: str) -> int:
     ap.add_argument("--think", type=float, default=0.0,
                     help="mean seconds a user reads between two clicks (uniform 0.5-1.5x; default 0: click on "
                          "as soon as the page is there, the hardest load)")
+    ap.add_argument("--warmup", choices=["off", "on", "ahead"], default="off",
+                    help="the app's warm-up after a load (veiligheid.warmup): off (default; every first view "
+                         "computes), on (starts with the first session and runs beside the users), ahead "
+                         "(finished before the sessions start, as after a weekly load in the night)")
     args = ap.parse_args()
     if args.think:
         if "think" not in inspect.signature(drive).parameters:
             ap.error("--think is only for bench/load_ws.py")
         drive = functools.partial(drive, think=args.think)
     for n in [int(s) for s in args.sessions.split(",")]:
-        rec = run_level(args.warehouse, n, args.actions, args.limit, args.out / f"{prefix}-server", drive, client)
+        rec = run_level(args.warehouse, n, args.actions, args.limit, args.out / f"{prefix}-server", drive, client,
+                        args.warmup)
         rec["think_s"] = args.think
         print(json.dumps(rec, ensure_ascii=False), flush=True)
-        (args.out / f"{prefix}-{n}{f'-think{args.think:g}' if args.think else ''}.json").write_text(json.dumps(rec, ensure_ascii=False, indent=1))
+        name = f"{prefix}-{n}{f'-think{args.think:g}' if args.think else ''}" \
+               f"{f'-warmup-{args.warmup}' if args.warmup != 'off' else ''}.json"
+        (args.out / name).write_text(json.dumps(rec, ensure_ascii=False, indent=1))
     return 0
 
 

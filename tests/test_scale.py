@@ -255,3 +255,21 @@ def test_every_read_connection_of_a_version_has_the_memory_limit(tmp_path, monke
         assert W.versions_dir(path) not in spill.parents and path.parent not in spill.parents
         assert spill.parent.is_dir()  # DuckDB creates only the last folder itself
         con.close()
+
+
+def test_streamlit_reads_the_servers_settings_from_the_repo():
+    """`.streamlit/config.toml` as Streamlit itself parses it (a misspelt section or key is silently ignored):
+    offline and local only, no file watcher under running sessions, and no full garbage collection after
+    every page run (a third of the server's CPU under load, see docs/performance.md)."""
+    import json
+    import subprocess
+    import sys
+
+    code = ("import json; from streamlit import config; config.get_config_options(force_reparse=True); "
+            "print(json.dumps({k: config.get_option(k) for k in ('runner.postScriptGC', 'server.fileWatcherType', "
+            "'browser.gatherUsageStats', 'server.address', 'client.toolbarMode')}))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent,
+                         capture_output=True, text=True, check=True, timeout=60)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == {
+        "runner.postScriptGC": False, "server.fileWatcherType": "none", "browser.gatherUsageStats": False,
+        "server.address": "127.0.0.1", "client.toolbarMode": "viewer"}

@@ -99,9 +99,9 @@ def test_a_failing_step_is_logged_and_the_rest_still_runs(app_warehouse, monkeyp
     token = version_token(app_warehouse)
     with caplog.at_level("ERROR", logger="veiligheid.warmup"):
         done = warmup.warm(str(app_warehouse), token)
-    labels = [label for label, _ in done]
-    assert not any(label.startswith("Cybercrime") for label in labels)
-    assert any(label.startswith("Hennepteelt") for label in labels)  # the steps after it ran
+    failed = [label for label, s in done if s is None]
+    assert failed and all(label.startswith("Cybercrime") for label in failed)
+    assert any(label.startswith("Hennepteelt") and s is not None for label, s in done)  # the steps after it ran
     assert "Cybercrime: onderdrukking laatste 4 weken mislukt" in caplog.text
 
 
@@ -115,6 +115,7 @@ def test_the_thread_warms_each_new_version_once(app_warehouse):
     def fake_warm(path, token):
         seen.append(token)
         warmed.set()
+        return [("stap", 0.1), ("kapotte stap", None)]
 
     t = warmup.Warmer(app_warehouse, 0.05, fake_warm)
     t.start()
@@ -127,6 +128,8 @@ def test_the_thread_warms_each_new_version_once(app_warehouse):
             w.con.execute("INSERT INTO quarantine (run_id, file) VALUES ('r', 'f')")
         assert warmed.wait(10)
         assert seen == [seen[0], W.version_token(app_warehouse)] and seen[0] != seen[1]
+        time.sleep(0.1)
+        assert t.busy is None and t.last["token"] == seen[1] and (t.last["steps"], t.last["done"]) == (2, 1)
     finally:
         t.stop.set()
         t.join(5)
@@ -147,3 +150,32 @@ def test_the_setting_turns_the_thread_on_and_off(monkeypatch, tmp_path, value, r
     assert (first is not None) == runs
     assert started == ([30.0] if value == "30" else [60.0] if runs else [])  # started once; typo/nan: 60 s
     assert again is first
+
+
+def test_the_data_page_tells_beheer_whether_the_current_version_is_warmed(app_warehouse, monkeypatch):
+    import datetime as dt
+
+    from veiligheid import warmup
+    from veiligheid.warehouse import version_token
+
+    def captions(at) -> str:
+        return " ".join(c.value for c in at.caption)
+
+    at = app_test("beheer", page="views/data.py")
+    assert not at.exception
+    assert "Voorverwarmen staat uit" in captions(at)  # the tests run with VEILIGHEID_WARMUP_SECONDS=0
+
+    last = {"token": version_token(app_warehouse), "finished": dt.datetime(2026, 11, 30, 6, 1), "steps": 11,
+            "done": 10, "seconds": 34.31}
+    monkeypatch.setattr(warmup, "status", lambda: {"on": True, "every": 60.0, "busy": None, "last": last})
+    at.run()
+    text = captions(at)
+    assert "Voorverwarmd: deze versie, klaar op 30-11-2026 06:01 in 34,3 s (10 van 11 stappen)" in text
+    assert "Niet alle stappen lukten" in text
+
+    last["token"] = "een-andere-versie"
+    at.run()
+    assert "Voorverwarmd: een eerdere versie" in captions(at)
+
+    at = app_test("wijkteam", page="views/data.py")  # not for other roles
+    assert "Voorverwarm" not in captions(at)

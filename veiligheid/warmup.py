@@ -29,6 +29,15 @@ from .disclosure import Policy
 from .warehouse import version_token
 
 log = logging.getLogger("veiligheid.warmup")
+THREAD_NAME = "veiligheid-voorverwarmen"
+
+
+class _QuietOutsideRuns(logging.Filter):
+    """Streamlit warns "missing ScriptRunContext" when a cached function with a spinner runs outside a page
+    run; in the warm-up thread that is expected (there is nobody to show a spinner to)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return threading.current_thread().name != THREAD_NAME
 
 _lock = threading.Lock()
 _thread: "Warmer | None" = None
@@ -69,7 +78,8 @@ def steps(path: str, token: str, today: dt.date | None = None) -> list[tuple[str
 
 
 def warm(path: str, token: str, today: dt.date | None = None) -> list[tuple[str, float]]:
-    """Run the warm-up of one version; returns (step, seconds). Never raises: a failed step is logged."""
+    """Run the warm-up of one version; returns (step, seconds), seconds None for a step that failed (it is
+    logged, and the page computes it itself). Never raises."""
     done = []
     t0 = time.perf_counter()
     try:
@@ -83,10 +93,11 @@ def warm(path: str, token: str, today: dt.date | None = None) -> list[tuple[str,
             call()
         except Exception:  # noqa: BLE001
             log.exception("voorverwarmen %s: %s mislukt (de pagina rekent het zelf uit)", token, label)
+            done.append((label, None))
             continue
         done.append((label, round(time.perf_counter() - t, 2)))
-    log.info("voorverwarmd: versie %s, %d van %d stappen in %.1f s", token, len(done), len(plan),
-             time.perf_counter() - t0)
+    log.info("voorverwarmd: versie %s, %d van %d stappen in %.1f s", token,
+             sum(1 for _, s in done if s is not None), len(plan), time.perf_counter() - t0)
     return done
 
 
@@ -100,10 +111,12 @@ class Warmer(threading.Thread):
     """Looks at the warehouse version every `every` seconds and warms each new one once."""
 
     def __init__(self, path: Path, every: float, warm_fn: Callable[[str, str], object] = warm):
-        super().__init__(name="veiligheid-voorverwarmen", daemon=True)
+        super().__init__(name=THREAD_NAME, daemon=True)
         self.path, self.every, self.warm_fn = Path(path), every, warm_fn
         self.stop = threading.Event()
         self.warmed: list[str] = []  # tokens, in order
+        self.busy: tuple[str, dt.datetime] | None = None  # (token, since) while warming
+        self.last: dict | None = None  # the last warm-up: token, finished, seconds, steps, done
 
     def run(self) -> None:
         last = None
@@ -112,7 +125,13 @@ class Warmer(threading.Thread):
                 token = version_token(self.path) if self.path.exists() else "missing"
                 if token != last and token != "missing":
                     last = token  # once per version, also when it fails (no retry loop every minute)
-                    self.warm_fn(str(self.path), token)
+                    self.busy = (token, dt.datetime.now())
+                    t = time.perf_counter()
+                    result = self.warm_fn(str(self.path), token) or []
+                    self.last = {"token": token, "finished": dt.datetime.now(), "steps": len(result),
+                                 "done": sum(1 for _, s in result if s is not None),
+                                 "seconds": time.perf_counter() - t}
+                    self.busy = None
                     self.warmed.append(token)
             except Exception:  # noqa: BLE001 - keep looking; the next version gets its chance
                 log.exception("voorverwarmen: fout bij het bekijken van %s", self.path)
@@ -125,6 +144,9 @@ def start(path: Path) -> Warmer | None:
     every = interval()
     if every <= 0:
         return None
+    quiet = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
+    if not any(isinstance(f, _QuietOutsideRuns) for f in quiet.filters):
+        quiet.addFilter(_QuietOutsideRuns())
     if not log.handlers:  # the app's log (stderr of run.sh): one line per warmed version
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -135,3 +157,11 @@ def start(path: Path) -> Warmer | None:
             _thread = Warmer(path, every)
             _thread.start()
         return _thread
+
+
+def status() -> dict:
+    """For the Data page: {"on": bool, "every": seconds, "busy": (token, since) | None, "last": dict | None}."""
+    t = _thread
+    if t is None or not t.is_alive():
+        return {"on": False, "every": interval(), "busy": None, "last": None}
+    return {"on": True, "every": t.every, "busy": t.busy, "last": t.last}

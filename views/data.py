@@ -10,12 +10,32 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from veiligheid import audit, fmt, ui
+from veiligheid import audit, fmt, ui, warmup
 
 fresh = ui.freshness()
 viewer = ui.viewer()
 KIND_NAMES = {"incidenten": "Incidenten", "registraties": "Registraties (gemeente)",
               "cyber_slachtoffers": "Cyberslachtoffers", "hennep": "Hennepzaken"}
+
+
+
+def _warmup_text(s: dict, current: str) -> str:
+    """One line on the warm-up after a load (veiligheid.warmup), for beheer."""
+    if not s["on"]:
+        return ("Voorverwarmen staat uit (`VEILIGHEID_WARMUP_SECONDS` = 0): na een inlading rekent de eerste "
+                "weergave van elke periode de onderdrukking zelf uit.")
+    if s["busy"]:
+        return f"Voorverwarmen: bezig met een nieuwe versie, sinds {fmt.datetime(s['busy'][1])}."
+    last = s["last"]
+    if not last:
+        return f"Voorverwarmen: nog niet gedaan; de app kijkt elke {fmt.number(s['every'])} s naar een nieuwe versie."
+    which = "deze versie" if last["token"] == current else "een eerdere versie"
+    text = (f"Voorverwarmd: {which}, klaar op {fmt.datetime(last['finished'])} in {fmt.number(last['seconds'], 1)} s "
+            f"({last['done']} van {last['steps']} stappen). Daarna zijn de eerste weergaven van alle perioden snel.")
+    if last["done"] < last["steps"]:
+        text += " :orange[Niet alle stappen lukten; zie het log van de app. Die pagina's rekenen het zelf uit.]"
+    return text
+
 
 st.title("Data")
 st.markdown("Hoe actueel de cijfers zijn, wat de wekelijkse inlading heeft gedaan en welke rijen zijn afgekeurd. "
@@ -55,6 +75,7 @@ if viewer.admin:  # ingest runs and refused files: beheer only
             "Rijen geladen": [fmt.integer(n) for n in runs["rows_loaded"]],
             "Rijen in quarantaine": [fmt.integer(n) for n in runs["rows_quarantined"]],
         }), hide_index=True, width="stretch")
+    st.caption(_warmup_text(warmup.status(), ui.token()))
 
     refused = ui.query("refused_files", 50)
     st.subheader("Geweigerde bestanden")
