@@ -12,6 +12,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+# No warm-up thread (veiligheid.warmup) in the test process or in the browser tests' server: it would compute
+# beside the tests. tests/test_warmup.py runs it directly, and one browser test runs a server with it on.
+os.environ["VEILIGHEID_WARMUP_SECONDS"] = "0"
 
 from tests.conftest_app import demo_warehouse  # noqa: E402,F401  (fixture, used by the browser server)
 from tests.e2e.browser import app_url, browser, logged_in, page, server, skip_without_chromium  # noqa: E402,F401

@@ -76,8 +76,6 @@ def app_warehouse(demo_warehouse, tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("VEILIGHEID_USERS", str(tmp_path / "data" / "users.sqlite"))
     monkeypatch.setenv("VEILIGHEID_AUDIT_LOG", str(tmp_path / "data" / "audit.jsonl"))
     monkeypatch.setenv("VEILIGHEID_REGISTER", str(tmp_path / "data" / "register.sqlite"))
-    # no warm-up thread in the test process (it would compute beside the tests; tests/test_warmup.py runs it)
-    monkeypatch.setenv("VEILIGHEID_WARMUP_SECONDS", "0")
     return wh
 
 

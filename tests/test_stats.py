@@ -161,3 +161,47 @@ def test_map_view_and_labels():
     assert maps.view_for(geo) == maps.VIEW
     v = maps.view_for(geo, {"C"})
     assert v["longitude"] == pytest.approx(5.905) and maps.VIEW["zoom"] < v["zoom"] <= 12.8
+
+
+def test_the_vectorised_exact_test_gives_scipys_p_values_exactly():
+    """stats.binom_two_sided follows scipy's binomtest step by step (binary search on the pmf) for whole
+    arrays; it must give the very same p-values, also for counts in the millions and unequal exposures."""
+    import numpy as np
+    from scipy.stats import binomtest
+
+    from veiligheid.stats import binom_two_sided
+
+    rng = np.random.default_rng(8)
+    cases = []
+    for n in [1, 2, 3, 7, 10, 37, 100, 1_000, 12_345, 200_000, 3_000_000]:
+        for p in [0.5, 28 / 55, 91 / 183, 0.1, 0.9, 364 / 729]:
+            ks = {0, n, n // 2, int(p * n), int(p * n) + 1, max(int(p * n) - 1, 0)} | set(rng.integers(0, n + 1, 6).tolist())
+            cases += [(k, n, p) for k in ks if k <= n]
+    k, n, p = (np.array(c) for c in zip(*cases))
+    got = binom_two_sided(k, n, p)
+    want = np.array([binomtest(int(a), int(b), float(c)).pvalue for a, b, c in cases])
+    assert len(cases) > 400
+    assert np.array_equal(got, want)
+    assert binom_two_sided(np.array([]), np.array([]), 0.5).size == 0
+
+
+def test_compare_columns_is_compare_row_by_row():
+    """The vectorised table comparison gives what `compare` gives per row (counts with gaps, zero counts,
+    unequal and zero exposures)."""
+    import numpy as np
+
+    from veiligheid.stats import compare, compare_columns
+
+    rng = np.random.default_rng(3)
+    cur = pd.Series(rng.integers(0, 400, 60).astype("float64"))
+    prev = pd.Series(rng.integers(0, 400, 60).astype("float64"))
+    cur[[0, 5]], prev[[1, 5, 7]] = np.nan, np.nan
+    cur[[9, 10]], prev[[10, 11]] = 0, 0
+    for ce, pe in [(1.0, 1.0), (28, 28), (91, 92), (365, 366), (28, 0), (0, 28)]:
+        got = compare_columns(cur, prev, ce, pe)
+        for i in range(len(cur)):
+            c = compare(int(0 if pd.isna(cur[i]) else cur[i]), int(0 if pd.isna(prev[i]) else prev[i]), ce, pe)
+            row = got.iloc[i]
+            assert row["p"] == c.pvalue and bool(row["significant"]) == c.significant
+            assert int(row["richting"]) == c.direction
+            assert (np.isnan(row["verandering"]) and np.isnan(c.fraction)) or row["verandering"] == c.fraction

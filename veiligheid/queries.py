@@ -217,20 +217,25 @@ def area_table(con, p, level: str, themes: tuple[str, ...] = (), stadsdeel: str 
                        FROM buurten b JOIN wijken w USING (wijkcode)""" + (" WHERE b.wijkcode = ?" if stadsdeel else "")
         key = "buurtcode"
         aparams = [stadsdeel] if stadsdeel else []
+    # one scan: the groups also hold incidents without an area (code NULL), so their sum is the city's count
+    # in the period, the reference of the index (what `city_rate` counts)
     df = _df(con, f"""
-        WITH c AS (
+        WITH c AS MATERIALIZED (
             SELECT i.{key} AS code, {cols}
             FROM incidenten i JOIN soort_misdrijf s ON s.code = i.soort_code
             WHERE {where} AND i.pleegdatum BETWEEN ? AND ?
             GROUP BY 1)
         SELECT a.code, a.naam, a.stadsdeel, a.inwoners,
-               coalesce(c.n, 0) AS n, coalesce(c.n_vorige, 0) AS n_vorige, coalesce(c.n_jaar, 0) AS n_jaar
+               coalesce(c.n, 0) AS n, coalesce(c.n_vorige, 0) AS n_vorige, coalesce(c.n_jaar, 0) AS n_jaar,
+               (SELECT coalesce(sum(n), 0) FROM c) AS stad_n
         FROM ({areas_sql}) a LEFT JOIN c USING (code)
         ORDER BY a.naam""", [*cparams, *params, *_range(p), *aparams])
+    city_n = int(df["stad_n"].iloc[0]) if len(df) else 0
+    df = df.drop(columns="stad_n")
     for c in ("n", "n_vorige", "n_jaar", "inwoners"):
         df[c] = df[c].astype("int64")
     df = _add_comparisons(df, p, df["inwoners"], data_start)
-    city = city_rate(con, p, themes)
+    city = stats.rate_per_1000(city_n, city_inhabitants(con)) if len(df) else city_rate(con, p, themes)
     df["index"] = stats.index_vs(df["per_1000"], city)
     return df
 
