@@ -40,7 +40,8 @@ def slow_calls(monkeypatch) -> dict:
         monkeypatch.setattr(module, name, wrapper)
 
     spy(overview, "protect_city")  # Dashboards veiligheid (and the tiles Prioriteiten hides with it)
-    spy(P, "protect_city")  # Prioriteiten per stadsdeel
+    spy(P, "protect_city")  # Prioriteiten per stadsdeel: the quarter's hidden cells ...
+    spy(P, "area_view")  # ... and a stadsdeel's view of it
     spy(cyber, "protection")
     spy(hennep, "city_protection")
     for q in ("tiles", "area_table", "weekly", "weekday_hour"):
@@ -60,7 +61,7 @@ def test_after_the_warm_up_a_wijkteam_computes_no_disclosure_control_on_any_page
 
     _clear_caches()
     _visit_every_page("wijkteam")  # cold: every page computes its city-wide protection
-    assert {"protect_city", "protection", "city_protection"} <= set(slow_calls)
+    assert {"protect_city", "area_view", "protection", "city_protection"} <= set(slow_calls)
 
     _clear_caches()
     slow_calls.clear()
@@ -69,7 +70,7 @@ def test_after_the_warm_up_a_wijkteam_computes_no_disclosure_control_on_any_page
     assert slow_calls["protect_city"] >= 2  # what the warm-up computed: the overview's and the quarter's
     slow_calls.clear()
     _visit_every_page("wijkteam")  # a stadsdeel chosen, default period: all from the warm caches
-    assert not {"protect_city", "protection", "city_protection"} & set(slow_calls), slow_calls
+    assert not {"protect_city", "area_view", "protection", "city_protection"} & set(slow_calls), slow_calls
 
 
 def test_after_the_warm_up_the_analist_default_dashboard_runs_no_query(app_warehouse, slow_calls):

@@ -74,6 +74,16 @@ def prio_hidden(path: str, token: str, quarter: str, data_start: dt.date | None,
     return P.protect_city(prio_raw(path, token, quarter, data_start), disclosure.Policy(threshold, active))
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def prio_view(path: str, token: str, quarter: str, data_start: dt.date | None, stadsdeel: str, threshold: int,
+              active: bool) -> P.AreaView:
+    """One stadsdeel's view of a quarter (figures per theme and wijk, trend), protected with the city-wide
+    hidden cells."""
+    view = P.area_view(prio_raw(path, token, quarter, data_start), stadsdeel)
+    hidden = prio_hidden(path, token, quarter, data_start, threshold, active) if active else frozenset()
+    return P.protect(view, disclosure.Policy(threshold, active), hidden)
+
+
 # ------------------------------------------------------------------ Cybercrime
 @st.cache_data(max_entries=4, show_spinner=False)
 def cyber_trend_protection(path: str, token: str, threshold: int, active: bool, data_end):

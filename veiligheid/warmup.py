@@ -39,6 +39,7 @@ class _QuietOutsideRuns(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         return threading.current_thread().name != THREAD_NAME
 
+
 _lock = threading.Lock()
 _thread: "Warmer | None" = None
 
@@ -62,6 +63,10 @@ def steps(path: str, token: str, today: dt.date | None = None) -> list[tuple[str
          lambda: shared.city_model(path, token, start, end, dict(valid.wijken), (), default)),
         (f"Prioriteiten per stadsdeel: onderdrukking {quarter}",
          lambda: shared.prio_hidden(path, token, quarter, start, default.threshold, True)),
+        # every stadsdeel's view of that quarter, with and without disclosure control (wijkteam, analist)
+        (f"Prioriteiten per stadsdeel: alle stadsdelen, {quarter}",
+         lambda: [shared.prio_view(path, token, quarter, start, sd, default.threshold, active)
+                  for sd in valid.stadsdelen for active in (True, False)]),
     ]
     for p in order:  # the default period first: the first page most people open
         per = periods[p]
@@ -70,9 +75,10 @@ def steps(path: str, token: str, today: dt.date | None = None) -> list[tuple[str
                                                          cyber_p.threshold, True, end)))
         out.append((f"Hennepteelt: onderdrukking {F.PRESETS[p].lower()}",
                     lambda per=per: shared.hennep_overview(path, token, per, None, None, end, hennep_p)))
-    # the analist's first view: Dashboards veiligheid, whole city, default period, all themes
+    # the first view of Dashboards veiligheid: whole city, default period, all themes (all of it for the analist;
+    # tiles, map and table also for a wijkteam, who sees them with the model's hidden cells)
     per, st0 = periods[F.DEFAULT_PRESET], F.FilterState()
-    out.append(("Dashboards veiligheid: standaardweergave analist",
+    out.append(("Dashboards veiligheid: standaardweergave (hele stad, standaardperiode)",
                 lambda: [ui._query(path, token, *call) for call in shared.dashboard_queries(st0, per, fresh).values()]))
     return out
 

@@ -46,15 +46,6 @@ def _raw(token: str, quarter: str, data_start: dt.date | None) -> P.Raw:
     return shared.prio_raw(str(ui.warehouse_path()), token, quarter, data_start)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def _view(token: str, quarter: str, data_start: dt.date | None, stadsdeel: str, threshold: int,
-          active: bool) -> P.AreaView:
-    view = P.area_view(_raw(token, quarter, data_start), stadsdeel)
-    hidden = shared.prio_hidden(str(ui.warehouse_path()), token, quarter, data_start, threshold, active) \
-        if active else frozenset()
-    return P.protect(view, disclosure.Policy(threshold, active), hidden)
-
-
 @st.cache_data(max_entries=32, show_spinner=False)
 def _signals(token: str, stadsdeel: str, data_start: dt.date | None, data_end: dt.date):
     last = signals.last_full_week(data_end)
@@ -630,7 +621,8 @@ def main() -> None:
                 f"({fmt.period(period.start, period.end)}), vergeleken met het {quarter.shift(-1).label} en het "
                 f"{quarter.shift(-4).label}.")
     try:
-        view = _view(ui.token(), quarter.code, fresh.data_start, stadsdeel, policy.threshold, policy.active)
+        view = shared.prio_view(str(ui.warehouse_path()), ui.token(), quarter.code, fresh.data_start, stadsdeel,
+                                policy.threshold, policy.active)
     except KeyError:
         st.error("Dit stadsdeel staat niet (meer) in de gebiedsindeling. Kies een ander stadsdeel.")
         return
