@@ -161,7 +161,8 @@ def bench_browser(wh: Path, role: str, runs: int, sink: list, n: int, root: Path
     root.mkdir(parents=True)
     from bench.load import _warm_ahead
 
-    with run_server(wh, root) as srv:
+    # warm-up on, whatever this process's environment says (bench_pages turns it off for its AppTests)
+    with run_server(wh, root, VEILIGHEID_WARMUP_SECONDS="60") as srv:
         # as on a Monday morning: the app warmed the new version after the weekly load (veiligheid.warmup)
         warm_s = _warm_ahead(srv["url"], root)
         pid = server_pid(root)

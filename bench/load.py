@@ -189,7 +189,7 @@ def run_level(wh: Path, n: int, actions: int, limit: float, root: Path, drive=No
     drive = drive or globals()["drive"]
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
-    env = {"VEILIGHEID_WARMUP_SECONDS": "0"} if warmup == "off" else {}
+    env = {"VEILIGHEID_WARMUP_SECONDS": "0" if warmup == "off" else "60"}
     with run_server(wh, root, **env) as srv:
         warm_s = _warm_ahead(srv["url"], root) if warmup == "ahead" else None
         pid = server_pid(root)

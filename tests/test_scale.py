@@ -268,8 +268,9 @@ def test_streamlit_reads_the_servers_settings_from_the_repo():
     code = ("import json; from streamlit import config; config.get_config_options(force_reparse=True); "
             "print(json.dumps({k: config.get_option(k) for k in ('runner.postScriptGC', 'server.fileWatcherType', "
             "'browser.gatherUsageStats', 'server.address', 'client.toolbarMode')}))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMLIT_")}  # only the file counts here
     out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent,
-                         capture_output=True, text=True, check=True, timeout=60)
+                         capture_output=True, text=True, check=True, timeout=60, env=env)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == {
         "runner.postScriptGC": False, "server.fileWatcherType": "none", "browser.gatherUsageStats": False,
         "server.address": "127.0.0.1", "client.toolbarMode": "viewer"}

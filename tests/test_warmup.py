@@ -137,7 +137,31 @@ def test_the_thread_warms_each_new_version_once(app_warehouse):
     assert not t.is_alive()
 
 
-@pytest.mark.parametrize("value, runs", [("0", False), ("-5", False), ("30", True), ("nan", True), ("veel", True)])
+def test_a_warm_up_that_raises_does_not_stop_the_thread_or_leave_it_busy(app_warehouse):
+    from veiligheid import warmup
+
+    calls = []
+
+    def broken(path, token):
+        calls.append(token)
+        raise RuntimeError("kapot")
+
+    t = warmup.Warmer(app_warehouse, 0.05, broken)
+    t.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not calls and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        assert calls and t.is_alive() and t.busy is None and t.last is None
+        assert len(calls) == 1  # not again every look: once per version and day
+    finally:
+        t.stop.set()
+        t.join(5)
+
+
+@pytest.mark.parametrize("value, runs", [("0", False), ("-5", False), ("30", True), ("nan", True), ("veel", True),
+                                         ("0.01", True)])
 def test_the_setting_turns_the_thread_on_and_off(monkeypatch, tmp_path, value, runs):
     from veiligheid import warmup
 
@@ -149,7 +173,8 @@ def test_the_setting_turns_the_thread_on_and_off(monkeypatch, tmp_path, value, r
     first = warmup.start(tmp_path / "w.duckdb")
     again = warmup.start(tmp_path / "w.duckdb")
     assert (first is not None) == runs
-    assert started == ([30.0] if value == "30" else [60.0] if runs else [])  # started once; typo/nan: 60 s
+    # started once; typo/nan: 60 s; at most one look a second
+    assert started == ([30.0] if value == "30" else [1.0] if value == "0.01" else [60.0] if runs else [])
     assert again is first
 
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
 import time
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
@@ -803,6 +804,7 @@ class Protection:
 
 
 _PROTECTION_CACHE: dict = {}
+_PROTECTION_GUARD = threading.Lock()
 _PROTECTION_CACHE_SIZE = 8
 
 
@@ -866,9 +868,10 @@ def city_protection(cases: pd.DataFrame, wijken: pd.DataFrame, sds: pd.DataFrame
     hidden, failed = g.protect(policy, lambda k: rank(k[2] if k[0] == "gebied" else k), modules=modules,
                                views=views, weight=weight)
     out = Protection(frozenset(hidden), failed, time.perf_counter() - t0, len(g.masks))
-    while len(_PROTECTION_CACHE) >= _PROTECTION_CACHE_SIZE:
-        _PROTECTION_CACHE.pop(next(iter(_PROTECTION_CACHE)))
-    _PROTECTION_CACHE[ckey] = out
+    with _PROTECTION_GUARD:  # sessions and the warm-up thread (veiligheid.warmup) may finish at the same time
+        while len(_PROTECTION_CACHE) >= _PROTECTION_CACHE_SIZE:
+            _PROTECTION_CACHE.pop(next(iter(_PROTECTION_CACHE)))
+        _PROTECTION_CACHE[ckey] = out
     return out
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -391,6 +392,7 @@ def link_runs(model: CityModel, runs: list, systems: Mapping, parent: Mapping[st
 
 
 _CACHE: dict = {}
+_CACHE_GUARD = threading.Lock()
 
 
 @dataclass(frozen=True, eq=False)  # holds DataFrames: compared by identity, never by value
@@ -436,17 +438,21 @@ def city_protection(con, data_start: dt.date | None, data_end: dt.date, parent: 
               tuple(int(pd.util.hash_pandas_object(h, index=False).sum()) for h in i.heat.values()))
     key = (digest, data_start, data_end, tuple(sorted(parent.items())), tuple(themes), i.prio, policy)
     key += tuple((q.code, P._quarter_digest(i.raw, q)) for q in i.quarters)
-    if key not in _CACHE:
-        if len(_CACHE) > 64:
+    found = _CACHE.get(key)
+    if found is not None:
+        return found
+    model = city_model(i.blocks, i.heat, parent, tuple(themes), list(i.prio), data_start, data_end)
+    if i.runs:  # its protection of those quarters (cached there; seconds the first time)
+        systems = {q: (P.quarter_system(i.raw, q)[P.INCIDENTEN],
+                       {c for b, c in P.protect_quarter(i.raw, q, policy) if b == P.INCIDENTEN})
+                   for q in i.quarters}
+        link_runs(model, i.runs, systems, parent, list(i.prio))
+    out = protect_city(model, policy)
+    with _CACHE_GUARD:  # sessions and the warm-up thread (veiligheid.warmup) may finish at the same time
+        while len(_CACHE) > 64:
             _CACHE.pop(next(iter(_CACHE)))
-        model = city_model(i.blocks, i.heat, parent, tuple(themes), list(i.prio), data_start, data_end)
-        if i.runs:  # its protection of those quarters (cached there; seconds the first time)
-            systems = {q: (P.quarter_system(i.raw, q)[P.INCIDENTEN],
-                           {c for b, c in P.protect_quarter(i.raw, q, policy) if b == P.INCIDENTEN})
-                       for q in i.quarters}
-            link_runs(model, i.runs, systems, parent, list(i.prio))
-        _CACHE[key] = protect_city(model, policy)
-    return _CACHE[key]
+        _CACHE[key] = out
+    return out
 
 
 def area_key(stadsdeel: str | None, wijk: str | None) -> str:

@@ -49,7 +49,7 @@ def steps(path: str, token: str, today: dt.date | None = None) -> list[tuple[str
     the pages make for these selections (tests/test_warmup.py checks that a page run after them computes
     nothing slow)."""
     fresh = ui.freshness_at(path, token, today)
-    if fresh.data_end is None:  # no incidents yet: nothing to warm
+    if fresh.data_week is None:  # no incidents yet: nothing to warm
         return []
     valid = ui.valid_at(path, token, fresh)
     start, end = fresh.data_start, fresh.data_end
@@ -92,7 +92,7 @@ def warm(path: str, token: str, today: dt.date | None = None) -> list[tuple[str,
         plan = steps(path, token, today)
     except Exception:  # noqa: BLE001 - a warm-up must never take the app down
         log.exception("voorverwarmen %s: kon de stappen niet bepalen", token)
-        return done
+        return [("stappen bepalen", None)]
     for label, call in plan:
         t = time.perf_counter()
         try:
@@ -110,11 +110,14 @@ def warm(path: str, token: str, today: dt.date | None = None) -> list[tuple[str,
 def interval() -> float:
     """Seconds between two looks at the warehouse version (VEILIGHEID_WARMUP_SECONDS; 0 or less: off)."""
     s = setting_number("VEILIGHEID_WARMUP_SECONDS")
-    return s if math.isfinite(s) else float(SETTINGS["VEILIGHEID_WARMUP_SECONDS"][0])  # nan/inf: the default
+    if not math.isfinite(s):  # nan/inf: the default
+        return float(SETTINGS["VEILIGHEID_WARMUP_SECONDS"][0])
+    return max(s, 1.0) if s > 0 else 0.0  # at most one look a second
 
 
 class Warmer(threading.Thread):
-    """Looks at the warehouse version every `every` seconds and warms each new one once."""
+    """Looks at the warehouse version every `every` seconds and warms each new one once, and again on a new
+    day: the last day with data of a week still running is today (`queries.freshness`), so the keys move."""
 
     def __init__(self, path: Path, every: float, warm_fn: Callable[[str, str], object] = warm):
         super().__init__(name=THREAD_NAME, daemon=True)
@@ -129,15 +132,18 @@ class Warmer(threading.Thread):
         while not self.stop.is_set():
             try:
                 token = version_token(self.path) if self.path.exists() else "missing"
-                if token != last and token != "missing":
-                    last = token  # once per version, also when it fails (no retry loop every minute)
+                key = (token, dt.date.today())
+                if key != last and token != "missing":
+                    last = key  # once per version and day, also when it fails (no retry loop every minute)
                     self.busy = (token, dt.datetime.now())
                     t = time.perf_counter()
-                    result = self.warm_fn(str(self.path), token) or []
+                    try:
+                        result = self.warm_fn(str(self.path), token) or []
+                    finally:
+                        self.busy = None
                     self.last = {"token": token, "finished": dt.datetime.now(), "steps": len(result),
                                  "done": sum(1 for _, s in result if s is not None),
                                  "seconds": time.perf_counter() - t}
-                    self.busy = None
                     self.warmed.append(token)
             except Exception:  # noqa: BLE001 - keep looking; the next version gets its chance
                 log.exception("voorverwarmen: fout bij het bekijken van %s", self.path)
@@ -150,15 +156,15 @@ def start(path: Path) -> Warmer | None:
     every = interval()
     if every <= 0:
         return None
-    quiet = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
-    if not any(isinstance(f, _QuietOutsideRuns) for f in quiet.filters):
-        quiet.addFilter(_QuietOutsideRuns())
-    if not log.handlers:  # the app's log (stderr of run.sh): one line per warmed version
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        log.addHandler(handler)
-        log.setLevel(logging.INFO)
     with _lock:
+        quiet = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
+        if not any(isinstance(f, _QuietOutsideRuns) for f in quiet.filters):
+            quiet.addFilter(_QuietOutsideRuns())
+        if not log.handlers:  # the app's log (stderr of run.sh): one line per warmed version
+            handler = logging.StreamHandler()
+            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+            log.addHandler(handler)
+            log.setLevel(logging.INFO)
         if _thread is None or not _thread.is_alive():
             _thread = Warmer(path, every)
             _thread.start()

@@ -27,11 +27,13 @@ def _warmup_text(s: dict, current: str) -> str:
     if s["busy"]:
         return f"Voorverwarmen: bezig met een nieuwe versie, sinds {fmt.datetime(s['busy'][1])}."
     last = s["last"]
+    if last and last["steps"] == 0:
+        return "Voorverwarmen: niets te doen (nog geen incidenten ingeladen)."
     if not last:
         return f"Voorverwarmen: nog niet gedaan; de app kijkt elke {fmt.number(s['every'])} s naar een nieuwe versie."
     which = "deze versie" if last["token"] == current else "een eerdere versie"
     text = (f"Voorverwarmd: {which}, klaar op {fmt.datetime(last['finished'])} in {fmt.number(last['seconds'], 1)} s "
-            f"({last['done']} van {last['steps']} stappen). Daarna zijn de eerste weergaven van alle perioden snel.")
+            f"({last['done']} van {last['steps']} stappen): de onderdrukking van elke periode is al berekend.")
     if last["done"] < last["steps"]:
         text += " :orange[Niet alle stappen lukten; zie het log van de app. Die pagina's rekenen het zelf uit.]"
     return text
