@@ -218,7 +218,7 @@ def area_table(con, p, level: str, themes: tuple[str, ...] = (), stadsdeel: str 
         key = "buurtcode"
         aparams = [stadsdeel] if stadsdeel else []
     # one scan: the groups also hold incidents without an area (code NULL), so their sum is the city's count
-    # in the period, the reference of the index (what `city_rate` counts)
+    # in the period (the same filter, without the area restriction): the reference of the index
     df = _df(con, f"""
         WITH c AS MATERIALIZED (
             SELECT i.{key} AS code, {cols}
@@ -235,17 +235,9 @@ def area_table(con, p, level: str, themes: tuple[str, ...] = (), stadsdeel: str 
     for c in ("n", "n_vorige", "n_jaar", "inwoners"):
         df[c] = df[c].astype("int64")
     df = _add_comparisons(df, p, df["inwoners"], data_start)
-    city = stats.rate_per_1000(city_n, city_inhabitants(con)) if len(df) else city_rate(con, p, themes)
+    city = stats.rate_per_1000(city_n, city_inhabitants(con))
     df["index"] = stats.index_vs(df["per_1000"], city)
     return df
-
-
-def city_rate(con, p, themes: tuple[str, ...] = ()) -> float:
-    """Incidents per 1,000 inhabitants in the period for the whole city (the index reference)."""
-    where, params = _filter_sql(themes)
-    n = _rows(con, f"""SELECT count(*) FROM incidenten i JOIN soort_misdrijf s ON s.code = i.soort_code
-                       WHERE {where} AND i.pleegdatum BETWEEN ? AND ?""", [*params, p.start, p.end])[0][0]
-    return stats.rate_per_1000(int(n), city_inhabitants(con))
 
 
 def weekly(con, first_monday: dt.date, last_day: dt.date, themes: tuple[str, ...] = (),

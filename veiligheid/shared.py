@@ -7,7 +7,8 @@ functions here, and so does veiligheid.warmup, which computes them for a new war
 first user asks: the same function with the same arguments is one cache entry.
 
 Every function takes the warehouse `path` and version `token` explicitly (the pages pass the version
-their run is pinned to), so that they also work outside a page run (the warm-up thread).
+their run is pinned to), so that they also work outside a page run (the warm-up thread); they read through
+the app's one read-only connection per version (`ui._connection`).
 """
 from __future__ import annotations
 
@@ -19,11 +20,6 @@ import streamlit as st
 from . import cyber, disclosure, hennep, overview, queries, ui
 from . import filters as F
 from . import priorities as P
-
-
-def connection(path: str, token: str):
-    """The app's read-only connection to that warehouse version (ui._connection: one per version)."""
-    return ui._connection(path, token)
 
 
 # ------------------------------------------------------------------ Dashboards veiligheid (and Prioriteiten)
@@ -54,14 +50,14 @@ def city_model(path: str, token: str, data_start: dt.date | None, data_end: dt.d
     so a rerun does not even read the counts again. Behind it, `overview.city_protection` keys on the content
     of the counts, so a reload of the same data costs the queries but not the protection."""
     # read first, then compute without holding the connection (see overview.city_inputs)
-    inputs = overview.city_inputs(connection(path, token), data_start, data_end, themes, policy)
+    inputs = overview.city_inputs(ui._connection(path, token), data_start, data_end, themes, policy)
     return overview.city_protection(None, data_start, data_end, dict(parent), themes, policy, inputs)
 
 
 # ------------------------------------------------------------------ Prioriteiten per stadsdeel
 @st.cache_data(max_entries=16, show_spinner=False)
 def prio_raw(path: str, token: str, quarter: str, data_start: dt.date | None) -> P.Raw:
-    return P.load(connection(path, token), P.Quarter.parse(quarter), data_start)
+    return P.load(ui._connection(path, token), P.Quarter.parse(quarter), data_start)
 
 
 @st.cache_data(max_entries=16,
@@ -88,21 +84,21 @@ def prio_view(path: str, token: str, quarter: str, data_start: dt.date | None, s
 @st.cache_data(max_entries=4, show_spinner=False)
 def cyber_trend_protection(path: str, token: str, threshold: int, active: bool, data_end):
     """Suppression of the trend cells: depends only on the warehouse version (and the policy)."""
-    return cyber.trend_protection(connection(path, token), disclosure.Policy(threshold, active), data_end)
+    return cyber.trend_protection(ui._connection(path, token), disclosure.Policy(threshold, active), data_end)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def cyber_protection(path: str, token: str, start, end, threshold: int, active: bool, data_end):
     """Suppression for a period, the same for every area filter (so switching areas reveals nothing)."""
     trend = cyber_trend_protection(path, token, threshold, active, data_end) if active else None
-    return cyber.protection(connection(path, token), start, end, disclosure.Policy(threshold, active),
+    return cyber.protection(ui._connection(path, token), start, end, disclosure.Policy(threshold, active),
                             data_end, trend)
 
 
 @st.cache_data(max_entries=64, show_spinner="Cijfers berekenen…")
 def cyber_profile(path: str, token: str, start, end, stadsdeel, wijk, threshold: int, active: bool, data_end):
     prot = cyber_protection(path, token, start, end, threshold, active, data_end)
-    return cyber.build(connection(path, token), start, end, stadsdeel, wijk,
+    return cyber.build(ui._connection(path, token), start, end, stadsdeel, wijk,
                        disclosure.Policy(threshold, active), data_end, prot)
 
 
@@ -111,11 +107,11 @@ def cyber_profile(path: str, token: str, start, end, stadsdeel, wijk, threshold:
 def hennep_protection(path: str, token: str, period, data_end, policy):
     """The city-wide disclosure control of one period (every area view at once): once per warehouse version,
     period and policy; every area view of that period takes its hidden cells from it."""
-    inputs = hennep.protection_input(connection(path, token))  # the connection is not held while computing
+    inputs = hennep.protection_input(ui._connection(path, token))  # the connection is not held while computing
     return hennep.city_protection(*inputs, period.start, period.end, data_end, policy)
 
 
 @st.cache_data(max_entries=64, show_spinner="Cijfers hennepteelt berekenen…")
 def hennep_overview(path: str, token: str, period, stadsdeel, wijk, data_end, policy):
     prot = hennep_protection(path, token, period, data_end, policy) if policy.active else None
-    return hennep.overview(connection(path, token), period, stadsdeel, wijk, data_end, policy, prot)
+    return hennep.overview(ui._connection(path, token), period, stadsdeel, wijk, data_end, policy, prot)

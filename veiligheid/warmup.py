@@ -123,7 +123,6 @@ class Warmer(threading.Thread):
         super().__init__(name=THREAD_NAME, daemon=True)
         self.path, self.every, self.warm_fn = Path(path), every, warm_fn
         self.stop = threading.Event()
-        self.warmed: list[str] = []  # tokens, in order
         self.busy: tuple[str, dt.datetime] | None = None  # (token, since) while warming
         self.last: dict | None = None  # the last warm-up: token, finished, seconds, steps, done
 
@@ -144,7 +143,6 @@ class Warmer(threading.Thread):
                     self.last = {"token": token, "finished": dt.datetime.now(), "steps": len(result),
                                  "done": sum(1 for _, s in result if s is not None),
                                  "seconds": time.perf_counter() - t}
-                    self.warmed.append(token)
             except Exception:  # noqa: BLE001 - keep looking; the next version gets its chance
                 log.exception("voorverwarmen: fout bij het bekijken van %s", self.path)
             self.stop.wait(self.every)

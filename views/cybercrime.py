@@ -58,7 +58,7 @@ def _dutch(chart):
 state, period = ui.filter_sidebar(valid, fresh, F.FIXED_PRESETS if policy.active else None)
 path = ui.warehouse_path()
 pr = shared.cyber_profile(str(path), ui.token(), period.start, period.end, state.stadsdeel, state.wijk,
-              policy.threshold, policy.active, fresh.data_end)
+                          policy.threshold, policy.active, fresh.data_end)
 SMALL = policy.label
 
 st.title("Cybercrime: slachtofferprofielen")

@@ -18,7 +18,6 @@ KIND_NAMES = {"incidenten": "Incidenten", "registraties": "Registraties (gemeent
               "cyber_slachtoffers": "Cyberslachtoffers", "hennep": "Hennepzaken"}
 
 
-
 def _warmup_text(s: dict, current: str) -> str:
     """One line on the warm-up after a load (veiligheid.warmup), for beheer."""
     if not s["on"]:

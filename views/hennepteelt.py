@@ -84,7 +84,8 @@ if viewer.points:  # the switch exists only for roles that may see addresses and
                             help="Zet de puntenlaag op de kaart en de lijst van lopende 13b-sluitingen aan. "
                                  "Adressen zijn gevoelig: deel ze niet buiten het convenant.")
 
-ov = shared.hennep_overview(str(ui.warehouse_path()), ui.token(), period, state.stadsdeel, state.wijk, fresh.data_end, policy)
+ov = shared.hennep_overview(str(ui.warehouse_path()), ui.token(), period, state.stadsdeel, state.wijk,
+                            fresh.data_end, policy)
 ref = ov.ref
 if ov.failed_closed:
     st.warning("Niet alle cijfers konden veilig worden getoond; daarom zijn ze allemaal verborgen. "
