@@ -7,12 +7,15 @@ version token, so a new weekly load shows on the next rerun without restarting t
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import replace
 from pathlib import Path
 
+import altair as alt
 import duckdb
 import pandas as pd
 import streamlit as st
+from altair.utils import schemapi
 
 from . import audit, fmt, queries
 from . import filters as F
@@ -23,6 +26,24 @@ from .warehouse import connect_token, version_token
 VIEWER = "viewer"  # session_state key of the logged-in Viewer (set only by veiligheid.auth)
 STATE = "filters"  # session_state key of the FilterState (never a widget key)
 NOTICES = "filter_notices"
+
+# Altair checks every schema object against the Vega-Lite JSON schema as it is built ("debug mode": better
+# tracebacks while writing chart code). The pages build the same fixed charts on every rerun, so in the app
+# that is pure cost; tests/test_chart_specs.py validates every chart the pages draw instead.
+schemapi.disable_debug_mode()
+
+
+# ------------------------------------------------------------------ charts
+def altair_chart(chart: alt.TopLevelMixin, **kwargs) -> None:
+    """st.altair_chart without the JSON-schema validation of the finished chart.
+
+    Streamlit converts the chart with `chart.to_dict()`, which validates the whole spec against the
+    Vega-Lite schema: with the checks while building, about a fifth of a page rerun at 5M (py-spy, session
+    9), the same work for the same chart code on every rerun. The spec itself is unchanged
+    (tests/test_chart_specs.py: equal to st.altair_chart's, and every page's charts valid)."""
+    # an instance attribute, so Streamlit's own call of chart.to_dict() gets validate=False
+    object.__setattr__(chart, "to_dict", functools.partial(chart.to_dict, validate=False))
+    st.altair_chart(chart, **kwargs)
 
 
 # ------------------------------------------------------------------ warehouse

@@ -191,7 +191,7 @@ else:
     dots = base.mark_circle(size=140, opacity=1).encode(x="x_rr:Q", y=y, color=colour, tooltip=tip)
     one = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(color="#333", strokeDash=[4, 3]).encode(x="x:Q")
     # the height includes legend and axes (Streamlit fits the chart into it): about 32 px per group
-    st.altair_chart(_dutch(alt.layer(bars, dots, one).properties(height=110 + 32 * len(rr))), width="stretch")
+    ui.altair_chart(_dutch(alt.layer(bars, dots, one).properties(height=110 + 32 * len(rr))), width="stretch")
     missing = groups[groups["dim"].isin(cyber.RR_DIMENSIONS) & (groups["waarde"] != cyber.UNKNOWN)
                      & groups["rr"].isna()]
     hidden_names = missing.loc[missing["verborgen"], "label"].tolist()
@@ -262,7 +262,7 @@ for tab, dim in zip(tabs, cyber.DIMENSIONS):
                     x=alt.X("per_1000:Q", title="slachtoffers per 1.000 inwoners", axis=alt.Axis(format=",.2f")),
                     y=alt.Y("label:N", sort="-x", title=None, axis=alt.Axis(labelLimit=200)),
                     tooltip=[alt.Tooltip("label:N", title="Delict"), alt.Tooltip("tt:N", title="Per 1.000 inwoners")])
-                st.altair_chart(_dutch(bar.properties(height=30 * len(chart_df) + 70)), width="stretch")
+                ui.altair_chart(_dutch(bar.properties(height=30 * len(chart_df) + 70)), width="stretch")
             st.caption("Per delict is de noemer alle inwoners."
                        + (f" Delicten met {SMALL} slachtoffers staan niet in de grafiek." if policy.active else ""))
 profile_csv = pd.concat([tables[d].rename(columns={cyber.DIM_TITLES[d]: "Groep"}).assign(Indeling=cyber.DIM_TITLES[d])
@@ -298,7 +298,7 @@ else:
     if not hid.empty:
         layers.append(alt.Chart(hid).mark_text(dy=-8, fontSize=11, color="#666").encode(
             x=x, y=alt.Y("y0:Q"), text="tekst:N", tooltip=tip))
-    st.altair_chart(_dutch(alt.layer(*layers).properties(height=300)), width="stretch")
+    ui.altair_chart(_dutch(alt.layer(*layers).properties(height=300)), width="stretch")
     st.caption(f"{_first_upper(pr.profile_name)}, alle beschikbare data (vanaf {fmt.date(pr.data_first)}): het "
                "periodefilter geldt hier niet, het gebiedsfilter wel. Lichte staven: de data beslaan maar een deel van "
                f"dat {soort}." + (f" '{SMALL}' op de nullijn: te weinig slachtoffers om te tonen." if policy.active

@@ -157,12 +157,12 @@ with t1:
         note = ""
     elif policy.active:  # 7-day blocks ending on the last day with data: they add up exactly to the tiles
         weekly = overview.model_weekly(model, area, fresh.data_end)
-        st.altair_chart(charts.trend(weekly, None, period.start, period.end), width="stretch")
+        ui.altair_chart(charts.trend(weekly, None, period.start, period.end), width="stretch")
         note = (f"Gearceerd: de gekozen periode. Elke punt telt 7 dagen, tot en met {fmt.date(fresh.data_end)} "
                 "(de laatste dag met gegevens), zodat de weken optellen tot de tegels.")
     else:
         weekly = ui.query(*calls["weekly"])  # weeks from at most 51 weeks before the data end, whole weeks
-        st.altair_chart(charts.trend(weekly, fresh.incomplete_week, period.start, period.end), width="stretch")
+        ui.altair_chart(charts.trend(weekly, fresh.incomplete_week, period.start, period.end), width="stretch")
         note = "Gearceerd: de gekozen periode. Weken lopen van maandag t/m zondag."
         if fresh.incomplete_week:
             note += f" {fmt.week_label(fresh.incomplete_week)} is nog niet compleet (grijze stip)."
@@ -186,7 +186,7 @@ with t2:
         wh = ui.query(*calls["weekday_hour"])
         no_time, no_time_hidden = wh.attrs.get("zonder_tijd", 0), False
     if wh is not None:
-        st.altair_chart(charts.heatmap(wh, hidden_label=HID), width="stretch")
+        ui.altair_chart(charts.heatmap(wh, hidden_label=HID), width="stretch")
         extra = (f" {count_text(no_time, no_time_hidden, policy)} incidenten zonder tijdstip niet getoond."
                  if no_time else "")
         if "onderdrukt" in wh.columns and wh["onderdrukt"].any():

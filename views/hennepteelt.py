@@ -151,7 +151,7 @@ else:
             labels = alt.Chart(fdf).mark_text(align="left", dx=4, fontSize=12).encode(y=y, x=alt.X("n:Q"), text="tekst:N")
             zero = alt.Chart(fdf).mark_text(align="left", dx=4, fontSize=12, color="#555").encode(
                 y=y, x=alt.datum(0), text="tekst:N").transform_filter("!isValid(datum.n)")
-            st.altair_chart(_chart(alt.layer(bars, labels, zero).properties(height=200)), width="stretch")
+            ui.altair_chart(_chart(alt.layer(bars, labels, zero).properties(height=200)), width="stretch")
             split = (f"Van de 13b-besluiten: {_count(fun.at['waarschuwing', 'n'], bool(fun.at['waarschuwing', 'verborgen']))} "
                      f"waarschuwing en {_count(fun.at['sluitingsbesluit', 'n'], bool(fun.at['sluitingsbesluit', 'verborgen']))} "
                      "sluiting.")
@@ -360,7 +360,7 @@ else:
                                     legend=alt.Legend(orient="bottom", columns=3, labelLimit=220, title=None)),
                     tooltip=[alt.Tooltip("bron:N", title="Bron"), alt.Tooltip("jaar_t:N", title="Jaar"),
                              alt.Tooltip("tekst:N", title="Trefkans")])
-                st.altair_chart(_chart(chart.properties(height=260)), width="stretch")
+                ui.altair_chart(_chart(chart.properties(height=260)), width="stretch")
                 st.caption(f"Trefkans per bron per kalenderjaar (signalen t/m {fmt.date(ref)}, {where})."
                            + (f" Bronnen en jaren met minder dan {policy.threshold} signalen of ruimingen ontbreken."
                               if policy.active else ""))
@@ -407,7 +407,7 @@ else:
         if not marked.empty:
             layers.append(alt.Chart(marked).mark_point(shape="triangle-up", size=45, filled=True).encode(
                 x=x, xOffset=offset, y=alt.Y("nul:Q"), color=colour, tooltip=tip))
-        st.altair_chart(_chart(alt.layer(*layers).properties(height=260)), width="stretch")
+        ui.altair_chart(_chart(alt.layer(*layers).properties(height=260)), width="stretch")
         st.caption(f"Gearceerd: de gekozen periode. {where[0].upper() + where[1:]}."
                    + (f" Een driehoekje op de nullijn: minder dan {policy.threshold} ('{policy.label}'), of verborgen "
                       "omdat het anders terug te rekenen is." if policy.active else "")

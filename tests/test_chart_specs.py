@@ -1,0 +1,69 @@
+"""The pages draw their charts through ui.altair_chart, which skips Altair's validation on every rerun
+(issue 8, session 9). These tests do that validation instead: every chart every page draws, for both
+roles, is a valid Vega-Lite spec, and the helper sends exactly the spec st.altair_chart would."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from altair.vegalite.v6.schema import core as vl
+
+from tests.conftest_app import app_test, app_warehouse, demo_warehouse  # noqa: F401  (fixtures)
+
+PAGES = ["views/dashboards_veiligheid.py", "views/prioriteiten.py", "views/cybercrime.py", "views/hennepteelt.py"]
+
+
+def _specs(at) -> list[dict]:
+    return [json.loads(el.proto.spec) for el in at.get("vega_lite_chart")]
+
+
+@pytest.mark.parametrize("role", ["analist", "wijkteam"])
+def test_every_chart_of_every_page_is_valid_vega_lite(app_warehouse, role):
+    drawn = {}
+    for page in PAGES:
+        at = app_test(role, page=page, stadsdeel="WK026803")
+        assert not at.exception, (page, at.exception)
+        specs = _specs(at)
+        drawn[page] = len(specs)
+        for spec in specs:
+            vl.Root.validate(spec)  # raises jsonschema.ValidationError with the offending property
+    assert all(drawn.values()), drawn  # every page drew charts, so the check above checked something
+
+
+def test_the_validation_finds_a_broken_chart():
+    import altair as alt
+    from jsonschema import ValidationError
+
+    spec = alt.Chart(alt.Data(values=[{"a": 1}])).mark_bar().encode(x="a:Q").to_dict()
+    vl.Root.validate(spec)
+    spec["encoding"]["x"]["type"] = "getal"  # not a Vega-Lite type
+    with pytest.raises(ValidationError):
+        vl.Root.validate(spec)
+
+
+def _draw_both_ways():
+    import altair as alt
+    import pandas as pd
+    import streamlit as st
+
+    from veiligheid import ui
+
+    def chart():
+        df = pd.DataFrame({"week": pd.date_range("2026-01-05", periods=6, freq="7D"), "n": [3, 5, 2, 8, 4, 6]})
+        line = alt.Chart(df).mark_line().encode(x=alt.X("week:T", title=None), y=alt.Y("n:Q", title="aantal"))
+        return alt.layer(line, line.mark_point()).properties(height=200).configure(
+            locale={"number": {"decimal": ",", "thousands": ".", "grouping": [3], "currency": ["€", ""]}})
+
+    st.altair_chart(chart(), width="stretch")
+    ui.altair_chart(chart(), width="stretch")
+
+
+def test_the_helper_sends_the_same_chart_as_st_altair_chart():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_draw_both_ways).run()
+    assert not at.exception, at.exception
+    a, b = at.get("vega_lite_chart")
+    assert json.loads(a.proto.spec) == json.loads(b.proto.spec)
+    assert [d.data.data for d in a.proto.datasets] == [d.data.data for d in b.proto.datasets]
+    assert len(a.proto.datasets) == 1 and '"values"' not in a.proto.spec  # the data went as Arrow, not inline
