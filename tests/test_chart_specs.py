@@ -67,3 +67,27 @@ def test_the_helper_sends_the_same_chart_as_st_altair_chart():
     assert json.loads(a.proto.spec) == json.loads(b.proto.spec)
     assert [d.data.data for d in a.proto.datasets] == [d.data.data for d in b.proto.datasets]
     assert len(a.proto.datasets) == 1 and '"values"' not in a.proto.spec  # the data went as Arrow, not inline
+
+
+def test_dutch_config_equals_altairs_configure_chain_and_is_not_shared_mutably():
+    import altair as alt
+    import pandas as pd
+
+    from veiligheid import charts, fmt
+
+    def chart():
+        return alt.Chart(pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})).mark_bar().encode(x="a:Q", y="b:N", color="b:N")
+
+    legend = {"labelFontSize": 11, "titleFontSize": 11}
+    old = chart().configure(locale=fmt.altair_locale()).configure_axis(labelFontSize=11, titleFontSize=12) \
+        .configure_legend(**legend).configure_view(stroke=None).to_dict()
+    new = charts.dutch(chart(), axis=(11, 12), legend=legend, view_stroke=False).to_dict()
+    assert new == old
+    assert new["config"]["locale"]["number"]["decimal"] == ","
+    plain = charts.dutch(chart()).to_dict()  # no legend or view settings: none in the spec either
+    assert plain["config"] == chart().configure(locale=fmt.altair_locale()).configure_axis(
+        labelFontSize=12, titleFontSize=12).to_dict()["config"]
+    # one Config object serves many charts; configuring one chart further must not change the others
+    a, b = charts.dutch(chart()), charts.dutch(chart())
+    assert a.configure_view(strokeWidth=3).to_dict()["config"]["view"]["strokeWidth"] == 3
+    assert "strokeWidth" not in b.to_dict()["config"].get("view", {})

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import altair as alt
 import pandas as pd
@@ -12,9 +13,27 @@ SERIES = ("Aantal per week", "Gemiddelde van 4 weken", "Zelfde week vorig jaar")
 COLOURS = ("#4a7ab5", "#08306b", "#d08c2f")
 
 
-def _dutch(chart):
-    return chart.configure(locale=fmt.altair_locale()).configure_axis(labelFontSize=12, titleFontSize=12) \
-        .configure_legend(labelFontSize=12, orient="top", title=None)
+def dutch(chart, axis: tuple[int, int] = (12, 12), legend: dict | None = None, view_stroke: bool = True):
+    """The chart with Dutch numbers and dates (Altair's locale) and the font sizes of the app.
+
+    axis: label and title font size; legend: LegendConfig properties; view_stroke=False drops the frame.
+    Sets one Config, built once per combination, on the chart itself: Altair's configure_* methods copy the
+    whole chart each time (a tenth of a Prioriteiten rerun, py-spy, session 9). So pass a chart built for
+    this call, not one that is reused."""
+    chart.config = _config(axis, tuple(sorted((legend or {}).items())), view_stroke)
+    return chart
+
+
+@functools.lru_cache(maxsize=32)
+def _config(axis: tuple[int, int], legend: tuple, view_stroke: bool) -> alt.Config:
+    extra = {"legend": alt.LegendConfig(**dict(legend))} if legend else {}
+    if not view_stroke:
+        extra["view"] = alt.ViewConfig(stroke=None)
+    return alt.Config(locale=fmt.altair_locale(), axis=alt.AxisConfig(labelFontSize=axis[0], titleFontSize=axis[1]),
+                      **extra)
+
+
+TOP_LEGEND = {"labelFontSize": 12, "orient": "top", "title": None}
 
 
 def trend(weekly: pd.DataFrame, incomplete_week: str | None, period_start: dt.date, period_end: dt.date,
@@ -58,7 +77,7 @@ def trend(weekly: pd.DataFrame, incomplete_week: str | None, period_start: dt.da
                      alt.Tooltip("tekst:N", title="Let op")]))
         layers.append(alt.Chart(inc).mark_text(color="#777", dy=-12, fontSize=11).encode(
             x="week:T", y="n:Q", text="label:N"))
-    return _dutch(alt.layer(*layers).properties(height=height))
+    return dutch(alt.layer(*layers).properties(height=height), legend=TOP_LEGEND)
 
 
 def heatmap(df: pd.DataFrame, height: int = 260, hidden_label: str = "<5") -> alt.Chart:
@@ -91,4 +110,4 @@ def heatmap(df: pd.DataFrame, height: int = 260, hidden_label: str = "<5") -> al
             tooltip=[alt.Tooltip("dagnaam:N", title="Dag"), alt.Tooltip("uurlabel:N", title="Tijd"),
                      alt.Tooltip("aantal:N", title="Aantal")])
         chart = alt.layer(chart, grey).properties(height=height)
-    return chart.configure(locale=fmt.altair_locale()).configure_axis(labelFontSize=12, titleFontSize=12)
+    return dutch(chart)

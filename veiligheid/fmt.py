@@ -86,7 +86,7 @@ def period(start: dt.date, end: dt.date) -> str:
 
 
 def altair_locale() -> dict:
-    """Vega locale for Dutch numbers and dates (use in chart.configure(locale=...))."""
+    """Vega locale for Dutch numbers and dates (charts.dutch puts it on a chart)."""
     return {
         "number": {"decimal": ",", "thousands": ".", "grouping": [3], "currency": ["€ ", ""]},
         "time": {

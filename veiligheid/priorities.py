@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2
 
-from . import disclosure, fmt, queries, stats
+from . import charts, disclosure, fmt, queries, stats
 from .contract import REGISTRATIE_CATEGORIEEN
 from .filters import Period
 
@@ -1006,7 +1006,9 @@ def grid_chart(view: AreaView, bron: str, order: list[str] | None = None, height
            alt.Tooltip("tt_interval:N", title="95%-interval"),
            alt.Tooltip("tt_eb:N", title="Index gecorrigeerd voor kleine aantallen"),
            alt.Tooltip("tt_zeker:N", title="Verschil met de stad")]
-    base = alt.Chart(g)
+    # the data on the layer, not on each mark: Altair would otherwise hash the frame's text for every mark to
+    # see that they share it (DataFrame repr, ~5 % of a Prioriteiten rerun)
+    base = alt.Chart()
     shown = base.transform_filter("isValid(datum.kleur)").mark_rect(stroke="white", strokeWidth=1).encode(
         x=x, y=y, tooltip=tip, opacity=alt.Opacity("opacity:Q", scale=None),
         color=alt.Color("kleur:Q", title="Index (stad = 100)",
@@ -1019,12 +1021,11 @@ def grid_chart(view: AreaView, bron: str, order: list[str] | None = None, height
         x=x, y=y, text="tekst:N", tooltip=tip,
         color=alt.condition("datum.kleur > 250 || datum.kleur < 40", alt.value("white"), alt.value("#222")))
     n_rows = max(len(wijk_order), 1)
-    return alt.layer(grey, shown, text).properties(height=height_per_row * n_rows)
+    return alt.layer(grey, shown, text, data=g).properties(height=height_per_row * n_rows)
 
 
 def dutch(chart):
-    return chart.configure(locale=fmt.altair_locale()).configure_axis(labelFontSize=11, titleFontSize=12) \
-        .configure_legend(labelFontSize=11, titleFontSize=11).configure_view(stroke=None)
+    return charts.dutch(chart, axis=(11, 12), legend={"labelFontSize": 11, "titleFontSize": 11}, view_stroke=False)
 
 
 def trend_frame(view: AreaView, k: str) -> pd.DataFrame:

@@ -13,7 +13,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from veiligheid import cyber, disclosure, fmt, maps, shared, ui
+from veiligheid import charts, cyber, disclosure, fmt, maps, shared, ui
 from veiligheid import filters as F
 
 fresh = ui.freshness()
@@ -51,8 +51,7 @@ def _first_upper(text: str) -> str:
 
 
 def _dutch(chart):
-    return chart.configure(locale=fmt.altair_locale()).configure_axis(labelFontSize=12, titleFontSize=12) \
-        .configure_legend(labelFontSize=12, orient="top", title=None, labelLimit=360)
+    return charts.dutch(chart, legend={**charts.TOP_LEGEND, "labelLimit": 360})
 
 
 state, period = ui.filter_sidebar(valid, fresh, F.FIXED_PRESETS if policy.active else None)

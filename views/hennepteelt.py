@@ -14,7 +14,7 @@ import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
-from veiligheid import disclosure, filters as F, fmt, hennep, maps, shared, ui
+from veiligheid import charts, disclosure, filters as F, fmt, hennep, maps, shared, ui
 
 POINTS_LABEL = "Toon adressen en punten (alleen analisten)"
 POINTS_KEY = "hennep_punten"
@@ -59,8 +59,7 @@ def _on_level_change() -> None:
 
 
 def _chart(chart) -> alt.Chart:
-    return chart.configure(locale=fmt.altair_locale()).configure_axis(labelFontSize=12, titleFontSize=12) \
-        .configure_legend(labelFontSize=12, orient="top", title=None)
+    return charts.dutch(chart, legend=charts.TOP_LEGEND)
 
 
 # ------------------------------------------------------------------ setup
