@@ -857,3 +857,35 @@ def test_unique_rows_equals_numpy_unique_in_order_and_inverse(shape):
         assert (got == want).all()
         assert (got_inv == np.asarray(want_inv).reshape(-1)).all()
         assert (got[got_inv] == mat).all()
+
+
+def test_views_share_the_versions_cases_and_leave_them_as_loaded(app_warehouse):
+    """shared.hennep_inputs hands every session the same case frame (no copy); the views only filter it."""
+    from veiligheid import shared
+    from veiligheid.warehouse import version_token
+
+    path, token = str(app_warehouse), version_token(app_warehouse)
+    cases = shared.hennep_inputs(path, token)[0]
+    assert shared.hennep_inputs(path, token)[0] is cases  # one object per version
+    con = _con(app_warehouse)
+    try:
+        fresh = queries.freshness(con)
+        sd, wijk = _rows_first(con)
+        for preset, policy in ((F.DEFAULT_PRESET, WIJKTEAM), ("52w", Policy(5, False))):
+            p = F.resolve_period(F.FilterState(preset=preset), fresh.data_end)
+            for area in ((None, None), (sd, None), (sd, wijk)):
+                got = shared.hennep_overview(path, token, p, *area, fresh.data_end, policy)
+                want = hennep.overview(con, p, *area, fresh.data_end, policy)  # read from the warehouse
+                pd.testing.assert_frame_equal(got.tiles, want.tiles)
+                for part in ("funnel", "stuck", "sources", "monthly"):
+                    pd.testing.assert_frame_equal(getattr(got, part), getattr(want, part))
+                assert got.areas.keys() == want.areas.keys()
+                for level in got.areas:
+                    pd.testing.assert_frame_equal(got.areas[level], want.areas[level])
+        pd.testing.assert_frame_equal(cases, hennep.load_cases(con))  # untouched by all those views
+    finally:
+        con.close()
+
+
+def _rows_first(con) -> tuple[str, str]:
+    return con.execute("SELECT wijkcode, buurtcode FROM buurten ORDER BY buurtcode LIMIT 1").fetchone()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Mapping
 
+import pandas as pd
 import streamlit as st
 
 from . import cyber, disclosure, hennep, overview, queries, ui
@@ -103,15 +104,27 @@ def cyber_profile(path: str, token: str, start, end, stadsdeel, wijk, threshold:
 
 
 # ------------------------------------------------------------------ Hennepteelt
+@st.cache_resource(max_entries=2, show_spinner=False)
+def hennep_inputs(path: str, token: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, bool]:
+    """The version's hennep cases (read and typed: ~0.2 s at 5M), wijken and stadsdelen, and whether homes are
+    known: once per version, shared by every view and period (they only filter it). One object for all
+    sessions (cache_resource, no copy per call), so read-only: tests/test_hennep.py checks that views leave
+    it as loaded."""
+    con = ui._connection(path, token)
+    return (*hennep.protection_input(con), hennep.homes_available(con))
+
+
 @st.cache_data(max_entries=16, show_spinner="Onderdrukking voor alle gebieden berekenen…")
 def hennep_protection(path: str, token: str, period, data_end, policy):
     """The city-wide disclosure control of one period (every area view at once): once per warehouse version,
     period and policy; every area view of that period takes its hidden cells from it."""
-    inputs = hennep.protection_input(ui._connection(path, token))  # the connection is not held while computing
-    return hennep.city_protection(*inputs, period.start, period.end, data_end, policy)
+    cases, wijken, sds, _ = hennep_inputs(path, token)
+    return hennep.city_protection(cases, wijken, sds, period.start, period.end, data_end, policy)
 
 
 @st.cache_data(max_entries=64, show_spinner="Cijfers hennepteelt berekenen…")
 def hennep_overview(path: str, token: str, period, stadsdeel, wijk, data_end, policy):
     prot = hennep_protection(path, token, period, data_end, policy) if policy.active else None
-    return hennep.overview(ui._connection(path, token), period, stadsdeel, wijk, data_end, policy, prot)
+    cases, wijken, sds, homes = hennep_inputs(path, token)
+    return hennep.build_overview(cases, wijken, sds, period.start, period.end, stadsdeel, wijk, data_end, policy,
+                                 homes, protection=prot)

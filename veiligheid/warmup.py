@@ -15,9 +15,11 @@ same functions and arguments. A failed step is logged and skipped; the pages the
 """
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import logging
 import math
+import os
 import threading
 import time
 from pathlib import Path
@@ -107,6 +109,36 @@ def warm(path: str, token: str, today: dt.date | None = None) -> list[tuple[str,
     return done
 
 
+def rss_mb() -> float | None:
+    """Resident memory of this process in MB (Linux), None where unknown."""
+    try:
+        with open("/proc/self/statm") as f:
+            return round(int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6, 1)
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+def release_memory() -> float | None:
+    """Give memory that the previous version's computations freed back to the system; MB released or None.
+
+    The app keeps the caches of at most two versions, but the C allocators (glibc malloc for numpy and
+    pandas, Arrow's pool) keep freed pages for reuse, so without this the resident memory creeps up week
+    after week (the soak: +16 % in a year). Runs once per warm-up, in this thread; malloc_trim releases the
+    GIL (ctypes), so sessions go on meanwhile."""
+    before = rss_mb()
+    try:
+        import pyarrow as pa
+        pa.default_memory_pool().release_unused()
+    except Exception:  # noqa: BLE001 - best effort
+        pass
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim this way
+        pass
+    after = rss_mb()
+    return None if before is None or after is None else round(before - after, 1)
+
+
 def interval() -> float:
     """Seconds between two looks at the warehouse version (VEILIGHEID_WARMUP_SECONDS; 0 or less: off)."""
     s = setting_number("VEILIGHEID_WARMUP_SECONDS")
@@ -142,7 +174,9 @@ class Warmer(threading.Thread):
                         self.busy = None
                     self.last = {"token": token, "finished": dt.datetime.now(), "steps": len(result),
                                  "done": sum(1 for _, s in result if s is not None),
-                                 "seconds": time.perf_counter() - t}
+                                 "seconds": time.perf_counter() - t, "released_mb": release_memory(),
+                                 "rss_mb": rss_mb()}
+                    log.info("geheugen: %s MB vrijgegeven, nu %s MB", self.last["released_mb"], self.last["rss_mb"])
             except Exception:  # noqa: BLE001 - keep looking; the next version gets its chance
                 log.exception("voorverwarmen: fout bij het bekijken van %s", self.path)
             self.stop.wait(self.every)
