@@ -227,6 +227,82 @@ def test_area_view_by_hand():
     assert g.loc[("W1", P.ALL), "n"] == 12  # all themes of the wijk
 
 
+def _grid_reference(c, all_wijken, mine, themes, q, bron) -> pd.DataFrame:
+    """The grid's counts, expected counts and shrunken index, one key and one wijk at a time: how P.grid
+    computed them until session 9 (now whole matrices at once), kept as the reference."""
+    import numpy as np
+
+    cq = c[(c["kwartaal"] == q.start) & (c["bron"] == bron)]
+    cp = c[(c["kwartaal"] == q.shift(-1).start) & (c["bron"] == bron)]
+    pop = all_wijken.set_index("code")["inwoners"].fillna(0).astype("float64")
+    rows = []
+    for k in [*themes["key"], P.ALL]:
+        f = cq if k == P.ALL else cq[cq["key"] == k]
+        fp = cp if k == P.ALL else cp[cp["key"] == k]
+        by_wijk, prev_by_wijk = f.groupby("buurtcode")["n"].sum(), fp.groupby("buurtcode")["n"].sum()
+        m = float(f["n"].sum()) / float(pop.sum()) if pop.sum() > 0 else math.nan
+        city = by_wijk.reindex(pop.index, fill_value=0).astype("float64")
+        use = pop >= P.MIN_INHABITANTS
+        shrunk = pd.Series(np.nan, index=pop.index)
+        if m > 0 and use.any():
+            shrunk[use] = P.marshall_eb(city[use].to_numpy(), pop[use].to_numpy(), m)[0]
+        for _, w in mine.iterrows():
+            p = float(w["inwoners"])
+            rows.append({"wijk": w["code"], "wijk_naam": w["naam"], "inwoners": int(p), "key": k,
+                         "thema": P.split_key(k)[1] if k != P.ALL else "Alle thema's",
+                         "n": int(by_wijk.get(w["code"], 0)), "n_vorige": int(prev_by_wijk.get(w["code"], 0)),
+                         "verwacht": m * p if p > 0 and m == m else math.nan,
+                         "index_eb": shrunk.get(w["code"], math.nan) * 100.0 / m
+                         if m and m == m and p >= P.MIN_INHABITANTS else math.nan})
+    return pd.DataFrame(rows)
+
+
+def _grid_inputs(raw: P.Raw, sd: str):
+    v = P.area_view(raw, sd)
+    return P._keyed(raw), raw.wijken, v.wijken, v.themes
+
+
+def test_grid_equals_the_one_key_at_a_time_reference(demo_warehouse):
+    """Every stadsdeel (with its records without a known wijk), both sources, a quarter with data, the
+    first quarter of the data (no quarter before it) and one without any records."""
+    con = connect_readonly(demo_warehouse)
+    try:
+        f = queries.freshness(con)
+        quarters = P.available_quarters(f.data_start, f.data_end)
+        raws = [P.load(con, q, f.data_start) for q in (quarters[0], quarters[-1], quarters[0].shift(8))]
+    finally:
+        con.close()
+    assert raws[0].counts["n"].sum() > 0 and raws[2].counts.query("kwartaal == @raws[2].quarter.start").empty
+    compared = 0
+    for raw in raws:
+        for sd in raw.stadsdelen["code"]:
+            c, all_wijken, mine, themes = _grid_inputs(raw, sd)
+            for bron in P.BRONNEN:
+                th = themes[themes["bron"] == bron]
+                got = P.grid(c, all_wijken, mine, th, raw.quarter, bron)
+                want = _grid_reference(c, all_wijken, mine, th, raw.quarter, bron)
+                pd.testing.assert_frame_equal(got[want.columns].reset_index(drop=True), want, check_exact=False,
+                                              rtol=1e-12, atol=0)
+                compared += len(want)
+    assert compared > 1000
+
+
+def test_grid_by_hand_matrix_edge_cases():
+    """The hand-made city: W0 (50 inhabitants) gets no shrunken index, an unknown wijk no expected count."""
+    raw = _raw()
+    c, all_wijken, mine, themes = _grid_inputs(raw, "S1")
+    mine = pd.concat([mine, pd.DataFrame({"code": [P.WIJK_ONBEKEND], "naam": ["(wijk onbekend)"], "inwoners": [0]})],
+                     ignore_index=True)
+    th = themes[themes["bron"] == "incidenten"]
+    got = P.grid(c, all_wijken, mine, th, raw.quarter, "incidenten")
+    want = _grid_reference(c, all_wijken, mine, th, raw.quarter, "incidenten")
+    pd.testing.assert_frame_equal(got[want.columns], want, check_exact=False, rtol=1e-12, atol=0)
+    g = got.set_index(["wijk", "key"])
+    assert math.isnan(g.loc[("W0", "incidenten:B"), "index_eb"]) and g.loc[("W0", "incidenten:B"), "n"] == 1
+    assert math.isnan(g.loc[(P.WIJK_ONBEKEND, P.ALL), "verwacht"])
+    assert g.loc[("W1", P.ALL), "n"] == 12 and g.loc[("W1", "incidenten:A"), "n_vorige"] == 6
+
+
 def test_the_share_of_high_impact_crime_gives_no_count_away_under_disclosure_control():
     """Theme A in S1: 13 incidents, 3 of them high impact crime by their codes. "voor 23% high impact crime"
     beside the shown 13 gives the small count 3 away; under disclosure control the seriousness weight comes

@@ -43,7 +43,9 @@ def slow_calls(monkeypatch) -> dict:
     spy(P, "protect_city")  # Prioriteiten per stadsdeel: the quarter's hidden cells ...
     spy(P, "area_view")  # ... and a stadsdeel's view of it
     spy(cyber, "protection")
+    spy(cyber, "build")  # a Cybercrime view of one selection (area and period)
     spy(hennep, "city_protection")
+    spy(hennep, "build_overview")  # a Hennepteelt view of one selection
     for q in ("tiles", "area_table", "weekly", "weekday_hour"):
         spy(queries, q)
     return counts
@@ -61,7 +63,7 @@ def test_after_the_warm_up_a_wijkteam_computes_no_disclosure_control_on_any_page
 
     _clear_caches()
     _visit_every_page("wijkteam")  # cold: every page computes its city-wide protection
-    assert {"protect_city", "area_view", "protection", "city_protection"} <= set(slow_calls)
+    assert {"protect_city", "area_view", "protection", "city_protection", "build", "build_overview"} <= set(slow_calls)
 
     _clear_caches()
     slow_calls.clear()
@@ -70,7 +72,8 @@ def test_after_the_warm_up_a_wijkteam_computes_no_disclosure_control_on_any_page
     assert slow_calls["protect_city"] >= 2  # what the warm-up computed: the overview's and the quarter's
     slow_calls.clear()
     _visit_every_page("wijkteam")  # a stadsdeel chosen, default period: all from the warm caches
-    assert not {"protect_city", "area_view", "protection", "city_protection"} & set(slow_calls), slow_calls
+    assert not {"protect_city", "area_view", "protection", "city_protection", "build", "build_overview"} \
+        & set(slow_calls), slow_calls
 
 
 def test_after_the_warm_up_the_analist_default_dashboard_runs_no_query(app_warehouse, slow_calls):
@@ -85,6 +88,10 @@ def test_after_the_warm_up_the_analist_default_dashboard_runs_no_query(app_wareh
     assert not slow_calls, slow_calls
     at.sidebar.selectbox[0].select("13w").run()  # another period: the page queries it (the cache is per selection)
     assert slow_calls.get("tiles") == 1
+    for page in ("views/cybercrime.py", "views/hennepteelt.py"):  # a stadsdeel in the default period: warm too
+        at = app_test("analist", page=page, stadsdeel="WK026803")
+        assert not at.exception, (page, at.exception)
+    assert not {"build", "build_overview"} & set(slow_calls), slow_calls
 
 
 def test_a_failing_step_is_logged_and_the_rest_still_runs(app_warehouse, monkeypatch, caplog):

@@ -317,19 +317,26 @@ def area_view(raw: Raw, stadsdeel: str) -> AreaView:
     c = _keyed(raw)
     area = c[c["wijkcode"] == stadsdeel]
 
-    def per_key(frame: pd.DataFrame, quarter: Quarter, col: str = "n") -> pd.Series:
-        f = frame[frame["kwartaal"] == quarter.start]
-        return f.groupby("key")[col].sum().reindex(cat.index, fill_value=0).astype("int64")
+    # per quarter and theme, summed once: the view reads ~20 quarter x source combinations from them
+    area_sums = area.groupby(["kwartaal", "key"])[["n", "n_hic"]].sum()
+    city_sums = c.groupby(["kwartaal", "key"])[["n"]].sum()
+
+    def per_key(sums: pd.DataFrame, quarter: Quarter, col: str = "n") -> pd.Series:
+        if quarter.start in sums.index.get_level_values("kwartaal"):
+            s = sums[col].xs(quarter.start, level="kwartaal")
+        else:
+            s = pd.Series(dtype="int64")
+        return s.reindex(cat.index, fill_value=0).astype("int64")
 
     themes = pd.DataFrame({"key": cat.index, "bron": cat["bron"].to_numpy(), "thema": cat["thema"].to_numpy(),
                            "prioriteit": cat["prioriteit"].to_numpy()})
     themes["label"] = [label(k) for k in themes["key"]]
     themes = themes.set_index("key")
-    themes["n"] = per_key(area, q)
-    themes["n_vorige"] = per_key(area, prev)
-    themes["n_jaar"] = per_key(area, ya)
-    themes["n_stad"] = per_key(c, q)
-    themes["n_hic"] = per_key(area, q, "n_hic")
+    themes["n"] = per_key(area_sums, q)
+    themes["n_vorige"] = per_key(area_sums, prev)
+    themes["n_jaar"] = per_key(area_sums, ya)
+    themes["n_stad"] = per_key(city_sums, q)
+    themes["n_hic"] = per_key(area_sums, q, "n_hic")
     themes = themes.reset_index()
     cov_prev, cov_ya = covered(prev, raw.data_start), covered(ya, raw.data_start)
     _change_columns(themes, "n", "n_vorige", q.days, prev.days, "vorige", cov_prev)
@@ -364,7 +371,7 @@ def area_view(raw: Raw, stadsdeel: str) -> AreaView:
     for qq in quarters:
         if not covered(qq, raw.data_start):
             continue
-        a, s = per_key(area, qq), per_key(c, qq)
+        a, s = per_key(area_sums, qq), per_key(city_sums, qq)
         rows.append(pd.DataFrame({"key": cat.index, "kwartaal": qq.start, "kwartaal_label": qq.short,
                                   "n": a.to_numpy(), "n_stad": s.to_numpy()}))
     quarterly = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
@@ -392,30 +399,42 @@ def grid(c: pd.DataFrame, all_wijken: pd.DataFrame, mine: pd.DataFrame, themes: 
     pop = all_wijken.set_index("code")["inwoners"].fillna(0).astype("float64")
     city_pop = float(pop.sum())
     keys = [*themes["key"], ALL]
-    rows = []
-    for k in keys:
-        f = cq if k == ALL else cq[cq["key"] == k]
-        by_wijk = f.groupby("buurtcode")["n"].sum()
-        fp = cp if k == ALL else cp[cp["key"] == k]
-        prev_by_wijk = fp.groupby("buurtcode")["n"].sum()
-        city_n = float(f["n"].sum())
-        m = city_n / city_pop if city_pop > 0 else math.nan  # the city rate: the index reference
-        city = by_wijk.reindex(pop.index, fill_value=0).astype("float64")
-        use = pop >= MIN_INHABITANTS
-        shrunk = pd.Series(np.nan, index=pop.index)
+
+    def by_wijk(f: pd.DataFrame) -> pd.DataFrame:
+        """Count per wijk (rows, every wijk with records) and key (columns, in `keys` order; ALL = all of f)."""
+        m = f.groupby(["buurtcode", "key"])["n"].sum().unstack("key", fill_value=0)
+        m[ALL] = f.groupby("buurtcode")["n"].sum()
+        return m.reindex(columns=keys, fill_value=0)
+
+    now, before = by_wijk(cq), by_wijk(cp)
+    city_n = now.sum(axis=0).to_numpy(dtype="float64")  # every record of the city, also without a known wijk
+    rate = city_n / city_pop if city_pop > 0 else np.full(len(keys), math.nan)  # the city rate per key
+    per_wijk = now.reindex(pop.index, fill_value=0).to_numpy(dtype="float64")
+    use = (pop >= MIN_INHABITANTS).to_numpy()
+    shrunk = np.full((len(pop), len(keys)), math.nan)
+    for j, m in enumerate(rate):
         if m > 0 and use.any():
-            eb, _ = marshall_eb(city[use].to_numpy(), pop[use].to_numpy(), m)
-            shrunk[use] = eb
-        for _, w in mine.iterrows():
-            n = int(by_wijk.get(w["code"], 0))
-            p = float(w["inwoners"])
-            rows.append({"wijk": w["code"], "wijk_naam": w["naam"], "inwoners": int(p), "key": k,
-                         "thema": split_key(k)[1] if k != ALL else "Alle thema's", "n": n,
-                         "n_vorige": int(prev_by_wijk.get(w["code"], 0)),
-                         "verwacht": m * p if p > 0 and m == m else math.nan,
-                         "index_eb": shrunk.get(w["code"], math.nan) * 100.0 / m
-                         if m and m == m and p >= MIN_INHABITANTS else math.nan})
-    g = pd.DataFrame(rows)
+            shrunk[use, j], _ = marshall_eb(per_wijk[use, j], pop.to_numpy()[use], m)
+    # one row per key (outer) and wijk of the stadsdeel (inner)
+    codes, n_w = mine["code"].to_numpy(), len(mine)
+    p = mine["inwoners"].to_numpy(dtype="float64")
+    pos = pop.index.get_indexer(codes)  # -1: not a wijk of the city (records without a known wijk)
+    eb = np.full((n_w, len(keys)), math.nan)  # wijk x key
+    eb[pos >= 0] = shrunk[pos[pos >= 0]]
+    m_row = np.repeat(rate, n_w)
+    p_row = np.tile(p, len(keys))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        index_eb = eb.T.ravel() * 100.0 / m_row
+    g = pd.DataFrame({
+        "wijk": np.tile(codes, len(keys)), "wijk_naam": np.tile(mine["naam"].to_numpy(), len(keys)),
+        "inwoners": p_row.astype("int64"), "key": np.repeat(np.array(keys, dtype=object), n_w),
+        "thema": np.repeat(np.array([split_key(k)[1] if k != ALL else "Alle thema's" for k in keys], dtype=object),
+                           n_w),
+        "n": now.reindex(codes, fill_value=0).to_numpy().T.ravel().astype("int64"),
+        "n_vorige": before.reindex(codes, fill_value=0).to_numpy().T.ravel().astype("int64"),
+        "verwacht": np.where((p_row > 0) & ~np.isnan(m_row), m_row * p_row, math.nan),
+        "index_eb": np.where((m_row != 0) & ~np.isnan(m_row) & (p_row >= MIN_INHABITANTS), index_eb, math.nan),
+    })
     if g.empty:
         return pd.DataFrame(columns=["wijk", "wijk_naam", "inwoners", "key", "thema", "n", "n_vorige", "verwacht",
                                      "index",
