@@ -244,3 +244,29 @@ def test_wijkteam_picks_all_themes_or_one_priority_cut_from_one_model(app_wareho
             assert sum("niet beschikbaar" in i.value for i in one.info) == 2
     small = [v for v in every.values() if v[0].isdigit() and 0 < int(v.replace(".", "")) < 5]
     assert not small
+
+
+def test_the_protection_cache_keeps_the_two_newest_data_generations_only(monkeypatch):
+    """Issue 8 (soak): a year of weekly loads must not fill the in-process cache with old weeks."""
+    import datetime as dt
+
+    from veiligheid import overview as O
+
+    monkeypatch.setattr(O, "_CACHE", {})
+    monkeypatch.setattr(O, "_GENERATIONS", [])
+
+    def key(week: int, selection: str) -> tuple:  # (digest, data start, data end, ...the selection)
+        return (f"counts-{week}", dt.date(2025, 1, 6), dt.date(2025, 1, 6) + dt.timedelta(weeks=week), selection)
+
+    for week in (1, 2, 3):
+        for selection in ("stad", "thema's"):
+            O._store(key(week, selection), f"model {week} {selection}")
+    assert set(O._CACHE) == {key(w, s) for w in (2, 3) for s in ("stad", "thema's")}
+    O._store(key(2, "wijk"), "model 2 wijk")  # a session still on last week's version: both weeks stay
+    assert {k[0] for k in O._CACHE} == {"counts-2", "counts-3"} and len(O._CACHE) == 5
+    O._store(key(4, "stad"), "model 4 stad")  # the next week: the generation stored least recently (3) goes
+    assert {k[0] for k in O._CACHE} == {"counts-2", "counts-4"}
+    monkeypatch.setattr(O, "_CACHE_SIZE", 3)
+    for selection in "abcde":  # and within the kept generations the size bound holds
+        O._store(key(4, selection), selection)
+    assert len(O._CACHE) == 3 and key(4, "e") in O._CACHE

@@ -393,6 +393,27 @@ def link_runs(model: CityModel, runs: list, systems: Mapping, parent: Mapping[st
 
 _CACHE: dict = {}
 _CACHE_GUARD = threading.Lock()
+_CACHE_SIZE = 64
+# The data generations (digest of the counts, data start, data end: key[:3]) the cache keeps, newest last.
+# Only the current and the previous version are asked for (a session pinned to the old version during a
+# swap): entries of older data are dropped when a new generation arrives, so the cache does not fill up to
+# _CACHE_SIZE with weeks nobody reads (the year-long soak grew ~100 MB that way, ~1.5 MB an entry).
+_GENERATIONS: list = []
+KEEP_GENERATIONS = 2
+
+
+def _store(key: tuple, out) -> None:
+    with _CACHE_GUARD:  # sessions and the warm-up thread (veiligheid.warmup) may finish at the same time
+        gen = key[:3]
+        if gen in _GENERATIONS:
+            _GENERATIONS.remove(gen)
+        _GENERATIONS.append(gen)
+        del _GENERATIONS[:-KEEP_GENERATIONS]
+        for k in [k for k in _CACHE if k[:3] not in _GENERATIONS]:
+            del _CACHE[k]
+        while len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = out
 
 
 @dataclass(frozen=True, eq=False)  # holds DataFrames: compared by identity, never by value
@@ -448,10 +469,7 @@ def city_protection(con, data_start: dt.date | None, data_end: dt.date, parent: 
                    for q in i.quarters}
         link_runs(model, i.runs, systems, parent, list(i.prio))
     out = protect_city(model, policy)
-    with _CACHE_GUARD:  # sessions and the warm-up thread (veiligheid.warmup) may finish at the same time
-        while len(_CACHE) > 64:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = out
+    _store(key, out)
     return out
 
 
