@@ -255,17 +255,21 @@ def test_the_protection_cache_keeps_the_two_newest_data_generations_only(monkeyp
     monkeypatch.setattr(O, "_CACHE", {})
     monkeypatch.setattr(O, "_GENERATIONS", [])
 
-    def key(week: int, selection: str) -> tuple:  # (digest, data start, data end, ...the selection)
-        return (f"counts-{week}", dt.date(2025, 1, 6), dt.date(2025, 1, 6) + dt.timedelta(weeks=week), selection)
+    def key(week: int, selection: str, heat: int = 0) -> tuple:  # ((counts, heat maps), data start, data end, …)
+        return ((1000 + week, (heat,)), dt.date(2025, 1, 6), dt.date(2025, 1, 6) + dt.timedelta(weeks=week),
+                selection)
 
     for week in (1, 2, 3):
         for selection in ("stad", "thema's"):
             O._store(key(week, selection), f"model {week} {selection}")
     assert set(O._CACHE) == {key(w, s) for w in (2, 3) for s in ("stad", "thema's")}
     O._store(key(2, "wijk"), "model 2 wijk")  # a session still on last week's version: both weeks stay
-    assert {k[0] for k in O._CACHE} == {"counts-2", "counts-3"} and len(O._CACHE) == 5
-    O._store(key(4, "stad"), "model 4 stad")  # the next week: the generation stored least recently (3) goes
-    assert {k[0] for k in O._CACHE} == {"counts-2", "counts-4"}
+    O._store(key(3, "thema", heat=7), "model 3 thema")  # another theme selection is the same data
+    assert {k[0][0] for k in O._CACHE} == {1002, 1003} and len(O._CACHE) == 6
+    O._store(key(4, "stad"), "model 4 stad")  # the next week: the oldest data (week 2) goes, week 3 stays
+    assert {k[0][0] for k in O._CACHE} == {1003, 1004}
+    O._store(key(1, "stad"), "late")  # a late session on an old week: not kept, nothing newer pushed out
+    assert {k[0][0] for k in O._CACHE} == {1003, 1004}
     monkeypatch.setattr(O, "_CACHE_SIZE", 3)
     for selection in "abcde":  # and within the kept generations the size bound holds
         O._store(key(4, selection), selection)

@@ -227,9 +227,10 @@ def test_area_view_by_hand():
     assert g.loc[("W1", P.ALL), "n"] == 12  # all themes of the wijk
 
 
-def _grid_reference(c, all_wijken, mine, themes, q, bron) -> pd.DataFrame:
+def _grid_reference(c, all_wijken, mine, themes, q, bron, stadsdeel) -> pd.DataFrame:
     """The grid's counts, expected counts and shrunken index, one key and one wijk at a time: how P.grid
-    computed them until session 9 (now whole matrices at once), kept as the reference."""
+    computed them until session 9 (now whole matrices at once), kept as the reference; the counts of the
+    stadsdeel's own records (until session 9 the row "(wijk onbekend)" counted the whole city's)."""
     import numpy as np
 
     cq = c[(c["kwartaal"] == q.start) & (c["bron"] == bron)]
@@ -239,9 +240,10 @@ def _grid_reference(c, all_wijken, mine, themes, q, bron) -> pd.DataFrame:
     for k in [*themes["key"], P.ALL]:
         f = cq if k == P.ALL else cq[cq["key"] == k]
         fp = cp if k == P.ALL else cp[cp["key"] == k]
-        by_wijk, prev_by_wijk = f.groupby("buurtcode")["n"].sum(), fp.groupby("buurtcode")["n"].sum()
+        by_wijk = f[f["wijkcode"] == stadsdeel].groupby("buurtcode")["n"].sum()
+        prev_by_wijk = fp[fp["wijkcode"] == stadsdeel].groupby("buurtcode")["n"].sum()
+        city = f.groupby("buurtcode")["n"].sum().reindex(pop.index, fill_value=0).astype("float64")
         m = float(f["n"].sum()) / float(pop.sum()) if pop.sum() > 0 else math.nan
-        city = by_wijk.reindex(pop.index, fill_value=0).astype("float64")
         use = pop >= P.MIN_INHABITANTS
         shrunk = pd.Series(np.nan, index=pop.index)
         if m > 0 and use.any():
@@ -279,28 +281,63 @@ def test_grid_equals_the_one_key_at_a_time_reference(demo_warehouse):
             c, all_wijken, mine, themes = _grid_inputs(raw, sd)
             for bron in P.BRONNEN:
                 th = themes[themes["bron"] == bron]
-                got = P.grid(c, all_wijken, mine, th, raw.quarter, bron)
-                want = _grid_reference(c, all_wijken, mine, th, raw.quarter, bron)
+                got = P.grid(c, all_wijken, mine, th, raw.quarter, bron, sd)
+                want = _grid_reference(c, all_wijken, mine, th, raw.quarter, bron, sd)
                 pd.testing.assert_frame_equal(got[want.columns].reset_index(drop=True), want, check_exact=False,
                                               rtol=1e-12, atol=0)
                 compared += len(want)
     assert compared > 1000
 
 
-def test_grid_by_hand_matrix_edge_cases():
-    """The hand-made city: W0 (50 inhabitants) gets no shrunken index, an unknown wijk no expected count."""
+def _raw_with_unknown_wijken() -> P.Raw:
+    """_raw() plus records without a known wijk: 6 in S1, 3 in S2, and 1 without a stadsdeel at all."""
     raw = _raw()
-    c, all_wijken, mine, themes = _grid_inputs(raw, "S1")
-    mine = pd.concat([mine, pd.DataFrame({"code": [P.WIJK_ONBEKEND], "naam": ["(wijk onbekend)"], "inwoners": [0]})],
-                     ignore_index=True)
-    th = themes[themes["bron"] == "incidenten"]
-    got = P.grid(c, all_wijken, mine, th, raw.quarter, "incidenten")
-    want = _grid_reference(c, all_wijken, mine, th, raw.quarter, "incidenten")
-    pd.testing.assert_frame_equal(got[want.columns], want, check_exact=False, rtol=1e-12, atol=0)
-    g = got.set_index(["wijk", "key"])
+    qs = raw.quarter.start
+    extra = pd.DataFrame([("incidenten", "A", P.WIJK_ONBEKEND, "S1", qs, 6, 0),
+                          ("incidenten", "A", P.WIJK_ONBEKEND, "S2", qs, 3, 0),
+                          ("incidenten", "A", P.WIJK_ONBEKEND, "??", qs, 1, 0)], columns=raw.counts.columns)
+    return P.Raw(raw.quarter, pd.concat([raw.counts, extra], ignore_index=True), raw.catalog, raw.wijken,
+                 raw.stadsdelen, raw.data_start, raw.gemeente)
+
+
+def test_grid_by_hand_matrix_edge_cases():
+    """The hand-made city: W0 (50 inhabitants) gets no shrunken index, an unknown wijk no expected count, and
+    each stadsdeel's "(wijk onbekend)" row counts its own records only (S1: 6, not the city's 10)."""
+    raw = _raw_with_unknown_wijken()
+    for sd, own in (("S1", 6), ("S2", 3)):
+        c, all_wijken, mine, themes = _grid_inputs(raw, sd)
+        assert P.WIJK_ONBEKEND in set(mine["code"])  # area_view adds the row when the stadsdeel has such records
+        th = themes[themes["bron"] == "incidenten"]
+        got = P.grid(c, all_wijken, mine, th, raw.quarter, "incidenten", sd)
+        want = _grid_reference(c, all_wijken, mine, th, raw.quarter, "incidenten", sd)
+        pd.testing.assert_frame_equal(got[want.columns], want, check_exact=False, rtol=1e-12, atol=0)
+        g = got.set_index(["wijk", "key"])
+        assert g.loc[(P.WIJK_ONBEKEND, "incidenten:A"), "n"] == own
+        assert math.isnan(g.loc[(P.WIJK_ONBEKEND, P.ALL), "verwacht"])
+    g = P.area_view(raw, "S1").grids["incidenten"].set_index(["wijk", "key"])
     assert math.isnan(g.loc[("W0", "incidenten:B"), "index_eb"]) and g.loc[("W0", "incidenten:B"), "n"] == 1
-    assert math.isnan(g.loc[(P.WIJK_ONBEKEND, P.ALL), "verwacht"])
     assert g.loc[("W1", P.ALL), "n"] == 12 and g.loc[("W1", "incidenten:A"), "n_vorige"] == 6
+    # the city rate still counts every record (33 + 10 for A): the index reference is the whole city
+    assert g.loc[("W1", "incidenten:A"), "verwacht"] == pytest.approx(43 / 4050 * 1000)
+
+
+def test_every_grid_count_is_the_cell_disclosure_control_judges():
+    """What a view shows in its grid is exactly the value of its cell in the quarter's disclosure system,
+    for every wijk (also "(wijk onbekend)"), theme and stadsdeel: otherwise a cell could be judged safe on one
+    number while the page shows another (the unknown-wijk row once showed the city's count)."""
+    raw = _raw_with_unknown_wijken()
+    systems = P.quarter_system(raw, raw.quarter)
+    qs = raw.quarter.start
+    checked = 0
+    for sd in raw.stadsdelen["code"]:
+        view = P.area_view(raw, sd)
+        for bron, g in view.grids.items():
+            for r in g.itertuples():
+                cell = ("g", sd, r.wijk, r.key, qs)
+                # (a source without unknown-wijk records in the stadsdeel has no such cell: the row shows 0)
+                assert r.n == systems[bron].values.get(cell, 0), (sd, r.wijk, r.key)
+                checked += cell in systems[bron].values
+    assert checked > 10
 
 
 def test_the_share_of_high_impact_crime_gives_no_count_away_under_disclosure_control():

@@ -110,6 +110,7 @@ def test_a_failing_step_is_logged_and_the_rest_still_runs(app_warehouse, monkeyp
     failed = [label for label, s in done if s is None]
     assert failed and all(label.startswith("Cybercrime") for label in failed)
     assert any(label.startswith("Hennepteelt") and s is not None for label, s in done)  # the steps after it ran
+    assert any(label.startswith("Hennepteelt: WK") and s is not None for label, s in done)  # also per stadsdeel
     assert "Cybercrime: onderdrukking laatste 4 weken mislukt" in caplog.text
 
 
@@ -213,3 +214,17 @@ def test_the_data_page_tells_beheer_whether_the_current_version_is_warmed(app_wa
 
     at = app_test("wijkteam", page="views/data.py")  # not for other roles
     assert "Voorverwarm" not in captions(at)
+
+
+def test_rss_is_measured_and_memory_release_reports_a_number():
+    import numpy as np
+
+    from veiligheid import warmup
+
+    before = warmup.rss_mb()
+    block = np.ones(50_000_000 // 8)  # 50 MB, written so it is resident
+    during = warmup.rss_mb()
+    assert before and during - before > 40, (before, during)
+    del block
+    released = warmup.release_memory()
+    assert isinstance(released, float) and warmup.rss_mb() < during - 40  # numpy's big block went back

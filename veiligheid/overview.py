@@ -394,22 +394,29 @@ def link_runs(model: CityModel, runs: list, systems: Mapping, parent: Mapping[st
 _CACHE: dict = {}
 _CACHE_GUARD = threading.Lock()
 _CACHE_SIZE = 64
-# The data generations (digest of the counts, data start, data end: key[:3]) the cache keeps, newest last.
-# Only the current and the previous version are asked for (a session pinned to the old version during a
-# swap): entries of older data are dropped when a new generation arrives, so the cache does not fill up to
-# _CACHE_SIZE with weeks nobody reads (the year-long soak grew ~100 MB that way, ~1.5 MB an entry).
+# The data generations the cache keeps: (data end, data start, digest of the weekly counts), the newest
+# data last. Only the current and the previous version are asked for (a session pinned to the old version
+# during a swap), so entries of older data are dropped when a newer generation arrives, and the cache does
+# not fill up to _CACHE_SIZE with weeks nobody reads (~1.5 MB an entry at city scale, so up to ~100 MB).
 _GENERATIONS: list = []
 KEEP_GENERATIONS = 2
 
 
+def _generation(key: tuple) -> tuple:
+    (blocks, _heat), data_start, data_end = key[:3]  # (the heat maps follow the theme selection: not the data)
+    return (data_end, str(data_start), blocks)
+
+
 def _store(key: tuple, out) -> None:
     with _CACHE_GUARD:  # sessions and the warm-up thread (veiligheid.warmup) may finish at the same time
-        gen = key[:3]
-        if gen in _GENERATIONS:
-            _GENERATIONS.remove(gen)
-        _GENERATIONS.append(gen)
-        del _GENERATIONS[:-KEEP_GENERATIONS]
-        for k in [k for k in _CACHE if k[:3] not in _GENERATIONS]:
+        gen = _generation(key)
+        if gen not in _GENERATIONS:
+            _GENERATIONS.append(gen)
+            _GENERATIONS.sort()  # by data end: a late store of an old week does not push out a newer one
+            del _GENERATIONS[:-KEEP_GENERATIONS]
+        if gen not in _GENERATIONS:  # older than both kept generations: computed, returned, not kept
+            return
+        for k in [k for k in _CACHE if _generation(k) not in _GENERATIONS]:
             del _CACHE[k]
         while len(_CACHE) >= _CACHE_SIZE:
             _CACHE.pop(next(iter(_CACHE)))

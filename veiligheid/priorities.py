@@ -363,7 +363,7 @@ def area_view(raw: Raw, stadsdeel: str) -> AreaView:
         mine = pd.concat([mine, pd.DataFrame({"code": [WIJK_ONBEKEND], "naam": ["(wijk onbekend)"], "inwoners": [0]})],
                          ignore_index=True)
     mine["inwoners"] = mine["inwoners"].fillna(0).astype("int64")
-    grids = {b: grid(c, raw.wijken, mine, themes[themes["bron"] == b], q, b) for b in BRONNEN}
+    grids = {b: grid(c, raw.wijken, mine, themes[themes["bron"] == b], q, b, stadsdeel) for b in BRONNEN}
     totals = themes.groupby("bron")["n"].sum().reindex(list(BRONNEN), fill_value=0).rename("n").reset_index()
 
     quarters = [q.shift(-i) for i in range(QUARTERS_TREND - 1, -1, -1)]
@@ -387,11 +387,14 @@ def area_view(raw: Raw, stadsdeel: str) -> AreaView:
 
 
 def grid(c: pd.DataFrame, all_wijken: pd.DataFrame, mine: pd.DataFrame, themes: pd.DataFrame, q: Quarter,
-         bron: str) -> pd.DataFrame:
+         bron: str, stadsdeel: str) -> pd.DataFrame:
     """Wijk x theme for one source: n, expected count at the city rate, index (city = 100), its exact 95 %
     interval, the empirical-Bayes shrunken index and whether the interval includes 100 (`onzeker`).
 
-    The key ALL is the wijk's total over all themes of the source. c: `counts` with a `key` column.
+    The key ALL is the wijk's total over all themes of the source. c: `counts` with a `key` column (the whole
+    city: the index reference). mine: the wijken of `stadsdeel`; their counts are the stadsdeel's own records,
+    so the row "(wijk onbekend)" counts this stadsdeel's records without a known wijk, as disclosure control
+    judges it (cell ("g", stadsdeel, WIJK_ONBEKEND, key, q) in `quarter_system`), not the whole city's.
     Also `n_vorige`: the wijk's count in the quarter before (for the map's tooltip).
     """
     cq = c[(c["kwartaal"] == q.start) & (c["bron"] == bron)]
@@ -406,7 +409,8 @@ def grid(c: pd.DataFrame, all_wijken: pd.DataFrame, mine: pd.DataFrame, themes: 
         m[ALL] = f.groupby("buurtcode")["n"].sum()
         return m.reindex(columns=keys, fill_value=0)
 
-    now, before = by_wijk(cq), by_wijk(cp)
+    now = by_wijk(cq)  # the city: rates and shrinkage
+    own, own_before = by_wijk(cq[cq["wijkcode"] == stadsdeel]), by_wijk(cp[cp["wijkcode"] == stadsdeel])
     city_n = now.sum(axis=0).to_numpy(dtype="float64")  # every record of the city, also without a known wijk
     rate = city_n / city_pop if city_pop > 0 else np.full(len(keys), math.nan)  # the city rate per key
     per_wijk = now.reindex(pop.index, fill_value=0).to_numpy(dtype="float64")
@@ -430,8 +434,8 @@ def grid(c: pd.DataFrame, all_wijken: pd.DataFrame, mine: pd.DataFrame, themes: 
         "inwoners": p_row.astype("int64"), "key": np.repeat(np.array(keys, dtype=object), n_w),
         "thema": np.repeat(np.array([split_key(k)[1] if k != ALL else "Alle thema's" for k in keys], dtype=object),
                            n_w),
-        "n": now.reindex(codes, fill_value=0).to_numpy().T.ravel().astype("int64"),
-        "n_vorige": before.reindex(codes, fill_value=0).to_numpy().T.ravel().astype("int64"),
+        "n": own.reindex(codes, fill_value=0).to_numpy().T.ravel().astype("int64"),
+        "n_vorige": own_before.reindex(codes, fill_value=0).to_numpy().T.ravel().astype("int64"),
         "verwacht": np.where((p_row > 0) & ~np.isnan(m_row), m_row * p_row, math.nan),
         "index_eb": np.where((m_row != 0) & ~np.isnan(m_row) & (p_row >= MIN_INHABITANTS), index_eb, math.nan),
     })
