@@ -415,10 +415,11 @@ def grid(c: pd.DataFrame, all_wijken: pd.DataFrame, mine: pd.DataFrame, themes: 
     rate = city_n / city_pop if city_pop > 0 else np.full(len(keys), math.nan)  # the city rate per key
     per_wijk = now.reindex(pop.index, fill_value=0).to_numpy(dtype="float64")
     use = (pop >= MIN_INHABITANTS).to_numpy()
+    pop_used = pop.to_numpy()[use]
     shrunk = np.full((len(pop), len(keys)), math.nan)
-    for j, m in enumerate(rate):
-        if m > 0 and use.any():
-            shrunk[use, j], _ = marshall_eb(per_wijk[use, j], pop.to_numpy()[use], m)
+    for j, m in enumerate(rate if use.any() else []):
+        if m > 0:
+            shrunk[use, j], _ = marshall_eb(per_wijk[use, j], pop_used, m)
     # one row per key (outer) and wijk of the stadsdeel (inner)
     codes, n_w = mine["code"].to_numpy(), len(mine)
     p = mine["inwoners"].to_numpy(dtype="float64")

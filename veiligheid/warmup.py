@@ -90,7 +90,7 @@ def steps(path: str, token: str, today: dt.date | None = None) -> list[tuple[str
             for active in (True, False)]))
     # the first view of Dashboards veiligheid: whole city, default period, all themes (all of it for the analist;
     # tiles, map and table also for a wijkteam, who sees them with the model's hidden cells)
-    per, st0 = periods[F.DEFAULT_PRESET], F.FilterState()
+    st0 = F.FilterState()
     out.append(("Dashboards veiligheid: standaardweergave (hele stad, standaardperiode)",
                 lambda: [ui._query(path, token, *call) for call in shared.dashboard_queries(st0, per, fresh).values()]))
     return out
