@@ -239,6 +239,49 @@ def cache_mb(url: str) -> dict[str, float]:
     return {k: round(v, 1) for k, v in sorted(by.items(), key=lambda kv: -kv[1])}
 
 
+def ingest(inbox: Path, files: list[Path], wh: Path, env: dict) -> tuple[float, subprocess.CompletedProcess]:
+    inbox.mkdir(exist_ok=True)
+    for f in files:
+        shutil.copy(f, inbox / f.name)
+    t = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "pipelines", "ingest", "--inbox", str(inbox),
+                          "--warehouse", str(wh), "--json"], cwd=REPO, capture_output=True, text=True, env=env)
+    return time.perf_counter() - t, out
+
+
+def control_week(start_file: Path, files: list[Path], work: Path, args) -> dict:
+    """The soak's first week again, on the data of the year's end: a fresh server on the warehouse as it was
+    before the last week, the same sessions, the same pause, then the last week's ingest and the same reading
+    time. Its RSS against the soak's RSS after week 1 is what the data's growth costs; the soak's RSS after the
+    last week against it is what a year of running costs."""
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    start = work / "start.duckdb"
+    shutil.copyfile(start_file, start)
+    with run_server(start, work / "server") as srv:
+        wh = Path(srv["env"]["VEILIGHEID_WAREHOUSE"])
+        pid = server_pid(work / "server")
+        sampler = Sampler(pid, every=1.0)
+        sampler.start()
+        stop_browse, sessions = threading.Event(), {}
+        t = threading.Thread(target=lambda: asyncio.run((browse if args.clients == "browser" else browse_ws)(
+            srv["url"], args.sessions, stop_browse, sessions)), daemon=True)
+        t.start()
+        time.sleep(max(args.read_seconds, 20))
+        took, out = ingest(work / "inbox", files, wh, srv["env"])
+        time.sleep(args.read_seconds)
+        rss = sampler.rss[-1] if sampler.rss else None
+        rows = table_rows(wh)
+        stop_browse.set()
+        t.join(timeout=180)
+        sampler.stop.set()
+        sampler.join()
+    errors = [e for s in sessions.values() for e in s["errors"]]
+    return {"rss_mb_after_one_week": round(rss or 0), "rows": rows, "ingest_s": round(took, 2),
+            "ingest_exit": out.returncode, "session_actions": sum(len(s["times"]) for s in sessions.values()),
+            "session_errors": len(errors), "session_error_samples": errors[:3]}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--warehouse", type=Path, required=True, help="the warehouse to start from (not changed)")
@@ -249,6 +292,9 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=Path("/tmp/bench8"))
     ap.add_argument("--clients", choices=("browser", "ws"), default="browser",
                     help="sessions as headless Chromium pages or over the websocket protocol (no browser)")
+    ap.add_argument("--control", action="store_true",
+                    help="afterwards, a fresh server on the data of the year's end gets the same first week "
+                         "(the last week's ingest): separates growth by the data from growth by running a year")
     args = ap.parse_args()
     from veiligheid.warehouse import current_file
 
@@ -283,14 +329,9 @@ def main() -> int:
         for wi, files in enumerate(year, start=1):
             if time.monotonic() > t_end:
                 break
-            inbox.mkdir(exist_ok=True)
-            for f in files:
-                shutil.copy(f, inbox / f.name)
-            t = time.perf_counter()
-            out = subprocess.run([sys.executable, "-m", "pipelines", "ingest", "--inbox", str(inbox),
-                                  "--warehouse", str(wh), "--json"], cwd=REPO, capture_output=True, text=True,
-                                 env=srv["env"])
-            took = time.perf_counter() - t
+            if args.control and wi == len(year):  # the control starts from the data just before the last week
+                shutil.copyfile(current_file(wh), soak / "before-last.duckdb")
+            took, out = ingest(inbox, files, wh, srv["env"])
             res = json.loads(out.stdout) if out.stdout.strip() else {}
             size = current_file(wh).stat().st_size
             vdir_size = sum(p.stat().st_size for p in wh.with_name(wh.name + ".versions").glob("v*.duckdb"))
@@ -331,6 +372,8 @@ def main() -> int:
         "rows_first_last": [first["rows"], last["rows"]],
         "per_week": weeks,
     }
+    if args.control and (soak / "before-last.duckdb").exists():
+        report["control"] = control_week(soak / "before-last.duckdb", year[len(weeks) - 1], soak / "control", args)
     if rss_after.get(1):
         report["rss_growth_pct"] = round(100 * (rss_after[len(weeks)] - rss_after[1]) / rss_after[1], 1)
     report["file_growth_pct"] = round(100 * (last["file_mb"] - first["file_mb"]) / first["file_mb"], 1)
