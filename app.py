@@ -45,6 +45,7 @@ viewer = auth.gate()
 
 ui.require_warehouse()
 ui.pin_version()  # every query of this run reads one warehouse version (an ingest may swap meanwhile)
+warmup.note_version(ui.warehouse_path(), ui.token())  # a newer version: the old figures leave the caches
 fresh = ui.freshness()
 valid = ui.valid(fresh)
 ui.init_state(valid)

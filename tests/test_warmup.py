@@ -145,6 +145,137 @@ def test_the_thread_warms_each_new_version_once(app_warehouse):
     assert not t.is_alive()
 
 
+def test_a_new_version_drops_the_cached_figures_of_the_old_one_before_warming(app_warehouse, monkeypatch):
+    """After a weekly load, nothing asks for the old version's figures again; they are dropped (st.cache_data
+    and the city models) right before the new version is warmed, not on the first version or a new day."""
+    from veiligheid import shared, warmup
+    from veiligheid import warehouse as W
+
+    computed: list[str] = []
+
+    @st.cache_data(show_spinner=False)
+    def figure(token: str) -> int:
+        computed.append(token)
+        return len(computed)
+
+    monkeypatch.setattr(warmup, "_seen", {})  # this process has met no version yet
+    models_cleared: list[int] = []
+    monkeypatch.setattr(shared.city_model, "clear", lambda *a: models_cleared.append(1))
+    events: list[str] = []
+    warmed = threading.Event()
+
+    def fake_warm(path, token):
+        events.append(f"warm {token}")
+        figure(token)  # the warm-up fills the cache with the new version's figure
+        warmed.set()
+        return []
+
+    def forget():
+        events.append("forget")
+        warmup.forget_old_versions()
+
+    old = W.version_token(app_warehouse)
+    t = warmup.Warmer(app_warehouse, 0.05, fake_warm, forget)
+    t.start()
+    try:
+        assert warmed.wait(10)
+        time.sleep(0.3)
+        assert events == [f"warm {old}"] and models_cleared == []  # first version: nothing to drop
+        figure(old)
+        assert computed == [old]  # cached
+        warmed.clear()
+        with W.write_version(app_warehouse) as w:
+            w.con.execute("INSERT INTO quarantine (run_id, file) VALUES ('r', 'f')")
+        assert warmed.wait(10)
+        new = W.version_token(app_warehouse)
+        assert events == [f"warm {old}", "forget", f"warm {new}"] and models_cleared == [1]
+        figure(new)
+        assert computed == [old, new]  # the new version's figure is the warm-up's, not dropped
+        figure(old)
+        assert computed == [old, new, old]  # the old version's figure was dropped: computed again
+    finally:
+        t.stop.set()
+        t.join(5)
+
+
+def test_a_failing_cleanup_is_logged_and_the_new_version_is_still_warmed(app_warehouse, caplog, monkeypatch):
+    from veiligheid import warmup
+    from veiligheid import warehouse as W
+
+    monkeypatch.setattr(warmup, "_seen", {})
+
+    seen: list[str] = []
+    warmed = threading.Event()
+
+    def fake_warm(path, token):
+        seen.append(token)
+        warmed.set()
+        return []
+
+    def broken():
+        raise RuntimeError("kapot")
+
+    t = warmup.Warmer(app_warehouse, 0.05, fake_warm, broken)
+    t.start()
+    try:
+        assert warmed.wait(10)
+        warmed.clear()
+        with W.write_version(app_warehouse) as w:
+            w.con.execute("INSERT INTO quarantine (run_id, file) VALUES ('r', 'f')")
+        assert warmed.wait(10)
+        assert seen == [seen[0], W.version_token(app_warehouse)]
+        assert "oude versies uit de caches halen mislukt" in caplog.text
+    finally:
+        t.stop.set()
+        t.join(5)
+
+
+def test_only_a_version_not_met_before_drops_the_old_figures(monkeypatch):
+    """Versions come one after another: a run still on the old version after the new one was met drops
+    nothing again, and neither does the first version a process meets (or another warehouse's first)."""
+    from veiligheid import warmup
+
+    monkeypatch.setattr(warmup, "_seen", {})
+    dropped: list[int] = []
+
+    def note(path, token):
+        return warmup.note_version(path, token, lambda: dropped.append(1))
+
+    assert [note("/a", "v1"), note("/a", "v1"), note("/b", "w1"), note("/a", "missing")] == [False] * 4
+    assert note("/a", "v2") and dropped == [1]
+    assert [note("/a", "v1"), note("/a", "v2"), note("/b", "w1")] == [False] * 3 and dropped == [1]
+    assert note("/b", "w2") and note("/a", "v3") and dropped == [1, 1, 1]
+
+
+def test_the_first_page_run_on_a_new_version_drops_the_old_versions_figures(app_warehouse, monkeypatch):
+    """Without waiting for the warm-up (which looks once a minute, and may be busy): app.py notes the version
+    of every run."""
+    from veiligheid import warmup
+    from veiligheid import warehouse as W
+
+    monkeypatch.setattr(warmup, "_seen", {})
+    computed: list[str] = []
+
+    @st.cache_data(show_spinner=False)
+    def figure(token: str) -> int:
+        computed.append(token)
+        return len(computed)
+
+    at = app_test("wijkteam", page="views/data.py")
+    assert not at.exception
+    old = W.version_token(app_warehouse)
+    figure(old)
+    at.run()  # the same version again: nothing dropped
+    figure(old)
+    assert computed == [old]
+    with W.write_version(app_warehouse) as w:
+        w.con.execute("INSERT INTO quarantine (run_id, file) VALUES ('r', 'f')")
+    at.run()
+    assert not at.exception
+    figure(old)
+    assert computed == [old, old]
+
+
 def test_a_warm_up_that_raises_does_not_stop_the_thread_or_leave_it_busy(app_warehouse):
     from veiligheid import warmup
 

@@ -22,8 +22,11 @@ import math
 import os
 import threading
 import time
+from collections import deque
 from pathlib import Path
 from typing import Callable
+
+import streamlit as st
 
 from . import filters as F, priorities as P, shared, ui
 from .config import SETTINGS, min_count, setting_number
@@ -150,6 +153,48 @@ def release_memory() -> float | None:
     return None if before is None or after is None else round(before - after, 1)
 
 
+def forget_old_versions() -> None:
+    """Drop the cached figures of earlier warehouse versions.
+
+    Every cached figure is keyed on the version it was read from, so after a weekly load the old version's
+    entries are never asked for again; they would stay until each cache reaches its `max_entries` (up to 512
+    for the queries). The year-long soak (session 10) saw Streamlit's own account of these caches grow from
+    1 to 28 MB over 52 versions."""
+    st.cache_data.clear()
+    shared.city_model.clear()  # cache_resource, up to 8 models; the connections keep their own limit of 2
+
+
+_versions_lock = threading.Lock()
+_seen: dict[str, deque] = {}  # per warehouse path: the versions this process has worked on
+
+
+def note_version(path, token: str, forget: Callable[[], object] = forget_old_versions) -> bool:
+    """Called before anything is computed on a version (every page run in app.py, and the warm-up): the first
+    time this process meets a newer version of the warehouse, the figures of the older ones are dropped
+    (`forget`). True when that happened.
+
+    Versions are published one after another, so a version not met before is the newest; a run that is
+    still on an older version does not drop anything again. The lock is held while dropping, so nothing is
+    computed on the new version before the old figures are gone; a run still on the old version may cache a
+    last old figure, which goes with the next version. The first version a process meets drops nothing."""
+    if token == "missing":
+        return False
+    with _versions_lock:
+        seen = _seen.setdefault(str(path), deque(maxlen=16))
+        if token in seen:
+            return False
+        seen.append(token)
+        if len(seen) == 1:
+            return False
+        try:
+            forget()
+        except Exception:  # noqa: BLE001 - the old figures stay until evicted; go on with the new version
+            log.exception("oude versies uit de caches halen mislukt")
+            return False
+        log.info("nieuwe versie %s: cijfers van oudere versies uit de caches gehaald", token)
+        return True
+
+
 def interval() -> float:
     """Seconds between two looks at the warehouse version (VEILIGHEID_WARMUP_SECONDS; 0 or less: off)."""
     s = setting_number("VEILIGHEID_WARMUP_SECONDS")
@@ -162,9 +207,10 @@ class Warmer(threading.Thread):
     """Looks at the warehouse version every `every` seconds and warms each new one once, and again on a new
     day: the last day with data of a week still running is today (`queries.freshness`), so the keys move."""
 
-    def __init__(self, path: Path, every: float, warm_fn: Callable[[str, str], object] = warm):
+    def __init__(self, path: Path, every: float, warm_fn: Callable[[str, str], object] = warm,
+                 forget_fn: Callable[[], object] = forget_old_versions):
         super().__init__(name=THREAD_NAME, daemon=True)
-        self.path, self.every, self.warm_fn = Path(path), every, warm_fn
+        self.path, self.every, self.warm_fn, self.forget_fn = Path(path), every, warm_fn, forget_fn
         self.stop = threading.Event()
         self.busy: tuple[str, dt.datetime] | None = None  # (token, since) while warming
         self.last: dict | None = None  # the last warm-up: token, finished, seconds, steps, done
@@ -176,6 +222,7 @@ class Warmer(threading.Thread):
                 token = version_token(self.path) if self.path.exists() else "missing"
                 key = (token, dt.date.today())
                 if key != last and token != "missing":
+                    note_version(self.path, token, self.forget_fn)  # a newer version: drop the old figures first
                     last = key  # once per version and day, also when it fails (no retry loop every minute)
                     self.busy = (token, dt.datetime.now())
                     t = time.perf_counter()
