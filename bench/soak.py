@@ -249,6 +249,20 @@ def ingest(inbox: Path, files: list[Path], wh: Path, env: dict) -> tuple[float, 
     return time.perf_counter() - t, out
 
 
+def wait_warmed(server_root: Path, wh: Path, limit: float) -> float | None:
+    """Wait until the app's log says the current version is warmed (veiligheid.warmup), at most `limit`
+    seconds; the seconds waited, or None when it was not warmed in time."""
+    from veiligheid.warehouse import version_token
+
+    line = f"voorverwarmd: versie {version_token(wh)},"
+    t = time.perf_counter()
+    while time.perf_counter() - t < limit:
+        if line in (server_root / "run.log").read_text(errors="replace"):
+            return round(time.perf_counter() - t, 1)
+        time.sleep(1)
+    return None
+
+
 def control_week(start_file: Path, files: list[Path], work: Path, args) -> dict:
     """The soak's first week again, on the data of the year's end: a fresh server on the warehouse as it was
     before the last week, the same sessions, the same pause, then the last week's ingest and the same reading
@@ -269,6 +283,7 @@ def control_week(start_file: Path, files: list[Path], work: Path, args) -> dict:
         t.start()
         time.sleep(max(args.read_seconds, 20))
         took, out = ingest(work / "inbox", files, wh, srv["env"])
+        warmed = wait_warmed(work / "server", wh, args.first_week_warm) if args.first_week_warm else None
         time.sleep(args.read_seconds)
         rss = sampler.rss[-1] if sampler.rss else None
         rows = table_rows(wh)
@@ -277,7 +292,7 @@ def control_week(start_file: Path, files: list[Path], work: Path, args) -> dict:
         sampler.stop.set()
         sampler.join()
     errors = [e for s in sessions.values() for e in s["errors"]]
-    return {"rss_mb_after_one_week": round(rss or 0), "rows": rows, "ingest_s": round(took, 2),
+    return {"rss_mb_after_one_week": round(rss or 0), "rows": rows, "warmed_after_s": warmed, "ingest_s": round(took, 2),
             "ingest_exit": out.returncode, "session_actions": sum(len(s["times"]) for s in sessions.values()),
             "session_errors": len(errors), "session_error_samples": errors[:3]}
 
@@ -292,6 +307,9 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=Path("/tmp/bench8"))
     ap.add_argument("--clients", choices=("browser", "ws"), default="browser",
                     help="sessions as headless Chromium pages or over the websocket protocol (no browser)")
+    ap.add_argument("--first-week-warm", type=float, default=0, metavar="S",
+                    help="the first week lasts until the app has warmed its version (at most S seconds), as a real "
+                         "week does, before its memory is taken; 0 (default): --read-seconds like every week")
     ap.add_argument("--control", action="store_true",
                     help="afterwards, a fresh server on the data of the year's end gets the same first week "
                          "(the last week's ingest): separates growth by the data from growth by running a year")
@@ -332,11 +350,12 @@ def main() -> int:
             if args.control and wi == len(year):  # the control starts from the data just before the last week
                 shutil.copyfile(current_file(wh), soak / "before-last.duckdb")
             took, out = ingest(inbox, files, wh, srv["env"])
+            warmed = wait_warmed(soak / "server", wh, args.first_week_warm) if wi == 1 and args.first_week_warm else None
             res = json.loads(out.stdout) if out.stdout.strip() else {}
             size = current_file(wh).stat().st_size
             vdir_size = sum(p.stat().st_size for p in wh.with_name(wh.name + ".versions").glob("v*.duckdb"))
             weeks.append({"week": wi, "ingest_s": round(took, 2), "exit": out.returncode,
-                          "status": sorted({f["status"] for f in res.get("files", [])}),
+                          "status": sorted({f["status"] for f in res.get("files", [])}), "warmed_after_s": warmed,
                           "file_mb": round(size / 1e6, 1), "versions_mb": round(vdir_size / 1e6),
                           "rows": table_rows(wh), "rss_mb": round(sampler.rss[-1]) if sampler.rss else None,
                           "open_versions": open_versions(pid), "cache_mb": cache_mb(srv["url"])})
@@ -356,7 +375,7 @@ def main() -> int:
     sess_errors = [e for s in sessions.values() for e in s["errors"]]
     first, last = weeks[0], weeks[-1]
     report = {
-        "weeks": len(weeks), "sessions": args.sessions, "clients": args.clients, "read_seconds_per_week": args.read_seconds,
+        "weeks": len(weeks), "first_week_warm_s": args.first_week_warm, "sessions": args.sessions, "clients": args.clients, "read_seconds_per_week": args.read_seconds,
         "session_actions": len(sess_times), "session_errors": len(sess_errors), "session_error_samples": sess_errors[:5],
         "session_p50_s": round(statistics.median(sess_times), 2) if sess_times else None,
         "session_p95_s": round(p95(sess_times), 2) if sess_times else None,
