@@ -250,7 +250,7 @@ def test_only_a_version_not_met_before_drops_the_old_figures(monkeypatch):
 def test_the_first_page_run_on_a_new_version_drops_the_old_versions_figures(app_warehouse, monkeypatch):
     """Without waiting for the warm-up (which looks once a minute, and may be busy): app.py notes the version
     of every run."""
-    from veiligheid import warmup
+    from veiligheid import shared, warmup
     from veiligheid import warehouse as W
 
     monkeypatch.setattr(warmup, "_seen", {})
@@ -265,15 +265,17 @@ def test_the_first_page_run_on_a_new_version_drops_the_old_versions_figures(app_
     assert not at.exception
     old = W.version_token(app_warehouse)
     figure(old)
+    cases = shared.hennep_inputs(str(app_warehouse), old)  # a cache_resource: the same object while kept
     at.run()  # the same version again: nothing dropped
     figure(old)
-    assert computed == [old]
+    assert computed == [old] and shared.hennep_inputs(str(app_warehouse), old) is cases
     with W.write_version(app_warehouse) as w:
         w.con.execute("INSERT INTO quarantine (run_id, file) VALUES ('r', 'f')")
     at.run()
     assert not at.exception
     figure(old)
     assert computed == [old, old]
+    assert shared.hennep_inputs(str(app_warehouse), old) is not cases  # read again: it had been dropped
 
 
 def test_a_warm_up_that_raises_does_not_stop_the_thread_or_leave_it_busy(app_warehouse):

@@ -161,7 +161,11 @@ def forget_old_versions() -> None:
     for the queries). The year-long soak (session 10) saw Streamlit's own account of these caches grow from
     1 to 28 MB over 52 versions."""
     st.cache_data.clear()
-    shared.city_model.clear()  # cache_resource, up to 8 models; the connections keep their own limit of 2
+    # cache_resource: a session still holding one keeps a valid object. The city models themselves stay
+    # referenced by overview's content cache (two data generations) until the next generation; the hennep
+    # inputs are the old version's whole case tables. The connections keep their own limit of 2.
+    shared.city_model.clear()
+    shared.hennep_inputs.clear()
 
 
 _versions_lock = threading.Lock()
@@ -173,8 +177,10 @@ def note_version(path, token: str, forget: Callable[[], object] = forget_old_ver
     time this process meets a newer version of the warehouse, the figures of the older ones are dropped
     (`forget`). True when that happened.
 
-    Versions are published one after another, so a version not met before is the newest; a run that is
-    still on an older version does not drop anything again. The lock is held while dropping, so nothing is
+    Versions are published one after another, so a version not met before is normally the newest; a run
+    that is still on an older version does not drop anything again. (After `pipelines restore`, or when the
+    warm-up starts on a version a page run has already left behind, an older version can be the one not met
+    before: then figures are dropped too early, which costs only their computation.) The lock is held while dropping, so nothing is
     computed on the new version before the old figures are gone; a run still on the old version may cache a
     last old figure, which goes with the next version. The first version a process meets drops nothing."""
     if token == "missing":
