@@ -180,9 +180,11 @@ def note_version(path, token: str, forget: Callable[[], object] = forget_old_ver
     Versions are published one after another, so a version not met before is normally the newest; a run
     that is still on an older version does not drop anything again. (After `pipelines restore`, or when the
     warm-up starts on a version a page run has already left behind, an older version can be the one not met
-    before: then figures are dropped too early, which costs only their computation.) The lock is held while dropping, so nothing is
-    computed on the new version before the old figures are gone; a run still on the old version may cache a
-    last old figure, which goes with the next version. The first version a process meets drops nothing."""
+    before: then figures are dropped too early, which costs only their computation.)
+
+    The lock is held while dropping, so nothing is computed on the new version before the old figures are
+    gone; a run still on the old version may cache a last old figure, which goes with the next version. The
+    first version a process meets drops nothing."""
     if token == "missing":
         return False
     with _versions_lock:
