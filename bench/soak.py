@@ -263,6 +263,27 @@ def wait_warmed(server_root: Path, wh: Path, limit: float) -> float | None:
     return None
 
 
+@contextlib.contextmanager
+def serving(start: Path, root: Path, args):
+    """The app on a copy of `start` (under `root`), its CPU/RSS sampled every second, and `args.sessions`
+    sessions reading until the block ends: yields (srv, warehouse path, pid, sampler, sessions)."""
+    with run_server(start, root) as srv:
+        pid = server_pid(root)
+        sampler = Sampler(pid, every=1.0)
+        sampler.start()
+        stop_browse, sessions = threading.Event(), {}
+        t = threading.Thread(target=lambda: asyncio.run((browse if args.clients == "browser" else browse_ws)(
+            srv["url"], args.sessions, stop_browse, sessions)), daemon=True)
+        t.start()
+        try:
+            yield srv, Path(srv["env"]["VEILIGHEID_WAREHOUSE"]), pid, sampler, sessions
+        finally:
+            stop_browse.set()
+            t.join(timeout=180)
+            sampler.stop.set()
+            sampler.join()
+
+
 def control_week(start_file: Path, files: list[Path], work: Path, args) -> dict:
     """The soak's first week again, on the data of the year's end: a fresh server on the warehouse as it was
     before the last week, the same sessions, the same pause, then the last week's ingest and the same reading
@@ -272,25 +293,13 @@ def control_week(start_file: Path, files: list[Path], work: Path, args) -> dict:
     work.mkdir(parents=True)
     start = work / "start.duckdb"
     shutil.copyfile(start_file, start)
-    with run_server(start, work / "server") as srv:
-        wh = Path(srv["env"]["VEILIGHEID_WAREHOUSE"])
-        pid = server_pid(work / "server")
-        sampler = Sampler(pid, every=1.0)
-        sampler.start()
-        stop_browse, sessions = threading.Event(), {}
-        t = threading.Thread(target=lambda: asyncio.run((browse if args.clients == "browser" else browse_ws)(
-            srv["url"], args.sessions, stop_browse, sessions)), daemon=True)
-        t.start()
+    with serving(start, work / "server", args) as (srv, wh, _pid, sampler, sessions):
         time.sleep(max(args.read_seconds, 20))
         took, out = ingest(work / "inbox", files, wh, srv["env"])
         warmed = wait_warmed(work / "server", wh, args.first_week_warm) if args.first_week_warm else None
         time.sleep(args.read_seconds)
         rss = sampler.rss[-1] if sampler.rss else None
         rows = table_rows(wh)
-        stop_browse.set()
-        t.join(timeout=180)
-        sampler.stop.set()
-        sampler.join()
     errors = [e for s in sessions.values() for e in s["errors"]]
     return {"rss_mb_after_one_week": round(rss or 0), "rows": rows, "warmed_after_s": warmed, "ingest_s": round(took, 2),
             "ingest_exit": out.returncode, "session_actions": sum(len(s["times"]) for s in sessions.values()),
@@ -324,17 +333,7 @@ def main() -> int:
     shutil.copyfile(current_file(args.warehouse), start)
     t_end = time.monotonic() + args.limit
 
-    with run_server(start, soak / "server") as srv:
-        wh = Path(srv["env"]["VEILIGHEID_WAREHOUSE"])
-        pid = server_pid(soak / "server")
-        sampler = Sampler(pid, every=1.0)
-        sampler.start()
-        stop_browse = threading.Event()
-        sessions: dict = {}
-        browser_thread = threading.Thread(
-            target=lambda: asyncio.run((browse if args.clients == "browser" else browse_ws)(
-                srv["url"], args.sessions, stop_browse, sessions)), daemon=True)
-        browser_thread.start()
+    with serving(start, soak / "server", args) as (srv, wh, pid, sampler, sessions):
         reader_file = soak / "reader.py"
         reader_file.write_text(READER.format(repo=str(REPO)))
         stop_file = soak / "stop-readers"
@@ -367,10 +366,6 @@ def main() -> int:
         time.sleep(2)
         stop_file.write_text("x")
         reader_reports = [json.loads(r.communicate(timeout=120)[0]) for r in readers]
-        stop_browse.set()
-        browser_thread.join(timeout=180)
-        sampler.stop.set()
-        sampler.join()
     sess_times = [x for s in sessions.values() for x in s["times"]]
     sess_errors = [e for s in sessions.values() for e in s["errors"]]
     first, last = weeks[0], weeks[-1]
