@@ -163,6 +163,26 @@ def test_map_view_and_labels():
     assert v["longitude"] == pytest.approx(5.905) and maps.VIEW["zoom"] < v["zoom"] <= 12.8
 
 
+def test_a_map_does_not_try_the_jupyter_import_on_every_run(monkeypatch):
+    """pydeck imports its Jupyter widget four times per Deck to see whether it is installed; maps asks once per
+    process (the failed import cost 2-10 ms a map in every rerun). The map itself is unchanged."""
+    import builtins
+
+    fc = {"type": "FeatureCollection", "features": []}
+    first = maps.deck(fc, [], "wijk").to_json()
+    tries, real = [], builtins.__import__
+
+    def counting(name, globals=None, locals=None, fromlist=(), level=0):
+        if level and name == "widget" and (globals or {}).get("__package__", "").startswith("pydeck"):
+            tries.append(name)
+        return real(name, globals, locals, fromlist, level)
+
+    monkeypatch.setattr(builtins, "__import__", counting)
+    again = [maps.deck(fc, [], "wijk").to_json() for _ in range(3)]
+    assert tries == []
+    assert again == [first] * 3
+
+
 def test_the_vectorised_exact_test_gives_scipys_p_values_exactly():
     """stats.binom_two_sided follows scipy's binomtest step by step (binary search on the pmf) for whole
     arrays; it must give the very same p-values, also for counts in the millions and unequal exposures."""

@@ -598,6 +598,11 @@ def period_protection(con, period, data_end: dt.date, policy: Policy) -> Protect
     return city_protection(*protection_input(con), period.start, period.end, data_end, policy)
 
 
+def _value_masks(col: pd.Series, values) -> dict:
+    """{value: boolean numpy mask of col == value} (missing values match nothing)."""
+    return {v: (col == v).fillna(False).to_numpy(dtype=bool) for v in values}
+
+
 def _arrays(cases: pd.DataFrame, wijken: pd.DataFrame, sds: pd.DataFrame, start: dt.date, end: dt.date,
             data_end: dt.date) -> SimpleNamespace:
     """What every area view of one period needs, as numpy arrays (computed once for all views)."""
@@ -621,10 +626,14 @@ def _arrays(cases: pd.DataFrame, wijken: pd.DataFrame, sds: pd.DataFrame, start:
         chain={k: v.to_numpy() for k, v in chain_masks(cases, asof).items()},
         state={k: v.to_numpy() for k, v in chain_masks(cases, ref).items()},
         herhaling=cases["herhaling"].to_numpy(dtype=bool), first_repeat=first_repeat(cases, ref).to_numpy(),
-        stroom=cases["stroomdiefstal"].to_numpy(dtype=bool), besluit=cases["besluit_13b"].to_numpy(),
-        pand=cases["type_pand"].to_numpy(), eigendom=cases["eigendom"].to_numpy(),
-        started=_between(cases["sluiting_begin"], start, ref).to_numpy(), src=cases["signaalbron"].to_numpy(),
-        sig_ref=_on_or_before(cases["signaaldatum"], ref).to_numpy(), sig_year=cases["signaaldatum"].dt.year.to_numpy(),
+        stroom=cases["stroomdiefstal"].to_numpy(dtype=bool),
+        # one boolean mask per value, compared once (a string column compares element by element, and every
+        # one of the ~54 area views needs them)
+        besluit_is=_value_masks(cases["besluit_13b"], ("Waarschuwing", "Sluiting")),
+        pand_is=_value_masks(cases["type_pand"], PREMISES), eigendom_is=_value_masks(cases["eigendom"], OWNERSHIP),
+        started=_between(cases["sluiting_begin"], start, ref).to_numpy(), src_is=_value_masks(cases["signaalbron"], SOURCES),
+        sig_ref=_on_or_before(cases["signaaldatum"], ref).to_numpy(),
+        year_is=_value_masks(cases["signaaldatum"].dt.year, years),
         stuck={k: v.to_numpy() for k, v in stuck_masks(cases, ref).items()}, mlist=mlist, months=months_m, years=years)
 
 
@@ -682,17 +691,17 @@ def view_cells(cases: pd.DataFrame, wijken: pd.DataFrame, sds: pd.DataFrame, sta
     t_dis = sel_key("ruimingen")
     t_theft = c.add(("tegel", "stroomdiefstal"), area & rui_p & x.stroom)
     c.partition(t_dis, [t_theft])
-    t_warn = c.add(("tegel", "waarschuwing"), area & rui_p & (x.besluit == "Waarschuwing"))
-    t_sclose = c.add(("tegel", "sluitingsbesluit"), area & rui_p & (x.besluit == "Sluiting"))
+    t_warn = c.add(("tegel", "waarschuwing"), area & rui_p & x.besluit_is["Waarschuwing"])
+    t_sclose = c.add(("tegel", "sluitingsbesluit"), area & rui_p & x.besluit_is["Sluiting"])
     c.partition(t_dis, [t_warn, t_sclose])
     t_started = c.add(("tegel", "sluitingen_gestart"), area & x.started)
     t_force = c.add(("tegel", "sluitingen_van_kracht"), area & state["sluiting"] & ~state["heropening"])
 
     # --- premises of the dismantlings in the period (type x eigendom with margins; grand total = tile)
-    ptype = {t: c.add(("pand", t), area & rui_p & (x.pand == t)) for t in PREMISES}
-    powner = {e: c.add(("eigendom", e), area & rui_p & (x.eigendom == e)) for e in OWNERSHIP}
-    pcell = {(t, e): c.add(("pand_eigendom", t, e), area & rui_p & (x.pand == t)
-                           & (x.eigendom == e)) for t in PREMISES for e in OWNERSHIP}
+    ptype = {t: c.add(("pand", t), area & rui_p & x.pand_is[t]) for t in PREMISES}
+    powner = {e: c.add(("eigendom", e), area & rui_p & x.eigendom_is[e]) for e in OWNERSHIP}
+    pcell = {(t, e): c.add(("pand_eigendom", t, e), area & rui_p & x.pand_is[t]
+                           & x.eigendom_is[e]) for t in PREMISES for e in OWNERSHIP}
     c.partition(t_dis, list(ptype.values()))
     c.partition(t_dis, list(powner.values()))
     for t in PREMISES:
@@ -711,9 +720,9 @@ def view_cells(cases: pd.DataFrame, wijken: pd.DataFrame, sds: pd.DataFrame, sta
     c.partition(f["sluiting"], [f["heropening"]])
 
     # --- sources of the same cases
-    src = x.src
-    s_sig = {s: c.add(("bron", "signalen", s), cohort & (src == s)) for s in SOURCES}
-    s_rui = {s: c.add(("bron", "geruimd", s), cohort & chain["ruiming"] & (src == s)) for s in SOURCES}
+    src_is = x.src_is
+    s_sig = {s: c.add(("bron", "signalen", s), cohort & src_is[s]) for s in SOURCES}
+    s_rui = {s: c.add(("bron", "geruimd", s), cohort & chain["ruiming"] & src_is[s]) for s in SOURCES}
     c.partition(t_sig, list(s_sig.values()))
     c.partition(f["ruiming"], list(s_rui.values()))
     for s in SOURCES:
@@ -739,11 +748,11 @@ def view_cells(cases: pd.DataFrame, wijken: pd.DataFrame, sds: pd.DataFrame, sta
         c.partition(tile, in_parts)
 
     # --- hit rates per source per calendar year (signals up to ref; dismantled as known on asof)
-    years, sig_ref, sig_year = x.years, x.sig_ref, x.sig_year
+    years, sig_ref = x.years, x.sig_ref
     for y in years:
-        in_y = area & sig_ref & (sig_year == y)
-        y_sig = {s: c.add(("bronjaar", "signalen", s, y), in_y & (src == s)) for s in SOURCES}
-        y_rui = {s: c.add(("bronjaar", "geruimd", s, y), in_y & chain["ruiming"] & (src == s)) for s in SOURCES}
+        in_y = area & sig_ref & x.year_is[y]
+        y_sig = {s: c.add(("bronjaar", "signalen", s, y), in_y & src_is[s]) for s in SOURCES}
+        y_rui = {s: c.add(("bronjaar", "geruimd", s, y), in_y & chain["ruiming"] & src_is[s]) for s in SOURCES}
         for s in SOURCES:
             c.partition(y_sig[s], [y_rui[s]])
 

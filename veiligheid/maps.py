@@ -5,13 +5,21 @@ the map readable on its own.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 import pandas as pd
 import pydeck as pdk
+import pydeck.bindings.deck as _pdk_deck
 
 from . import fmt
+
+# pydeck asks "is the Jupyter widget installed?" four times per Deck, by importing it; without ipywidgets that
+# failed import runs again every time (2-10 ms a map, in every rerun). The answer cannot change while the app
+# runs, so it is asked once.
+if not hasattr(_pdk_deck.has_jupyter_extra, "cache_info"):
+    _pdk_deck.has_jupyter_extra = functools.cache(_pdk_deck.has_jupyter_extra)
 
 LAYER_ID = "gebieden"
 NO_DATA = [210, 210, 210, 255]

@@ -1,0 +1,93 @@
+"""Page reruns as the server does them (issue 8): one session per role over Streamlit's websocket protocol.
+
+    nice -n 10 .venv/bin/python bench/rerun_ws.py --warehouse /tmp/bench8/w5000000/warehouse.duckdb
+
+`bench/bench_scale.py --only pages` times reruns in AppTest. AppTest compiles the page scripts again on
+every run (it makes a new `ScriptCache` per run; a server keeps one for all sessions) and builds its own
+element tree afterwards, so it measures more than a user waits for. This script starts the real server
+(`./run.sh` on a copy of the warehouse, warm-up off, so every new selection is computed) and, per role and
+page, sends what a user's clicks send: a new Stadsdeel together with a new Periode (on Prioriteiten: a new
+Stadsdeel and Kwartaal), timed from the request until the server's `script_finished` (all deltas sent).
+
+1. `miss`: --runs selections, each one not seen before in this server (the figures are computed);
+2. `hit`: the same selections again (the figures come from the caches: a user going back and forth).
+
+Drawing in the browser comes on top (see `bench/bench_scale.py --only browser`). Prints a JSON line per
+page and role, and a Markdown table; writes `<out>/rerun-ws.json`.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.bench_scale import p95  # noqa: E402
+from bench.load_ws import Session  # noqa: E402
+from tests.e2e.browser import run_server  # noqa: E402
+
+PAGES = ["Dashboards veiligheid", "Prioriteiten per stadsdeel", "Cybercrime: slachtofferprofielen", "Hennepteelt"]
+
+
+def selections(s: Session, page: str, runs: int) -> list[list[tuple[str, str]]]:
+    """The (label, option) pairs of each rerun: every stadsdeel in turn, with the period (or quarter) moving
+    along, so that no pair repeats within `runs`."""
+    other = "Kwartaal" if page.startswith("Prioriteiten") else "Periode"
+    sd = [o for o in s.widgets["Stadsdeel"].options]
+    per = list(s.widgets[other].options)[:4]
+    return [[("Stadsdeel", sd[(i * 3 + 1) % len(sd)]), (other, per[(i // len(sd) + i) % len(per)])]
+            for i in range(runs)]
+
+
+async def one_role(url: str, role: str, runs: int) -> list[dict]:
+    s = Session(url)
+    await s.login(role)
+    out = []
+    for page in PAGES:
+        await s.rerun(page_hash=s.pages[page])
+        sels = selections(s, page, runs)
+        rec = {"role": role, "page": page}
+        for phase in ("miss", "hit"):
+            times, errors = [], 0
+            for sel in sels:
+                states = [Session.state(s.widgets[label].id, string_value=value) for label, value in sel]
+                times.append(await s.rerun(states))
+                errors += s.exceptions
+            rec[phase] = {"median_s": round(statistics.median(times), 3), "p95_s": round(p95(times), 3),
+                          "runs": len(times), "errors": errors}
+        print(json.dumps(rec), flush=True)
+        out.append(rec)
+    await s.close()
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--warehouse", required=True, type=Path)
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--out", type=Path, default=Path("/tmp/bench8/rerun-ws"))
+    args = ap.parse_args()
+    recs = []
+    with run_server(args.warehouse, args.out / "server", VEILIGHEID_WARMUP_SECONDS="0") as srv:
+        for role in ("wijkteam", "analist"):
+            t = time.perf_counter()
+            recs += asyncio.run(one_role(srv["url"], role, args.runs))
+            print(f"# {role}: {time.perf_counter() - t:.0f} s", flush=True)
+    (args.out / "rerun-ws.json").write_text(json.dumps(recs, indent=1))
+    print("\n| pagina | rol | mist: mediaan / p95 | raakt: mediaan / p95 | fouten |\n|---|---|---|---|---|")
+    for r in recs:
+        m, h = r["miss"], r["hit"]
+        fmt = lambda x: f"{x:.2f}".replace(".", ",")  # noqa: E731
+        print(f"| {r['page']} | {r['role']} | {fmt(m['median_s'])} / {fmt(m['p95_s'])} | "
+              f"{fmt(h['median_s'])} / {fmt(h['p95_s'])} | {m['errors'] + h['errors']} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
