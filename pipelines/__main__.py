@@ -266,7 +266,7 @@ def _firstrun(args) -> int:
     from pipelines.demo import generate
     from pipelines.ingest import run_ingest
     from veiligheid.config import Config
-    from veiligheid.warehouse import connect_readonly, ensure_warehouse
+    from veiligheid.warehouse import connect_readonly, ensure_day_counts, ensure_warehouse
 
     cfg = Config.from_env()
     ensure_warehouse(cfg.warehouse, cfg.keep_versions, cfg.lock_timeout)
@@ -277,6 +277,8 @@ def _firstrun(args) -> int:
         con.close()
     if runs:
         print(f"warehouse {cfg.warehouse}: bevat al data")
+        if ensure_day_counts(cfg.warehouse, cfg.keep_versions, cfg.lock_timeout):
+            print("dagtellingen van de incidenten toegevoegd (nieuwe versie van het warehouse)")
         _demo_accounts(cfg)
         return 0
     print(f"Eerste start: het warehouse {cfg.warehouse} is leeg; er worden demodata gemaakt en geladen.")

@@ -181,3 +181,108 @@ def test_one_process_sees_a_new_version_while_an_old_connection_is_open(env, buu
     assert old.execute("SELECT count(*) FROM incidenten").fetchone()[0] == 10  # its own snapshot
     old.close()
     new.close()
+
+
+# ------------------------------------------------------------------ day counts (the pages' source of incident counts)
+def _raw_day_counts(con):
+    """The day counts computed in pandas from the incident rows (independent of the SQL that builds them)."""
+    inc = con.execute("SELECT pleegdatum, buurtcode, wijkcode, soort_code, status FROM incidenten").df()
+    sm = con.execute("SELECT code AS soort_code, thema, stadsbrede_prioriteit AS prio, high_impact_crime AS hic "
+                     "FROM soort_misdrijf").df()
+    inc = inc[inc["status"].fillna("actief") != "vervallen"].merge(sm, on="soort_code")
+    inc["hic"] = inc["hic"].astype(int)
+    keys = ["pleegdatum", "buurtcode", "wijkcode", "thema", "prio"]
+    out = inc.groupby(keys, dropna=False).agg(n=("hic", "size"), n_hic=("hic", "sum")).reset_index()
+    return _sorted_counts(out)
+
+
+def _sorted_counts(df):
+    df = df.astype({"n": "int64", "n_hic": "int64", "prio": bool})
+    df["pleegdatum"] = df["pleegdatum"].astype("datetime64[us]")
+    return df.sort_values(["pleegdatum", "buurtcode", "wijkcode", "thema"], na_position="first").reset_index(drop=True)
+
+
+def _day_table(con):
+    return _sorted_counts(con.execute("SELECT pleegdatum, buurtcode, wijkcode, thema, prio, n, n_hic "
+                                      "FROM incidenten_dag").df())
+
+
+def test_day_counts_equal_the_incidents_in_every_version(demo_warehouse, tmp_path):
+    """Every version's incidenten_dag holds exactly its own active incidents per day, area and theme: after the
+    demo ingest, and after a write that withdraws, moves and removes incidents."""
+    import pandas as pd
+
+    from tests.conftest_app import copy_warehouse
+    from veiligheid.warehouse import write_version
+
+    wh = copy_warehouse(demo_warehouse, tmp_path / "data")
+    con = connect_readonly(wh)
+    before = _day_table(con)
+    pd.testing.assert_frame_equal(before, _raw_day_counts(con))
+    assert before["n"].sum() > 1000
+    con.close()
+
+    with write_version(wh) as w:
+        w.con.execute("UPDATE incidenten SET status = 'vervallen' WHERE registratienummer IN "
+                      "(SELECT registratienummer FROM incidenten ORDER BY registratienummer LIMIT 50)")
+        w.con.execute("UPDATE incidenten SET buurtcode = NULL WHERE registratienummer IN "
+                      "(SELECT registratienummer FROM incidenten ORDER BY registratienummer DESC LIMIT 40)")
+        w.con.execute("DELETE FROM incidenten WHERE pleegdatum = (SELECT max(pleegdatum) FROM incidenten)")
+    con = connect_readonly(wh)
+    after = _day_table(con)
+    pd.testing.assert_frame_equal(after, _raw_day_counts(con))
+    assert after["n"].sum() < before["n"].sum() - 50 and after["buurtcode"].isna().any()  # also without a wijk
+    con.close()
+
+
+def test_pages_read_the_same_counts_from_a_version_without_day_counts(demo_warehouse, tmp_path):
+    """A version written before incidenten_dag existed (say an old version restored) gives the same figures,
+    computed from the incidents; the next start (`pipelines firstrun`) adds the table in a new version."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from tests.conftest_app import copy_warehouse
+    from veiligheid import filters as F
+    from veiligheid import priorities as P
+    from veiligheid import queries as Q
+    from veiligheid import signals
+    from veiligheid.warehouse import current_file, ensure_day_counts
+
+    def figures(path):
+        con = connect_readonly(path)
+        fresh = Q.freshness(con)
+        out = {}
+        for preset, sd, themes in (("13w", None, ()), ("52w", "WK026801", ("Overvallen", "Geweld")), ("4w", None, ("Auto-inbraken",))):
+            p = F.resolve_period(F.FilterState(preset=preset), fresh.data_end)
+            out[preset, "tiles"] = Q.tiles(con, p, themes, sd, None, fresh.data_start)
+            out[preset, "stadsdelen"] = Q.area_table(con, p, "stadsdeel", themes, None, fresh.data_start)
+            out[preset, "wijken"] = Q.area_table(con, p, "wijk", themes, sd, fresh.data_start)
+            out[preset, "weekly"] = Q.weekly(con, fresh.data_end - dt.timedelta(weeks=51), fresh.data_end, themes, sd,
+                                             None, fresh.data_start)
+        out["blocks"] = Q.block_counts(con, fresh.data_end).sort_values(["wijk", "thema", "blok"]).reset_index(drop=True)
+        q = P.Quarter.of(fresh.data_end)
+        out["prio"] = P.counts(con, q.shift(-5), q).sort_values(
+            ["bron", "thema", "buurtcode", "wijkcode", "kwartaal"], na_position="first").reset_index(drop=True)
+        out["signals"] = signals.weekly_counts(con, "WK026803", fresh.data_end, 30)
+        con.close()
+        return out
+
+    wh = copy_warehouse(demo_warehouse, tmp_path / "data")
+    with_table = figures(wh)
+    assert with_table["13w", "tiles"]["n"].sum() > 0 and with_table["prio"]["n"].sum() > 0
+    raw = duckdb.connect(str(current_file(wh)))
+    raw.execute("DROP TABLE incidenten_dag")
+    raw.close()
+    con = connect_readonly(wh)
+    assert "incidenten_dag" not in Q.day_counts(con)  # the fallback is in use
+    con.close()
+    without = figures(wh)
+    for k, df in with_table.items():
+        pd.testing.assert_frame_equal(df, without[k], check_dtype=False, obj=str(k))
+
+    assert ensure_day_counts(wh) is True and ensure_day_counts(wh) is False
+    con = connect_readonly(wh)
+    assert Q.day_counts(con) == "incidenten_dag"
+    pd.testing.assert_frame_equal(_day_table(con), _raw_day_counts(con))
+    con.close()

@@ -223,11 +223,11 @@ def counts(con, first: Quarter, last: Quarter) -> pd.DataFrame:
     """
     lo, hi = first.start, last.end
     df = queries._df(con, f"""
-        SELECT 'incidenten' AS bron, s.thema, i.buurtcode, i.wijkcode,
-               CAST(date_trunc('quarter', i.pleegdatum) AS DATE) AS kwartaal,
-               count(*) AS n, count(*) FILTER (WHERE s.high_impact_crime) AS n_hic
-        FROM incidenten i JOIN soort_misdrijf s ON s.code = i.soort_code
-        WHERE {queries.ACTIVE} AND i.pleegdatum BETWEEN ? AND ?
+        SELECT 'incidenten' AS bron, d.thema, d.buurtcode, d.wijkcode,
+               CAST(date_trunc('quarter', d.pleegdatum) AS DATE) AS kwartaal,
+               sum(d.n) AS n, sum(d.n_hic) AS n_hic
+        FROM {queries.day_counts(con)} d
+        WHERE d.pleegdatum BETWEEN ? AND ?
         GROUP BY ALL
         UNION ALL
         SELECT 'registraties', r.categorie, r.buurtcode, r.wijkcode,

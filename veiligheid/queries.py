@@ -14,6 +14,7 @@ import duckdb
 import pandas as pd
 
 from . import fmt, stats
+from .warehouse import DAY_COUNTS, DAY_COUNTS_SELECT
 
 ACTIVE = "coalesce(i.status, 'actief') <> 'vervallen'"
 TOTAL = "Totaal"
@@ -33,6 +34,15 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) 
         return cur.execute(sql, params or []).fetchall()
     finally:
         cur.close()
+
+
+def day_counts(con: duckdb.DuckDBPyConnection) -> str:
+    """The FROM source of the active incidents counted per day, area and theme (columns pleegdatum, buurtcode,
+    wijkcode, thema, prio, n, n_hic; see warehouse.DAY_COUNTS): the table, or for a version written before the
+    table existed (an old version restored), the same counts computed from the incidents."""
+    have = _rows(con, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?",
+                 [DAY_COUNTS])[0][0]
+    return DAY_COUNTS if have else f"({DAY_COUNTS_SELECT})"
 
 
 # ------------------------------------------------------------------ freshness and meta
@@ -138,11 +148,27 @@ def _filter_sql(themes: tuple[str, ...] | list[str] = (), stadsdeel: str | None 
     return " AND ".join(parts), params
 
 
+def _day_filter_sql(themes: tuple[str, ...] | list[str] = (), stadsdeel: str | None = None,
+                    wijk: str | None = None) -> tuple[str, list]:
+    """_filter_sql for the day counts (alias d; withdrawn incidents are not in them)."""
+    parts, params = ["TRUE"], []
+    if themes:
+        parts.append(f"d.thema IN ({', '.join('?' for _ in themes)})")
+        params.extend(themes)
+    if wijk:
+        parts.append("d.buurtcode = ?")
+        params.append(wijk)
+    elif stadsdeel:
+        parts.append("d.wijkcode = ?")
+        params.append(stadsdeel)
+    return " AND ".join(parts), params
+
+
 def _periods_sql(p) -> tuple[str, list]:
-    """count columns n (period), n_vorige (previous equal period), n_jaar (a year earlier)."""
-    sql = """count(*) FILTER (WHERE i.pleegdatum BETWEEN ? AND ?) AS n,
-             count(*) FILTER (WHERE i.pleegdatum BETWEEN ? AND ?) AS n_vorige,
-             count(*) FILTER (WHERE i.pleegdatum BETWEEN ? AND ?) AS n_jaar"""
+    """Count columns on the day counts: the sums of n (period, previous equal period, a year earlier)."""
+    sql = """coalesce(sum(d.n) FILTER (WHERE d.pleegdatum BETWEEN ? AND ?), 0) AS n,
+             coalesce(sum(d.n) FILTER (WHERE d.pleegdatum BETWEEN ? AND ?), 0) AS n_vorige,
+             coalesce(sum(d.n) FILTER (WHERE d.pleegdatum BETWEEN ? AND ?), 0) AS n_jaar"""
     return sql, [p.start, p.end, p.prev_start, p.prev_end, p.ya_start, p.ya_end]
 
 
@@ -182,18 +208,18 @@ def tiles(con, p, themes: tuple[str, ...] = (), stadsdeel: str | None = None, wi
 
     Columns: thema, n, n_vorige, n_jaar, per_1000, verandering_/p_/significant_/richting_ {vorige, jaar}.
     """
-    where, params = _filter_sql((), stadsdeel, wijk)
+    where, params = _day_filter_sql((), stadsdeel, wijk)
     cols, cparams = _periods_sql(p)
     prio = priority_themes(con)
-    sel = f"s.thema IN ({', '.join('?' for _ in themes)})" if themes else "TRUE"
+    sel = f"d.thema IN ({', '.join('?' for _ in themes)})" if themes else "TRUE"
     df = _df(con, f"""
         WITH f AS (
-            SELECT i.pleegdatum, s.thema, s.stadsbrede_prioriteit AS prio, ({sel}) AS selected
-            FROM incidenten i JOIN soort_misdrijf s ON s.code = i.soort_code
-            WHERE {where} AND i.pleegdatum BETWEEN ? AND ?)
-        SELECT thema, {cols} FROM f i WHERE prio GROUP BY thema
+            SELECT d.pleegdatum, d.thema, d.prio, ({sel}) AS selected, d.n
+            FROM {day_counts(con)} d
+            WHERE {where} AND d.pleegdatum BETWEEN ? AND ?)
+        SELECT thema, {cols} FROM f d WHERE prio GROUP BY thema
         UNION ALL
-        SELECT '{TOTAL}', {cols} FROM f i WHERE selected""",
+        SELECT '{TOTAL}', {cols} FROM f d WHERE selected""",
              [*themes, *params, *_range(p), *cparams, *cparams])
     df = df.set_index("thema").reindex([*prio, TOTAL]).fillna(0).astype("int64").reset_index()
     return _add_comparisons(df, p, selection_inhabitants(con, stadsdeel, wijk), data_start)
@@ -206,7 +232,7 @@ def area_table(con, p, level: str, themes: tuple[str, ...] = (), stadsdeel: str 
     Columns: code, naam, stadsdeel, inwoners, n, n_vorige, n_jaar, per_1000, index (city = 100),
     verandering_/p_/significant_/richting_ {vorige, jaar}.
     """
-    where, params = _filter_sql(themes)
+    where, params = _day_filter_sql(themes)
     cols, cparams = _periods_sql(p)
     if level == "stadsdeel":
         areas_sql = "SELECT wijkcode AS code, stadsdeel AS naam, stadsdeel, inwoners FROM wijken"
@@ -221,9 +247,9 @@ def area_table(con, p, level: str, themes: tuple[str, ...] = (), stadsdeel: str 
     # in the period (the same filter, without the area restriction): the reference of the index
     df = _df(con, f"""
         WITH c AS MATERIALIZED (
-            SELECT i.{key} AS code, {cols}
-            FROM incidenten i JOIN soort_misdrijf s ON s.code = i.soort_code
-            WHERE {where} AND i.pleegdatum BETWEEN ? AND ?
+            SELECT d.{key} AS code, {cols}
+            FROM {day_counts(con)} d
+            WHERE {where} AND d.pleegdatum BETWEEN ? AND ?
             GROUP BY 1)
         SELECT a.code, a.naam, a.stadsdeel, a.inwoners,
                coalesce(c.n, 0) AS n, coalesce(c.n_vorige, 0) AS n_vorige, coalesce(c.n_jaar, 0) AS n_jaar,
@@ -247,22 +273,23 @@ def weekly(con, first_monday: dt.date, last_day: dt.date, themes: tuple[str, ...
     Columns: week (Monday, date), week_id ('2026-W47'), n, n_vorig_jaar (the same weekdays 52 weeks
     earlier; NaN before `data_start`), gemiddelde_4w (trailing 4-week moving average; the 3 weeks before the range are used).
     """
-    where, params = _filter_sql(themes, stadsdeel, wijk)
+    where, params = _day_filter_sql(themes, stadsdeel, wijk)
     first = first_monday - dt.timedelta(days=first_monday.isoweekday() - 1)
     lo = first - dt.timedelta(weeks=3)
+    src = day_counts(con)
     df = _df(con, f"""
         WITH weeks AS (
             SELECT CAST(w AS DATE) AS week FROM range(CAST(? AS TIMESTAMP), CAST(? AS TIMESTAMP) + INTERVAL 1 DAY,
                                                       INTERVAL 7 DAY) t(w)),
         c AS (
-            SELECT CAST(date_trunc('week', i.pleegdatum) AS DATE) AS week, count(*) AS n
-            FROM incidenten i JOIN soort_misdrijf s ON s.code = i.soort_code
-            WHERE {where} AND i.pleegdatum BETWEEN ? AND ?
+            SELECT CAST(date_trunc('week', d.pleegdatum) AS DATE) AS week, sum(d.n) AS n
+            FROM {src} d
+            WHERE {where} AND d.pleegdatum BETWEEN ? AND ?
             GROUP BY 1),
         y AS (
-            SELECT CAST(date_trunc('week', i.pleegdatum) AS DATE) + 364 AS week, count(*) AS n
-            FROM incidenten i JOIN soort_misdrijf s ON s.code = i.soort_code
-            WHERE {where} AND i.pleegdatum BETWEEN ? AND ?
+            SELECT CAST(date_trunc('week', d.pleegdatum) AS DATE) + 364 AS week, sum(d.n) AS n
+            FROM {src} d
+            WHERE {where} AND d.pleegdatum BETWEEN ? AND ?
             GROUP BY 1)
         SELECT weeks.week, coalesce(c.n, 0) AS n, coalesce(y.n, 0) AS n_vorig_jaar
         FROM weeks LEFT JOIN c USING (week) LEFT JOIN y USING (week)
@@ -315,10 +342,10 @@ def block_counts(con, data_end: dt.date, blocks: int = 104) -> pd.DataFrame:
     """
     lo = data_end - dt.timedelta(days=7 * blocks - 1)
     df = _df(con, f"""
-        SELECT i.buurtcode AS wijk, s.thema, CAST(date_diff('day', i.pleegdatum, CAST(? AS DATE)) // 7 AS INTEGER) AS blok,
-               count(*) AS n
-        FROM incidenten i JOIN soort_misdrijf s ON s.code = i.soort_code
-        WHERE {ACTIVE} AND i.pleegdatum BETWEEN ? AND ? AND i.buurtcode IS NOT NULL
+        SELECT d.buurtcode AS wijk, d.thema, CAST(date_diff('day', d.pleegdatum, CAST(? AS DATE)) // 7 AS INTEGER) AS blok,
+               sum(d.n) AS n
+        FROM {day_counts(con)} d
+        WHERE d.pleegdatum BETWEEN ? AND ? AND d.buurtcode IS NOT NULL
         GROUP BY ALL""", [data_end, lo, data_end])
     df["n"] = df["n"].astype("int64")
     return df

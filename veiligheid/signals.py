@@ -33,7 +33,7 @@ from scipy.stats import binom
 from . import filters as F
 from . import fmt
 from .disclosure import Policy
-from .queries import ACTIVE, _df
+from .queries import _df, day_counts
 
 MIN_BASELINE_WEEKS = 26
 OVERVIEW_PATH = "dashboards-veiligheid"  # url_path of the overview page in app.py
@@ -70,7 +70,7 @@ def weekly_counts(con, stadsdeel: str | None, last_day: dt.date, weeks: int) -> 
     first_monday = last_monday - dt.timedelta(weeks=weeks - 1)
     last_sunday = last_monday + dt.timedelta(days=6)
     area = "b.wijkcode = ?" if stadsdeel else "TRUE"
-    iarea = "i.wijkcode = ?" if stadsdeel else "TRUE"
+    iarea = "d.wijkcode = ?" if stadsdeel else "TRUE"
     aparams = [stadsdeel] if stadsdeel else []
     df = _df(con, f"""
         WITH wk AS (
@@ -79,10 +79,10 @@ def weekly_counts(con, stadsdeel: str | None, last_day: dt.date, weeks: int) -> 
         bu AS (SELECT b.buurtcode AS wijk, b.buurtnaam AS wijk_naam FROM buurten b WHERE {area}),
         th AS (SELECT DISTINCT thema FROM soort_misdrijf),
         c AS (
-            SELECT i.buurtcode AS wijk, s.thema, CAST(date_trunc('week', i.pleegdatum) AS DATE) AS week,
-                   count(*) AS n
-            FROM incidenten i JOIN soort_misdrijf s ON s.code = i.soort_code
-            WHERE {ACTIVE} AND {iarea} AND i.buurtcode IS NOT NULL AND i.pleegdatum BETWEEN ? AND ?
+            SELECT d.buurtcode AS wijk, d.thema, CAST(date_trunc('week', d.pleegdatum) AS DATE) AS week,
+                   sum(d.n) AS n
+            FROM {day_counts(con)} d
+            WHERE {iarea} AND d.buurtcode IS NOT NULL AND d.pleegdatum BETWEEN ? AND ?
             GROUP BY 1, 2, 3)
         SELECT bu.wijk, bu.wijk_naam, th.thema, wk.week, coalesce(c.n, 0) AS n
         FROM bu CROSS JOIN th CROSS JOIN wk

@@ -213,6 +213,27 @@ CREATE TABLE IF NOT EXISTS quarantine (
 """
 
 
+# Active incidents counted per day, area and theme: what the overview, Prioriteiten and the signals read, instead
+# of scanning (and joining) every incident on each selection; ~6x fewer rows at worst (44 wijken x 17 themes a
+# day), no join and no status filter at read time. Rebuilt from `incidenten` in every new version
+# (`write_version`), so it can never disagree with the incidents of its version. Withdrawn incidents and soort
+# codes outside soort_misdrijf are left out, as everywhere; `prio` is the theme's city-wide priority flag and
+# n_hic the high impact crimes among n.
+DAY_COUNTS = "incidenten_dag"
+DAY_COUNTS_SELECT = """
+    SELECT i.pleegdatum, i.buurtcode, i.wijkcode, s.thema, s.stadsbrede_prioriteit AS prio,
+           count(*) AS n, count(*) FILTER (WHERE s.high_impact_crime) AS n_hic
+    FROM incidenten i JOIN soort_misdrijf s ON s.code = i.soort_code
+    WHERE coalesce(i.status, 'actief') <> 'vervallen'
+    GROUP BY ALL"""
+
+
+def refresh_day_counts(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)build DAY_COUNTS from the incidents of this connection's warehouse (ordered by day: the date filters
+    of the queries then skip whole row groups)."""
+    con.execute(f"CREATE OR REPLACE TABLE {DAY_COUNTS} AS {DAY_COUNTS_SELECT} ORDER BY pleegdatum")
+
+
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SCHEMA_SQL)
     con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
@@ -350,6 +371,7 @@ def write_version(path: Path, keep: int = 4, lock_timeout: float = 600, init=Non
                     flusher.join()
                 tmp.unlink(missing_ok=True)
                 return
+            refresh_day_counts(con)  # every version's day counts come from its own incidents
             con.execute("UPDATE meta SET value=? WHERE key='version'", [str(new)])
             con.execute("INSERT OR REPLACE INTO meta VALUES ('written_at', ?)",
                         [dt.datetime.now().isoformat(timespec="seconds")])
@@ -443,6 +465,26 @@ def restore(path: Path, version: int, lock_timeout: float = 600) -> VersionInfo:
                 _point_to(path, v.path)
                 return v
     raise KeyError(version)
+
+
+def ensure_day_counts(path: Path, keep: int = 4, lock_timeout: float = 600) -> bool:
+    """A warehouse whose current version predates DAY_COUNTS gets a new version with them (the pages read them
+    instead of the incidents; without them they compute the same counts, slower). True if a version was written."""
+    def have(con) -> bool:
+        return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?",
+                                [DAY_COUNTS]).fetchone()[0])
+
+    con = connect_readonly(path)
+    try:
+        if have(con):
+            return False
+    finally:
+        con.close()
+    with write_version(path, keep, lock_timeout) as w:
+        w.note = "dagtellingen van de incidenten toegevoegd"
+        if have(w.con):  # added meanwhile by another writer
+            w.commit = False
+    return w.commit
 
 
 def ensure_warehouse(path: Path, keep: int = 4, lock_timeout: float = 600, lock: bool = True) -> bool:
