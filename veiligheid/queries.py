@@ -14,7 +14,7 @@ import duckdb
 import pandas as pd
 
 from . import fmt, stats
-from .warehouse import DAY_COUNTS, DAY_COUNTS_SELECT
+from .warehouse import DAY_COUNTS, DAY_COUNTS_CURRENT_SQL, DAY_COUNTS_SELECT
 
 ACTIVE = "coalesce(i.status, 'actief') <> 'vervallen'"
 TOTAL = "Totaal"
@@ -38,11 +38,9 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) 
 
 def day_counts(con: duckdb.DuckDBPyConnection) -> str:
     """The FROM source of the active incidents counted per day, area and theme (columns pleegdatum, buurtcode,
-    wijkcode, thema, prio, n, n_hic; see warehouse.DAY_COUNTS): the table, or for a version written before the
-    table existed (an old version restored), the same counts computed from the incidents."""
-    have = _rows(con, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?",
-                 [DAY_COUNTS])[0][0]
-    return DAY_COUNTS if have else f"({DAY_COUNTS_SELECT})"
+    wijkcode, thema, prio, n, n_hic; see warehouse.DAY_COUNTS): the table, or for a version without a table
+    built for it (written before it existed, or by an older writer), the same counts computed from the incidents."""
+    return DAY_COUNTS if _rows(con, DAY_COUNTS_CURRENT_SQL)[0][0] else f"({DAY_COUNTS_SELECT})"
 
 
 # ------------------------------------------------------------------ freshness and meta

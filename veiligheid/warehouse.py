@@ -228,10 +228,19 @@ DAY_COUNTS_SELECT = """
     GROUP BY ALL"""
 
 
-def refresh_day_counts(con: duckdb.DuckDBPyConnection) -> None:
-    """(Re)build DAY_COUNTS from the incidents of this connection's warehouse (ordered by day: the date filters
-    of the queries then skip whole row groups)."""
+# The table is used only when meta says it was built for this very version (a version published by an older
+# writer, which copied the table without rebuilding it, computes the counts on the fly instead).
+DAY_COUNTS_CURRENT_SQL = f"""
+    SELECT count(*) = 1 AND (SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main'
+                                                                   AND table_name = '{DAY_COUNTS}') = 1
+    FROM meta d JOIN meta v ON v.key = 'version' AND d.key = 'day_counts_version' AND d.value = v.value"""
+
+
+def refresh_day_counts(con: duckdb.DuckDBPyConnection, version: int) -> None:
+    """(Re)build DAY_COUNTS from the incidents of this connection's warehouse, for `version` (ordered by day: the
+    date filters of the queries then skip whole row groups)."""
     con.execute(f"CREATE OR REPLACE TABLE {DAY_COUNTS} AS {DAY_COUNTS_SELECT} ORDER BY pleegdatum")
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('day_counts_version', ?)", [str(version)])
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -371,7 +380,7 @@ def write_version(path: Path, keep: int = 4, lock_timeout: float = 600, init=Non
                     flusher.join()
                 tmp.unlink(missing_ok=True)
                 return
-            refresh_day_counts(con)  # every version's day counts come from its own incidents
+            refresh_day_counts(con, new)  # every version's day counts come from its own incidents
             con.execute("UPDATE meta SET value=? WHERE key='version'", [str(new)])
             con.execute("INSERT OR REPLACE INTO meta VALUES ('written_at', ?)",
                         [dt.datetime.now().isoformat(timespec="seconds")])
@@ -468,11 +477,11 @@ def restore(path: Path, version: int, lock_timeout: float = 600) -> VersionInfo:
 
 
 def ensure_day_counts(path: Path, keep: int = 4, lock_timeout: float = 600) -> bool:
-    """A warehouse whose current version predates DAY_COUNTS gets a new version with them (the pages read them
-    instead of the incidents; without them they compute the same counts, slower). True if a version was written."""
+    """A warehouse whose current version has no current DAY_COUNTS (written before they existed, or by an older
+    writer) gets a new version with them (the pages read them instead of the incidents; without them they compute
+    the same counts, slower). True if a version was written."""
     def have(con) -> bool:
-        return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?",
-                                [DAY_COUNTS]).fetchone()[0])
+        return bool(con.execute(DAY_COUNTS_CURRENT_SQL).fetchone()[0])
 
     con = connect_readonly(path)
     try:
