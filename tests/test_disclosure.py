@@ -275,6 +275,33 @@ def test_room_complement_finds_two_cells_that_only_help_together():
                                       cost=lambda c: math.inf) is None
 
 
+def test_room_complement_is_limited_by_work_never_by_the_clock(monkeypatch):
+    """The same table must get the same hidden pattern on a busy machine or after a restart: two patterns of one
+    table side by side can be subtracted. So the MIP stops on a number of nodes (the same on every run), on one
+    thread with a fixed seed, and never on a time limit (an optimum proven in time once, and not the next time)."""
+    import highspy
+
+    values, _, rels_of, hidden = _stadsdelen_system()
+    options: list[dict] = []
+
+    class Recording(highspy.Highs):
+        def __init__(self):
+            super().__init__()
+            options.append({})
+
+        def setOptionValue(self, name, value):
+            options[-1][name] = value
+            return super().setOptionValue(name, value)
+
+    monkeypatch.setattr(disclosure.highspy, "Highs", Recording)
+    assert disclosure.room_complement(values, rels_of, hidden, hidden, "s1") == {"s2", "b1"}
+    mips = [o for o in options if "mip_max_nodes" in o]
+    assert mips and all(o.get("threads") == 1 and o.get("random_seed") == 0 for o in mips)
+    assert all(math.isinf(o.get("time_limit", math.inf)) for o in options)
+    # out of work: no set (the caller then hides one cell at a time), the same answer every time
+    assert [disclosure.room_complement(values, rels_of, hidden, hidden, "s1", node_limit=0) for _ in range(3)] == [None] * 3
+
+
 def test_protect_modular_prefers_two_small_cells_to_the_city_total():
     values, rels, _, hidden = _stadsdelen_system()
     modules = [[r] for r in rels]
