@@ -3,6 +3,7 @@
 roles, is a valid Vega-Lite spec, and the helper sends exactly the spec st.altair_chart would."""
 from __future__ import annotations
 
+import importlib
 import json
 
 import pytest
@@ -91,3 +92,57 @@ def test_dutch_config_equals_altairs_configure_chain_and_is_not_shared_mutably()
     a, b = charts.dutch(chart()), charts.dutch(chart())
     assert a.configure_view(strokeWidth=3).to_dict()["config"]["view"]["strokeWidth"] == 3
     assert "strokeWidth" not in b.to_dict()["config"].get("view", {})
+
+
+BUILDS: list[int] = []
+
+
+def counted_trend_chart(df, height):
+    """A module-level chart builder for ui.cached_chart that counts its calls."""
+    import altair as alt
+
+    from veiligheid import charts
+
+    BUILDS.append(height)
+    line = alt.Chart(df).mark_line().encode(x=alt.X("week:T", title=None), y=alt.Y("n:Q", title="aantal"))
+    return charts.dutch(alt.layer(line, line.mark_point()).properties(height=height))
+
+
+def _draw_cached_and_plain():
+    import pandas as pd
+    import streamlit as st
+
+    from tests.test_chart_specs import counted_trend_chart
+    from veiligheid import ui
+
+    n = st.session_state.get("n", [3, 5, 2, 8, 4, 6])
+    df = pd.DataFrame({"week": pd.date_range("2026-01-05", periods=6, freq="7D"), "n": n})
+    st.altair_chart(counted_trend_chart(df, 200), width="stretch")
+    ui.cached_chart(counted_trend_chart, df, 200, width="stretch")
+
+
+def test_a_cached_chart_is_the_same_element_and_is_built_once_per_content():
+    """ui.cached_chart sends what st.altair_chart sends (spec, data as Arrow), and builds the chart again only
+    when what it shows changes (here: the counts)."""
+    from streamlit.testing.v1 import AppTest
+
+    from veiligheid import ui
+
+    # the counter of the module the app's run imports (pytest may have imported this file under another name)
+    BUILDS = importlib.import_module("tests.test_chart_specs").BUILDS
+    ui._chart_spec.clear()
+    BUILDS.clear()
+    at = AppTest.from_function(_draw_cached_and_plain).run()
+    assert not at.exception, at.exception
+    plain, cached = at.get("vega_lite_chart")
+    assert json.loads(cached.proto.spec) == json.loads(plain.proto.spec)
+    assert [d.data.data for d in cached.proto.datasets] == [d.data.data for d in plain.proto.datasets]
+    assert len(cached.proto.datasets) == 1 and '"values"' not in cached.proto.spec
+    assert len(BUILDS) == 2  # st.altair_chart's and the cached one
+    at.run()
+    assert len(BUILDS) == 3  # only st.altair_chart's again: the same counts come from the cache
+    at.session_state["n"] = [3, 5, 2, 8, 4, 7]
+    at.run()
+    assert len(BUILDS) == 5  # new counts: built again
+    plain, cached = at.get("vega_lite_chart")
+    assert [d.data.data for d in cached.proto.datasets] == [d.data.data for d in plain.proto.datasets]

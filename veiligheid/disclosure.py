@@ -394,8 +394,8 @@ def bounds_complement(values: Mapping, rels: Sequence[Relation], hidden: set, gr
     return candidates[0] if candidates else None
 
 
-# Work limit of room_complement's MIP. Measured (docs/performance.md, session 11): every one of them, at city scale
-# and at 5M incidents, was solved at the root node, in at most 0.11 s.
+# Work limit of room_complement's MIP. Measured (docs/performance.md, session 11): all 152 of a full warm-up at city
+# scale were solved at the root node (1 node), in at most 0.11 s; at 5M incidents none was needed.
 MIP_NODE_LIMIT = 10_000
 
 

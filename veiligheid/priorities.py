@@ -999,8 +999,19 @@ SCALE_MIN, SCALE_MAX = 25.0, 400.0
 def grid_chart(view: AreaView, bron: str, order: list[str] | None = None, height_per_row: int = 30) -> alt.Chart:
     """Wijk x theme heatmap of the index (city = 100): red above, blue below the city; faded where the
     95 % interval includes 100; grey '<5' where the count is hidden; the counts on hover."""
-    g = view.grids[bron].copy()
-    policy = view.policy or disclosure.Policy(active=False)
+    return grid_chart_of(view.grids[bron], view.policy, tuple(order or ()), height_per_row)
+
+
+def dutch_grid_chart(grid: pd.DataFrame, policy: disclosure.Policy | None, order: tuple[str, ...]) -> alt.Chart:
+    """The page's grid chart (Dutch) from exactly what it shows: for ui.cached_chart."""
+    return dutch(grid_chart_of(grid, policy, order))
+
+
+def grid_chart_of(grid: pd.DataFrame, policy: disclosure.Policy | None, order: tuple[str, ...] = (),
+                  height_per_row: int = 30) -> alt.Chart:
+    """grid_chart from the view's grid of one source and its policy."""
+    g = grid.copy()
+    policy = policy or disclosure.Policy(active=False)
     if "verborgen" not in g.columns:
         g["verborgen"] = False
     cols = ["Alle thema's", *[split_key(k)[1] for k in (order or []) if k in set(g["key"]) and k != ALL]]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import importlib
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -44,6 +46,28 @@ def altair_chart(chart: alt.TopLevelMixin, **kwargs) -> None:
     # an instance attribute, so Streamlit's own call of chart.to_dict() gets validate=False
     object.__setattr__(chart, "to_dict", functools.partial(chart.to_dict, validate=False))
     st.altair_chart(chart, **kwargs)
+
+
+def cached_chart(build: Callable[..., alt.TopLevelMixin], *args, **kwargs) -> None:
+    """altair_chart(build(*args), **kwargs), with the finished spec kept per content of `args`.
+
+    Building an Altair chart (channel objects, layers, to_dict) cost a third of a page rerun that hits the data
+    caches (py-spy, session 11): the same chart rebuilt from the same figures on every click. Here the spec that
+    st.altair_chart would send (data as Arrow) is built once per content of the arguments (st.cache_data hashes
+    them, DataFrames by content; they must hold everything the chart shows) and sent with st.vega_lite_chart;
+    tests/test_chart_specs.py checks that the element equals st.altair_chart's. `build` must be a module-level
+    function."""
+    st.vega_lite_chart(spec=_chart_spec(f"{build.__module__}:{build.__qualname__}", *args), **kwargs)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _chart_spec(builder: str, *args) -> dict:
+    from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
+
+    module, name = builder.split(":")
+    chart = getattr(importlib.import_module(module), name)(*args)
+    object.__setattr__(chart, "to_dict", functools.partial(chart.to_dict, validate=False))
+    return _convert_altair_to_vega_lite_spec(chart)
 
 
 # ------------------------------------------------------------------ warehouse

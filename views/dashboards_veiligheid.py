@@ -157,12 +157,12 @@ with t1:
         note = ""
     elif policy.active:  # 7-day blocks ending on the last day with data: they add up exactly to the tiles
         weekly = overview.model_weekly(model, area, fresh.data_end)
-        ui.altair_chart(charts.trend(weekly, None, period.start, period.end), width="stretch")
+        ui.cached_chart(charts.trend, weekly, None, period.start, period.end, width="stretch")
         note = (f"Gearceerd: de gekozen periode. Elke punt telt 7 dagen, tot en met {fmt.date(fresh.data_end)} "
                 "(de laatste dag met gegevens), zodat de weken optellen tot de tegels.")
     else:
         weekly = ui.query(*calls["weekly"])  # weeks from at most 51 weeks before the data end, whole weeks
-        ui.altair_chart(charts.trend(weekly, fresh.incomplete_week, period.start, period.end), width="stretch")
+        ui.cached_chart(charts.trend, weekly, fresh.incomplete_week, period.start, period.end, width="stretch")
         note = "Gearceerd: de gekozen periode. Weken lopen van maandag t/m zondag."
         if fresh.incomplete_week:
             note += f" {fmt.week_label(fresh.incomplete_week)} is nog niet compleet (grijze stip)."

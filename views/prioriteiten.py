@@ -334,7 +334,7 @@ def analysis(view: P.AreaView, weights: dict[str, float]) -> dict:
     # grid
     st.subheader(f"Wijken van {view.naam}: index per thema")
     order = [k for k in scored["key"] if P.split_key(k)[0] == P.INCIDENTEN]
-    ui.altair_chart(P.dutch(P.grid_chart(view, P.INCIDENTEN, order)), width="stretch")
+    ui.cached_chart(P.dutch_grid_chart, view.grids[P.INCIDENTEN], view.policy, tuple(order), width="stretch")
     st.caption("Per wijk en thema: incidenten per 1.000 inwoners als index (100 = gemiddelde van de stad). Rood = "
                "hoger, blauw = lager. **Bleke vakjes**: het 95%-interval van de index bevat 100, het verschil met de "
                "stad kan dus toeval zijn (vaak bij kleine wijken en kleine aantallen). Ga met de muis over een vakje "
@@ -380,7 +380,7 @@ def analysis(view: P.AreaView, weights: dict[str, float]) -> dict:
                  .rename(columns={"Thema": "Categorie", "Rang": "Plaats in de ranglijst"}),
                  hide_index=True, width="stretch", key="prio_registraties")
     reg_order = [k for k in scored["key"] if P.split_key(k)[0] == P.REGISTRATIES]
-    ui.altair_chart(P.dutch(P.grid_chart(view, P.REGISTRATIES, reg_order)), width="stretch")
+    ui.cached_chart(P.dutch_grid_chart, view.grids[P.REGISTRATIES], view.policy, tuple(reg_order), width="stretch")
     st.caption("Meldingen en registraties van de gemeente (MOR, BOA's, toezicht, woningcorporaties, wijkteams) naast "
                "de incidenten van de politie. Index en bleke vakjes als hierboven.")
     return out
