@@ -146,3 +146,54 @@ def test_a_cached_chart_is_the_same_element_and_is_built_once_per_content():
     assert len(BUILDS) == 5  # new counts: built again
     plain, cached = at.get("vega_lite_chart")
     assert [d.data.data for d in cached.proto.datasets] == [d.data.data for d in plain.proto.datasets]
+
+
+def test_altairs_class_table_is_built_once_and_charts_stay_the_same(monkeypatch):
+    """ui reuses Altair's schema-to-class table (built on every shorthand channel otherwise, ~4 ms each): the
+    specs of the pages' kind of chart (shorthand channels, conditions, tooltips, layers) are the same as with a
+    table built per call, and the schemas are hashed once, not per chart."""
+    import altair as alt
+    import pandas as pd
+    from altair.utils import schemapi
+
+    from veiligheid import charts, ui  # noqa: F401  (ui installs the reuse)
+
+    def chart():
+        df = pd.DataFrame({"wijk": ["a", "b"], "thema": ["x", "y"], "kleur": [80.0, 150.0], "tekst": ["80", "150"]})
+        base = alt.Chart()
+        rect = base.mark_rect().encode(x="thema:N", y="wijk:N", color="kleur:Q",
+                                       tooltip=[alt.Tooltip("wijk:N", title="Wijk"), "tekst:N"])
+        text = base.mark_text().encode(x="thema:N", y="wijk:N", text="tekst:N",
+                                       color=alt.condition("datum.kleur > 100", alt.value("white"), alt.value("#222")))
+        return charts.dutch(alt.layer(rect, text, data=df)).to_dict(validate=False)
+
+    hashed = []
+    original = schemapi._FromDict.hash_schema.__func__
+
+    def counting(cls, schema, use_json=True):
+        hashed.append(1)
+        return original(cls, schema, use_json)
+
+    chart()  # the first chart of the process may build the table
+    monkeypatch.setattr(schemapi._FromDict, "hash_schema", classmethod(counting))
+    reused = chart()
+    assert 0 < len(hashed) < 50  # only the dicts being converted; not ~570 class schemas per channel
+    monkeypatch.setattr(schemapi._FromDict, "__init__", _build_every_time())
+    hashed.clear()
+    assert chart() == reused
+    assert len(hashed) > 5 * 500  # a table per channel: every class schema hashed again (what the reuse saves)
+
+
+def _build_every_time():
+    """Altair's own _FromDict.__init__ (before ui's reuse): builds the table on every call."""
+    from collections import defaultdict
+
+    from altair.utils import schemapi
+
+    def __init__(self, wrapper_classes, /):
+        self.class_dict = defaultdict(list)
+        for tp in wrapper_classes:
+            if tp._schema is not None:
+                self.class_dict[self.hash_schema(tp._schema)].append(tp)
+
+    return __init__

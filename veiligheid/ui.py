@@ -35,6 +35,34 @@ NOTICES = "filter_notices"
 schemapi.disable_debug_mode()
 
 
+def _reuse_altair_class_tables() -> None:
+    """Altair 6.3 builds a new `_FromDict` for every `SchemaBase.from_dict` call, which is every shorthand channel
+    of every chart ("n:Q", alt.condition(...)): it hashes the JSON schema of all ~570 Vega-Lite classes (~4 ms)
+    to find the class of one dict. That table depends only on the classes, fixed after import, so it is built
+    once per set of classes and reused (upstream: vega/altair#3547, open). Charts and specs are unchanged
+    (tests/test_chart_specs.py)."""
+    cls = schemapi._FromDict
+    if getattr(cls, "_veiligheid_tables", None) is not None:
+        return
+    build = cls.__init__
+    tables: dict[tuple, dict] = {}
+
+    def __init__(self, wrapper_classes, /) -> None:
+        classes = tuple(wrapper_classes)
+        table = tables.get(classes)
+        if table is None:
+            build(self, classes)
+            tables[classes] = self.class_dict
+        else:
+            self.class_dict = table
+
+    cls.__init__ = __init__
+    cls._veiligheid_tables = tables
+
+
+_reuse_altair_class_tables()
+
+
 # ------------------------------------------------------------------ charts
 def altair_chart(chart: alt.TopLevelMixin, **kwargs) -> None:
     """st.altair_chart without the JSON-schema validation of the finished chart.
