@@ -188,8 +188,6 @@ def _build_every_time():
     """Altair's own _FromDict.__init__ (before ui's reuse): builds the table on every call."""
     from collections import defaultdict
 
-    from altair.utils import schemapi
-
     def __init__(self, wrapper_classes, /):
         self.class_dict = defaultdict(list)
         for tp in wrapper_classes:
