@@ -131,33 +131,19 @@ def area_geojson(con, level: str) -> list[dict]:
 
 # ------------------------------------------------------------------ filters as SQL
 def _filter_sql(themes: tuple[str, ...] | list[str] = (), stadsdeel: str | None = None,
-                wijk: str | None = None) -> tuple[str, list]:
-    """WHERE fragment (for alias i = incidenten, s = soort_misdrijf) and its parameters."""
-    parts, params = [ACTIVE], []
+                wijk: str | None = None, day_counts: bool = False) -> tuple[str, list]:
+    """WHERE fragment and its parameters: for alias i = incidenten, s = soort_misdrijf; or with `day_counts` for
+    alias d = the day counts (`day_counts()`, where withdrawn incidents are left out already)."""
+    fact, theme = ("d", "d") if day_counts else ("i", "s")
+    parts, params = ["TRUE" if day_counts else ACTIVE], []
     if themes:
-        parts.append(f"s.thema IN ({', '.join('?' for _ in themes)})")
+        parts.append(f"{theme}.thema IN ({', '.join('?' for _ in themes)})")
         params.extend(themes)
     if wijk:
-        parts.append("i.buurtcode = ?")
+        parts.append(f"{fact}.buurtcode = ?")
         params.append(wijk)
     elif stadsdeel:
-        parts.append("i.wijkcode = ?")
-        params.append(stadsdeel)
-    return " AND ".join(parts), params
-
-
-def _day_filter_sql(themes: tuple[str, ...] | list[str] = (), stadsdeel: str | None = None,
-                    wijk: str | None = None) -> tuple[str, list]:
-    """_filter_sql for the day counts (alias d; withdrawn incidents are not in them)."""
-    parts, params = ["TRUE"], []
-    if themes:
-        parts.append(f"d.thema IN ({', '.join('?' for _ in themes)})")
-        params.extend(themes)
-    if wijk:
-        parts.append("d.buurtcode = ?")
-        params.append(wijk)
-    elif stadsdeel:
-        parts.append("d.wijkcode = ?")
+        parts.append(f"{fact}.wijkcode = ?")
         params.append(stadsdeel)
     return " AND ".join(parts), params
 
@@ -206,7 +192,7 @@ def tiles(con, p, themes: tuple[str, ...] = (), stadsdeel: str | None = None, wi
 
     Columns: thema, n, n_vorige, n_jaar, per_1000, verandering_/p_/significant_/richting_ {vorige, jaar}.
     """
-    where, params = _day_filter_sql((), stadsdeel, wijk)
+    where, params = _filter_sql((), stadsdeel, wijk, day_counts=True)
     cols, cparams = _periods_sql(p)
     prio = priority_themes(con)
     sel = f"d.thema IN ({', '.join('?' for _ in themes)})" if themes else "TRUE"
@@ -230,7 +216,7 @@ def area_table(con, p, level: str, themes: tuple[str, ...] = (), stadsdeel: str 
     Columns: code, naam, stadsdeel, inwoners, n, n_vorige, n_jaar, per_1000, index (city = 100),
     verandering_/p_/significant_/richting_ {vorige, jaar}.
     """
-    where, params = _day_filter_sql(themes)
+    where, params = _filter_sql(themes, day_counts=True)
     cols, cparams = _periods_sql(p)
     if level == "stadsdeel":
         areas_sql = "SELECT wijkcode AS code, stadsdeel AS naam, stadsdeel, inwoners FROM wijken"
@@ -271,7 +257,7 @@ def weekly(con, first_monday: dt.date, last_day: dt.date, themes: tuple[str, ...
     Columns: week (Monday, date), week_id ('2026-W47'), n, n_vorig_jaar (the same weekdays 52 weeks
     earlier; NaN before `data_start`), gemiddelde_4w (trailing 4-week moving average; the 3 weeks before the range are used).
     """
-    where, params = _day_filter_sql(themes, stadsdeel, wijk)
+    where, params = _filter_sql(themes, stadsdeel, wijk, day_counts=True)
     first = first_monday - dt.timedelta(days=first_monday.isoweekday() - 1)
     lo = first - dt.timedelta(weeks=3)
     src = day_counts(con)
