@@ -62,7 +62,7 @@ def _draw_both_ways():
 def test_the_helper_sends_the_same_chart_as_st_altair_chart():
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_function(_draw_both_ways).run()
+    at = AppTest.from_function(_draw_both_ways, default_timeout=60).run()
     assert not at.exception, at.exception
     a, b = at.get("vega_lite_chart")
     assert json.loads(a.proto.spec) == json.loads(b.proto.spec)
@@ -132,7 +132,7 @@ def test_a_cached_chart_is_the_same_element_and_is_built_once_per_content():
     BUILDS = importlib.import_module("tests.test_chart_specs").BUILDS
     ui._chart_spec.clear()
     BUILDS.clear()
-    at = AppTest.from_function(_draw_cached_and_plain).run()
+    at = AppTest.from_function(_draw_cached_and_plain, default_timeout=60).run()
     assert not at.exception, at.exception
     plain, cached = at.get("vega_lite_chart")
     assert json.loads(cached.proto.spec) == json.loads(plain.proto.spec)

@@ -281,7 +281,7 @@ def test_room_complement_is_limited_by_work_never_by_the_clock(monkeypatch):
     thread with a fixed seed, and never on a time limit (an optimum proven in time once, and not the next time)."""
     import highspy
 
-    values, _, rels_of, hidden = _stadsdelen_system()
+    values, rels, rels_of, hidden = _stadsdelen_system()
     options: list[dict] = []
 
     class Recording(highspy.Highs):
@@ -295,11 +295,49 @@ def test_room_complement_is_limited_by_work_never_by_the_clock(monkeypatch):
 
     monkeypatch.setattr(disclosure.highspy, "Highs", Recording)
     assert disclosure.room_complement(values, rels_of, hidden, hidden, "s1") == {"s2", "b1"}
+    protect_modular(values, [[r] for r in rels], P5, hide=hidden, bounds=True)  # the LPs of the bounds too
     mips = [o for o in options if "mip_max_nodes" in o]
-    assert mips and all(o.get("threads") == 1 and o.get("random_seed") == 0 for o in mips)
-    assert all(math.isinf(o.get("time_limit", math.inf)) for o in options)
+    assert mips and len(options) > len(mips)  # MIPs and LPs
+    assert all(o.get("threads") == 1 and o.get("random_seed") == 0 for o in options)  # every model: HiGHS has one
+    # scheduler per process, sized by the first solve; a model asking another number of threads would fail
+    # a time limit only as a guard far above any solve (0.11 s at most, measured)
+    assert all(o.get("time_limit", math.inf) >= 60 for o in options)
     # out of work: no set (the caller then hides one cell at a time), the same answer every time
     assert [disclosure.room_complement(values, rels_of, hidden, hidden, "s1", node_limit=0) for _ in range(3)] == [None] * 3
+    # reaching the guard never gives another pattern: it fails closed
+    monkeypatch.setattr(disclosure, "MIP_TIME_LIMIT", 1e-9)
+    with pytest.raises(disclosure.ProtectionTimeout):
+        disclosure.room_complement(values, rels_of, hidden, hidden, "s1")
+
+
+def test_room_complement_does_not_depend_on_the_order_of_the_group():
+    """The group of hidden cells arrives as a set, whose order changes with every start of Python (string
+    hashes); HiGHS breaks ties between equally cheap sets by column order. So the answer must not depend on it."""
+    import random
+
+    differ = 0
+    for seed in range(200):
+        rnd = random.Random(seed)
+        cells = {("x", i, j): rnd.choice([1, 1, 2, 3, 4, 6, 8]) for i in range(4) for j in range(3)}
+        rels = [(("r", i), [("x", i, j) for j in range(3)]) for i in range(4)] + \
+               [(("c", j), [("x", i, j) for i in range(4)]) for j in range(3)] + [("T", [("r", i) for i in range(4)])]
+        values = dict(cells)
+        for t, parts in rels[:-1]:
+            values[t] = sum(values[p] for p in parts)
+        values["T"] = sum(values[("r", i)] for i in range(4))
+        rels_of: dict = {}
+        for r in rels:
+            for c in (r[0], *r[1]):
+                rels_of.setdefault(c, []).append(r)
+        hidden = {k for k, v in cells.items() if v < 3}
+        if not hidden:
+            continue
+        group = sorted(hidden, key=repr)
+        target = group[0]
+        orders = [group, group[::-1]] + [rnd.sample(group, len(group)) for _ in range(3)]
+        answers = {frozenset(disclosure.room_complement(values, rels_of, hidden, g, target) or ()) for g in orders}
+        differ += len(answers) > 1
+    assert differ == 0
 
 
 def test_protect_modular_prefers_two_small_cells_to_the_city_total():

@@ -394,9 +394,34 @@ def bounds_complement(values: Mapping, rels: Sequence[Relation], hidden: set, gr
     return candidates[0] if candidates else None
 
 
+class ProtectionTimeout(AssertionError):
+    """A disclosure-control model did not finish in time: the caller fails closed (strict callers hide every
+    count that is not zero, see protect_modular(strict=True); elsewhere the page shows an error, no figures)."""
+
+
+def _highs() -> "highspy.Highs":
+    """A HiGHS instance as every model here needs it: quiet, one thread, a fixed seed.
+
+    One thread on every instance: HiGHS sizes one scheduler per process at its first solve, and a later model
+    asking another number of threads fails (with more than 2 CPUs, a first model on the default would give 2
+    threads and every threads=1 model after it an error)."""
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("random_seed", 0)
+    return h
+
+
+def _run(h: "highspy.Highs") -> None:
+    """h.run(), raising on a solver error (never read as "no solution": that would change the pattern)."""
+    if h.run() == highspy.HighsStatus.kError:
+        raise RuntimeError(f"HiGHS: fout bij het oplossen ({h.modelStatusToString(h.getModelStatus())})")
+
+
 # Work limit of room_complement's MIP. Measured (docs/performance.md, session 11): all 152 of a full warm-up at city
 # scale were solved at the root node (1 node), in at most 0.11 s; at 5M incidents none was needed.
 MIP_NODE_LIMIT = 10_000
+MIP_TIME_LIMIT = 120.0  # a guard only (1000x the slowest seen): reaching it fails closed (ProtectionTimeout)
 
 
 def room_complement(values: Mapping, rels_of: Mapping, hidden: set, group: Collection, target,
@@ -414,11 +439,14 @@ def room_complement(values: Mapping, rels_of: Mapping, hidden: set, group: Colle
     (no view shows them) move like hidden ones. None when no such set exists, or no optimum was proven within
     `node_limit` branch-and-bound nodes (then the caller falls back to one cell at a time).
 
-    Deterministic: one thread, a fixed seed and a limit on work, never on time. With a time limit the same
-    table could get another hidden pattern on a busy machine or after a restart (optimum proven once, not the
-    next time), and two patterns of one table side by side can be subtracted."""
+    Deterministic: columns in a fixed order, one thread, a fixed seed and a limit on work that decides. With a
+    deciding time limit the same table could get another hidden pattern on a busy machine or after a restart
+    (optimum proven once, not the next time), and two patterns of one table side by side can be subtracted.
+    MIP_TIME_LIMIT is only a guard: reaching it raises ProtectionTimeout (fail closed), never another pattern."""
     cost = cost or values.__getitem__
-    cells = list(dict.fromkeys([target, *group]))
+    # a fixed order of the columns (a set's order changes with every start of Python, and HiGHS breaks ties
+    # between equally cheap sets by column order)
+    cells = list(dict.fromkeys([target, *sorted(group, key=repr)]))
     seen, frontier = set(cells), list(cells)
     for _ in range(hops):
         nxt = []
@@ -470,14 +498,14 @@ def room_complement(values: Mapping, rels_of: Mapping, hidden: set, group: Colle
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
         lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = mat.indptr, mat.indices, mat.data
         lp.integrality_ = [highspy.HighsVarType.kContinuous] * n + [highspy.HighsVarType.kInteger] * m
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
-        h.setOptionValue("threads", 1)
-        h.setOptionValue("random_seed", 0)
+        h = _highs()
         h.setOptionValue("mip_max_nodes", node_limit)
+        h.setOptionValue("time_limit", MIP_TIME_LIMIT)
         h.passModel(lp)
-        h.run()
+        _run(h)
         sol = h.getSolution()
+        if h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit:  # never seen; fail closed, never differently
+            raise ProtectionTimeout(f"room_complement: no answer within {MIP_TIME_LIMIT:.0f} s for {target!r}")
         # only a proven optimum: the same data must give the same pattern on every run (a time-limited best
         # guess could differ after a restart, and two patterns side by side could be subtracted)
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal or not sol.value_valid:
@@ -530,8 +558,7 @@ class _BoundsLP:
         lp.row_lower_ = lp.row_upper_ = csc @ x
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
         lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = csc.indptr, csc.indices, csc.data
-        self.h = highspy.Highs()
-        self.h.setOptionValue("output_flag", False)
+        self.h = _highs()
         self.h.passModel(lp)
         self.x = x
 
@@ -549,7 +576,7 @@ class _BoundsLP:
         else:
             h.changeColsCost(self.n, idx, np.asarray(cost, dtype=float))
         h.changeObjectiveSense(sense)
-        h.run()
+        _run(h)
         ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
         sol = h.getSolution()
         out = (np.asarray(sol.col_value), np.asarray(sol.row_dual)) if ok else None

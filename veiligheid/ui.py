@@ -82,7 +82,8 @@ def cached_chart(build: Callable[..., alt.TopLevelMixin], *args, **kwargs) -> No
     Building an Altair chart (channel objects, layers, to_dict) cost a third of a page rerun that hits the data
     caches (py-spy, session 11): the same chart rebuilt from the same figures on every click. Here the spec that
     st.altair_chart would send (data as Arrow) is built once per content of the arguments (st.cache_data hashes
-    them, DataFrames by content; they must hold everything the chart shows) and sent with st.vega_lite_chart;
+    them, DataFrames by content, not their `attrs`: they must hold everything the chart shows, and the builder
+    must not read `DataFrame.attrs`) and sent with st.vega_lite_chart;
     tests/test_chart_specs.py checks that the element equals st.altair_chart's. `build` must be a module-level
     function."""
     st.vega_lite_chart(spec=_chart_spec(f"{build.__module__}:{build.__qualname__}", *args), **kwargs)
