@@ -12,6 +12,11 @@ Stadsdeel and Kwartaal), timed from the request until the server's `script_finis
 1. `miss`: --runs selections, each one not seen before in this server (the figures are computed);
 2. `hit`: the same selections again (the figures come from the caches: a user going back and forth).
 
+`--warmup ahead` runs the server as it runs in production: the app's warm-up (veiligheid.warmup) on, and done
+before the first click, as on a Monday morning after the weekly load in the night. A `miss` then still
+computes the view of the new selection, but finds the period's disclosure control (and the default period's
+views) already made. Without it (`off`, the default) every miss computes everything: the worst case.
+
 Drawing in the browser comes on top (see `bench/bench_scale.py --only browser`). Prints a JSON line per
 page and role, and a Markdown table; writes `<out>/rerun-ws.json`.
 """
@@ -72,14 +77,21 @@ def main() -> int:
     ap.add_argument("--warehouse", required=True, type=Path)
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--out", type=Path, default=Path("/tmp/bench8/rerun-ws"))
+    ap.add_argument("--warmup", choices=("off", "ahead"), default="off",
+                    help="off: every new selection computes everything; ahead: the app's warm-up done first")
     args = ap.parse_args()
     recs = []
-    with run_server(args.warehouse, args.out / "server", VEILIGHEID_WARMUP_SECONDS="0") as srv:
+    root = args.out / "server"
+    with run_server(args.warehouse, root, VEILIGHEID_WARMUP_SECONDS="0" if args.warmup == "off" else "60") as srv:
+        if args.warmup == "ahead":
+            from bench.load import _warm_ahead
+
+            print(f"# warmed in {_warm_ahead(srv['url'], root):.0f} s", flush=True)
         for role in ("wijkteam", "analist"):
             t = time.perf_counter()
             recs += asyncio.run(one_role(srv["url"], role, args.runs))
             print(f"# {role}: {time.perf_counter() - t:.0f} s", flush=True)
-    (args.out / "rerun-ws.json").write_text(json.dumps(recs, indent=1))
+    (args.out / f"rerun-ws-{args.warmup}.json").write_text(json.dumps(recs, indent=1))
     print("\n| pagina | rol | mist: mediaan / p95 | raakt: mediaan / p95 | fouten |\n|---|---|---|---|---|")
     for r in recs:
         m, h = r["miss"], r["hit"]

@@ -470,6 +470,76 @@ def test_unsuppressed_role_hides_nothing(q1_con):
     assert _g(pr, "leeftijd", "65+")["n"] == 2
 
 
+def _profile_fields(pr: cyber.Profile) -> dict:
+    return {f: getattr(pr, f) for f in ("area_level", "area_code", "profile_code", "total", "profile_total", "groups",
+                                        "damage", "trend", "areas", "unknown_wijk", "data_first", "edu_known",
+                                        "hidden_cells", "values", "relations")}
+
+
+def _assert_same_profile(a: cyber.Profile, b: cyber.Profile) -> None:
+    fa, fb = _profile_fields(a), _profile_fields(b)
+    for key in fa:
+        x, y = fa[key], fb[key]
+        if isinstance(x, pd.DataFrame):
+            pd.testing.assert_frame_equal(x, y)
+        elif key == "areas":
+            for level in x:
+                pd.testing.assert_frame_equal(x[level], y[level])
+        else:
+            assert repr(x) == repr(y) or x == y, key
+
+
+def test_shared_inputs_give_the_same_profile(demo_warehouse):
+    """The page passes the version's base and the period's counts in (computed once, veiligheid.shared); every
+    profile must be the one build() computes alone: both roles, the city, every stadsdeel, wijken."""
+    con = connect_readonly(demo_warehouse)
+    try:
+        end = con.execute("SELECT max(aangiftedatum) FROM cyber_slachtoffers").fetchone()[0]
+        base = cyber.base(con)
+        sds = [None, *base.pop.stadsdelen["code"]]
+        wijken = list(base.pop.wijken["code"][:3])
+        assert len(sds) > 3 and base.first is not None
+        for start in (end - dt.timedelta(days=90), dt.date(end.year, 1, 1)):
+            counts = cyber.victim_counts(con, start, end)
+            for policy in (WIJKTEAM, ANALIST):
+                trend = cyber.trend_protection(con, policy, end, base)
+                prot = cyber.protection(con, start, end, policy, end, trend, base, counts)
+                alone = cyber.protection(con, start, end, policy, end)
+                assert prot.hidden == alone.hidden and prot.d_hidden == alone.d_hidden
+                for sd, wijk in [*((sd, None) for sd in sds), *((None, w) for w in wijken)]:
+                    _assert_same_profile(cyber.build(con, start, end, sd, wijk, policy, end, prot, base, counts),
+                                         cyber.build(con, start, end, sd, wijk, policy, end))
+    finally:
+        con.close()
+
+
+def test_quarterly_and_damage_in_one_scan(tmp_path):
+    """The version's quarterly counts per area give every area's series (the city also counts victims without a
+    stadsdeel); the medians per delict and in total come from one query."""
+    victims = [victim(1, "2024-01-05", "Phishing", schade=100.0), victim(2, "2024-01-06", "Phishing", schade=300.0),
+               victim(3, "2024-02-01", "Onbekend delict", schade=50.0, buurt="BU99990201"),
+               victim(4, "2024-04-02", "Hacken", schade=None, buurt="BU99990202"),
+               victim(5, "2024-05-01", "Hacken", schade=1000.0, buurt=None, wijk="WK999902"),
+               victim(6, "2024-05-02", "Phishing", buurt=None, wijk=None)]
+    con = connect_readonly(make_warehouse(tmp_path / "w.duckdb", victims))
+    try:
+        q = cyber.quarterly_counts_by_area(con)
+        for sd, wijk in [(None, None), ("WK999901", None), ("WK999902", None), (None, "BU99990202"),
+                         (None, "BU99990101")]:
+            want = cyber.quarterly_counts(con, sd, wijk).groupby(["jaar", "kwartaal", "delict"])["n"].sum()
+            pd.testing.assert_series_equal(cyber._quarterly_of(q, sd, wijk), want)
+        assert int(cyber._quarterly_of(q).sum()) == 6
+        med = cyber.damage_medians(con, dt.date(2024, 1, 1), dt.date(2024, 12, 31))
+        assert med["Phishing"] == 200.0 and med["Overig"] == 50.0 and med["Hacken"] == 1000.0
+        assert med[cyber.TOTAL] == 200.0  # 50, 100, 300, 1000
+        zuid = cyber.damage_medians(con, dt.date(2024, 1, 1), dt.date(2024, 12, 31), "WK999902")
+        assert zuid == {"Overig": 50.0, "Hacken": 1000.0, cyber.TOTAL: 525.0}
+        none = cyber.damage_medians(con, dt.date(2023, 1, 1), dt.date(2023, 12, 31))
+        assert none.keys() == {cyber.TOTAL} and math.isnan(none[cyber.TOTAL])
+    finally:
+        con.close()
+
+
 # ------------------------------------------------------------------ the 2017 finding
 def _two_years(young_2023: int, old_2023: int, n2022: int = 200) -> list[list]:
     """Complete years 2022 and 2023 (data 1 Jan 2022 - 31 Dec 2023); 2023 has 120 victims."""

@@ -82,25 +82,43 @@ def prio_view(path: str, token: str, quarter: str, data_start: dt.date | None, s
 
 
 # ------------------------------------------------------------------ Cybercrime
+@st.cache_data(max_entries=2, show_spinner=False)
+def cyber_base(path: str, token: str) -> cyber.Base:
+    """Population, first report date and victims per area and quarter: once per warehouse version, shared by
+    every period, area and role."""
+    return cyber.base(ui._connection(path, token))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def cyber_counts(path: str, token: str, start, end):
+    """The victims of a period per area and profile (`cyber.victim_counts`): the protection of the period and
+    every area's profile read the same counts."""
+    return cyber.victim_counts(ui._connection(path, token), start, end)
+
+
 @st.cache_data(max_entries=4, show_spinner=False)
 def cyber_trend_protection(path: str, token: str, threshold: int, active: bool, data_end):
     """Suppression of the trend cells: depends only on the warehouse version (and the policy)."""
-    return cyber.trend_protection(ui._connection(path, token), disclosure.Policy(threshold, active), data_end)
+    return cyber.trend_protection(ui._connection(path, token), disclosure.Policy(threshold, active), data_end,
+                                  cyber_base(path, token))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def cyber_protection(path: str, token: str, start, end, threshold: int, active: bool, data_end):
     """Suppression for a period, the same for every area filter (so switching areas reveals nothing)."""
-    trend = cyber_trend_protection(path, token, threshold, active, data_end) if active else None
+    if not active:
+        return cyber.Protection()
+    trend = cyber_trend_protection(path, token, threshold, active, data_end)
     return cyber.protection(ui._connection(path, token), start, end, disclosure.Policy(threshold, active),
-                            data_end, trend)
+                            data_end, trend, cyber_base(path, token), cyber_counts(path, token, start, end))
 
 
 @st.cache_data(max_entries=64, show_spinner="Cijfers berekenen…")
 def cyber_profile(path: str, token: str, start, end, stadsdeel, wijk, threshold: int, active: bool, data_end):
     prot = cyber_protection(path, token, start, end, threshold, active, data_end)
     return cyber.build(ui._connection(path, token), start, end, stadsdeel, wijk,
-                       disclosure.Policy(threshold, active), data_end, prot)
+                       disclosure.Policy(threshold, active), data_end, prot, cyber_base(path, token),
+                       cyber_counts(path, token, start, end))
 
 
 # ------------------------------------------------------------------ Hennepteelt
