@@ -111,3 +111,62 @@ def heatmap(df: pd.DataFrame, height: int = 260, hidden_label: str = "<5") -> al
                      alt.Tooltip("aantal:N", title="Aantal")])
         chart = alt.layer(chart, grey).properties(height=height)
     return dutch(chart)
+
+
+# ------------------------------------------------------------------ Cybercrime (built once per content: ui.cached_chart)
+CYBER_LEGEND = {**TOP_LEGEND, "labelLimit": 360}
+RISK_OUTCOMES = ("vaker slachtoffer dan gemiddeld", "verschil kan toeval zijn", "minder vaak dan gemiddeld")
+
+
+def cyber_risk(data: pd.DataFrame, order: tuple[str, ...], x_domain: tuple[float, float]) -> alt.LayerChart:
+    """Relative risk per group: a dot with its 95% interval on a log scale, and the average (1) dashed.
+
+    data: groep, indeling, x_rr, x_rr_lo, x_rr_hi (clipped at the left edge), uitkomst (RISK_OUTCOMES), and
+    the tooltip texts tt_n, tt_rate, tt_rr, tt_bi."""
+    colour = alt.Color("uitkomst:N", scale=alt.Scale(domain=list(RISK_OUTCOMES), range=["#c0392b", "#8c8c8c", "#2c7bb6"]))
+    y = alt.Y("groep:N", sort=list(order), title=None, axis=alt.Axis(labelLimit=220))
+    x_scale = alt.Scale(type="log", domain=list(x_domain), nice=False)
+    tip = [alt.Tooltip("groep:N", title="Groep"), alt.Tooltip("indeling:N", title="Indeling"),
+           alt.Tooltip("tt_n:N", title="Slachtoffers"), alt.Tooltip("tt_rate:N", title="Per 1.000 inwoners"),
+           alt.Tooltip("tt_rr:N", title="Relatief risico"), alt.Tooltip("tt_bi:N", title="95%-interval"),
+           alt.Tooltip("uitkomst:N", title="Uitkomst")]
+    base = alt.Chart(data)
+    bars = base.mark_rule(strokeWidth=3).encode(
+        x=alt.X("x_rr_lo:Q", scale=x_scale, title="relatief risico (1 = gemiddelde van het gebied, logaritmische schaal)",
+                axis=alt.Axis(format=",.2~f", values=[0.05, 0.1, 0.2, 0.5, 1, 1.5, 2, 3, 5, 10])),
+        x2="x_rr_hi:Q", y=y, color=colour, tooltip=tip)
+    dots = base.mark_circle(size=140, opacity=1).encode(x="x_rr:Q", y=y, color=colour, tooltip=tip)
+    one = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(color="#333", strokeDash=[4, 3]).encode(x="x:Q")
+    # the height includes legend and axes (Streamlit fits the chart into it): about 32 px per group
+    return dutch(alt.layer(bars, dots, one).properties(height=110 + 32 * len(data)), legend=CYBER_LEGEND)
+
+
+def cyber_delict_rates(data: pd.DataFrame) -> alt.Chart:
+    """Victims per 1,000 inhabitants per delict (data: label, per_1000, tt)."""
+    bar = alt.Chart(data).mark_bar(color="#4a7ab5").encode(
+        x=alt.X("per_1000:Q", title="slachtoffers per 1.000 inwoners", axis=alt.Axis(format=",.2f")),
+        y=alt.Y("label:N", sort="-x", title=None, axis=alt.Axis(labelLimit=200)),
+        tooltip=[alt.Tooltip("label:N", title="Delict"), alt.Tooltip("tt:N", title="Per 1.000 inwoners")])
+    return dutch(bar.properties(height=30 * len(data) + 70), legend=CYBER_LEGEND)
+
+
+CYBER_FULL = ("volledig", "deels (data begint of eindigt erin)")
+
+
+def cyber_trend(shown: pd.DataFrame, hidden: pd.DataFrame, buckets: tuple[str, ...], soort: str) -> alt.LayerChart:
+    """Victims per quarter or year: bars (light where the data covers only part of the bucket) with their count
+    on top; hidden counts as their label on the zero line.
+
+    shown: bucket, n, tekst, volledigheid (CYBER_FULL); hidden: bucket, tekst, volledigheid, y0."""
+    x = alt.X("bucket:N", sort=list(buckets), title=None, axis=alt.Axis(labelAngle=0))
+    tip = [alt.Tooltip("bucket:N", title=soort.capitalize()), alt.Tooltip("tekst:N", title="Slachtoffers"),
+           alt.Tooltip("volledigheid:N", title="Periode")]
+    bars = alt.Chart(shown).mark_bar().encode(
+        x=x, y=alt.Y("n:Q", title="slachtoffers", axis=alt.Axis(format=",.0f")),
+        color=alt.Color("volledigheid:N", scale=alt.Scale(domain=list(CYBER_FULL), range=["#4a7ab5", "#b9cde5"])),
+        tooltip=tip)
+    layers = [bars, alt.Chart(shown).mark_text(dy=-8, fontSize=11, color="#333").encode(x=x, y="n:Q", text="tekst:N")]
+    if not hidden.empty:
+        layers.append(alt.Chart(hidden).mark_text(dy=-8, fontSize=11, color="#666").encode(
+            x=x, y=alt.Y("y0:Q"), text="tekst:N", tooltip=tip))
+    return dutch(alt.layer(*layers).properties(height=300), legend=CYBER_LEGEND)

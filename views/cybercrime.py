@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -48,10 +47,6 @@ def _interval(lo, hi, decimals: int = 2) -> str:
 
 def _first_upper(text: str) -> str:
     return text[:1].upper() + text[1:]
-
-
-def _dutch(chart):
-    return charts.dutch(chart, legend={**charts.TOP_LEGEND, "labelLimit": 360})
 
 
 state, period = ui.filter_sidebar(valid, fresh, F.FIXED_PRESETS if policy.active else None)
@@ -172,25 +167,9 @@ else:
     for c in ("rr", "rr_lo", "rr_hi"):
         rr[f"x_{c}"] = rr[c].clip(lower=floor)
     data = rr[["groep", "indeling", "x_rr", "x_rr_lo", "x_rr_hi", "uitkomst", "tt_rr", "tt_bi", "tt_rate", "tt_n"]]
-    order = list(rr.sort_values("rr", ascending=False)["groep"])
-    domain = ["vaker slachtoffer dan gemiddeld", "verschil kan toeval zijn", "minder vaak dan gemiddeld"]
-    colour = alt.Color("uitkomst:N", scale=alt.Scale(domain=domain, range=["#c0392b", "#8c8c8c", "#2c7bb6"]))
-    y = alt.Y("groep:N", sort=order, title=None, axis=alt.Axis(labelLimit=220))
-    x_scale = alt.Scale(type="log", domain=[min(0.5, float(rr["x_rr_lo"].min()) * 0.9),
-                                            max(2.0, float(rr["x_rr_hi"].max()) * 1.1)], nice=False)
-    tip = [alt.Tooltip("groep:N", title="Groep"), alt.Tooltip("indeling:N", title="Indeling"),
-           alt.Tooltip("tt_n:N", title="Slachtoffers"), alt.Tooltip("tt_rate:N", title="Per 1.000 inwoners"),
-           alt.Tooltip("tt_rr:N", title="Relatief risico"), alt.Tooltip("tt_bi:N", title="95%-interval"),
-           alt.Tooltip("uitkomst:N", title="Uitkomst")]
-    base = alt.Chart(data)
-    bars = base.mark_rule(strokeWidth=3).encode(
-        x=alt.X("x_rr_lo:Q", scale=x_scale, title="relatief risico (1 = gemiddelde van het gebied, logaritmische schaal)",
-                axis=alt.Axis(format=",.2~f", values=[0.05, 0.1, 0.2, 0.5, 1, 1.5, 2, 3, 5, 10])),
-        x2="x_rr_hi:Q", y=y, color=colour, tooltip=tip)
-    dots = base.mark_circle(size=140, opacity=1).encode(x="x_rr:Q", y=y, color=colour, tooltip=tip)
-    one = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(color="#333", strokeDash=[4, 3]).encode(x="x:Q")
-    # the height includes legend and axes (Streamlit fits the chart into it): about 32 px per group
-    ui.altair_chart(_dutch(alt.layer(bars, dots, one).properties(height=110 + 32 * len(rr))), width="stretch")
+    order = tuple(rr.sort_values("rr", ascending=False)["groep"])
+    x_domain = (min(0.5, float(rr["x_rr_lo"].min()) * 0.9), max(2.0, float(rr["x_rr_hi"].max()) * 1.1))
+    ui.cached_chart(charts.cyber_risk, data.reset_index(drop=True), order, x_domain, width="stretch")
     missing = groups[groups["dim"].isin(cyber.RR_DIMENSIONS) & (groups["waarde"] != cyber.UNKNOWN)
                      & groups["rr"].isna()]
     hidden_names = missing.loc[missing["verborgen"], "label"].tolist()
@@ -257,11 +236,7 @@ for tab, dim in zip(tabs, cyber.DIMENSIONS):
             chart_df = groups[(groups["dim"] == "delict") & groups["per_1000"].notna()][["label", "per_1000"]].copy()
             if not chart_df.empty:
                 chart_df["tt"] = [_num(x) for x in chart_df["per_1000"]]
-                bar = alt.Chart(chart_df).mark_bar(color="#4a7ab5").encode(
-                    x=alt.X("per_1000:Q", title="slachtoffers per 1.000 inwoners", axis=alt.Axis(format=",.2f")),
-                    y=alt.Y("label:N", sort="-x", title=None, axis=alt.Axis(labelLimit=200)),
-                    tooltip=[alt.Tooltip("label:N", title="Delict"), alt.Tooltip("tt:N", title="Per 1.000 inwoners")])
-                ui.altair_chart(_dutch(bar.properties(height=30 * len(chart_df) + 70)), width="stretch")
+                ui.cached_chart(charts.cyber_delict_rates, chart_df.reset_index(drop=True), width="stretch")
             st.caption("Per delict is de noemer alle inwoners."
                        + (f" Delicten met {SMALL} slachtoffers staan niet in de grafiek." if policy.active else ""))
 profile_csv = pd.concat([tables[d].rename(columns={cyber.DIM_TITLES[d]: "Groep"}).assign(Indeling=cyber.DIM_TITLES[d])
@@ -281,23 +256,12 @@ else:
     delict = c1.selectbox("Delict", [cyber.ALL, *cyber.DIMENSIONS["delict"]], key="cy_delict")
     soort = c2.radio("Per", ["kwartaal", "jaar"], format_func=str.capitalize, horizontal=True, key="cy_per")
     sel = trend[(trend["delict"] == delict) & (trend["soort"] == soort)].copy()
-    sel["volledigheid"] = ["volledig" if v else "deels (data begint of eindigt erin)" for v in sel["volledig"]]
+    sel["volledigheid"] = [charts.CYBER_FULL[0] if v else charts.CYBER_FULL[1] for v in sel["volledig"]]
     sel["tekst"] = disclosure.count_column(sel["n"], sel["verborgen"], policy).to_numpy()
     sel["y0"] = 0.0
-    x = alt.X("bucket:N", sort=list(sel["bucket"]), title=None, axis=alt.Axis(labelAngle=0))
-    tip = [alt.Tooltip("bucket:N", title=soort.capitalize()), alt.Tooltip("tekst:N", title="Slachtoffers"),
-           alt.Tooltip("volledigheid:N", title="Periode")]
-    shown = sel[~sel["verborgen"]]
-    bars = alt.Chart(shown).mark_bar().encode(
-        x=x, y=alt.Y("n:Q", title="slachtoffers", axis=alt.Axis(format=",.0f")),
-        color=alt.Color("volledigheid:N", scale=alt.Scale(domain=["volledig", "deels (data begint of eindigt erin)"],
-                                                          range=["#4a7ab5", "#b9cde5"])), tooltip=tip)
-    layers = [bars, alt.Chart(shown).mark_text(dy=-8, fontSize=11, color="#333").encode(x=x, y="n:Q", text="tekst:N")]
-    hid = sel[sel["verborgen"]][["bucket", "tekst", "volledigheid", "y0"]]
-    if not hid.empty:
-        layers.append(alt.Chart(hid).mark_text(dy=-8, fontSize=11, color="#666").encode(
-            x=x, y=alt.Y("y0:Q"), text="tekst:N", tooltip=tip))
-    ui.altair_chart(_dutch(alt.layer(*layers).properties(height=300)), width="stretch")
+    shown = sel[~sel["verborgen"]][["bucket", "n", "tekst", "volledigheid"]].reset_index(drop=True)
+    hid = sel[sel["verborgen"]][["bucket", "tekst", "volledigheid", "y0"]].reset_index(drop=True)
+    ui.cached_chart(charts.cyber_trend, shown, hid, tuple(sel["bucket"]), soort, width="stretch")
     st.caption(f"{_first_upper(pr.profile_name)}, alle beschikbare data (vanaf {fmt.date(pr.data_first)}): het "
                "periodefilter geldt hier niet, het gebiedsfilter wel. Lichte staven: de data beslaan maar een deel van "
                f"dat {soort}." + (f" '{SMALL}' op de nullijn: te weinig slachtoffers om te tonen." if policy.active
