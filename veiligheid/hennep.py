@@ -157,10 +157,12 @@ def funnel(cases: pd.DataFrame, start, end, asof) -> pd.Series:
     return pd.Series({k: int((cohort & v).sum()) for k, v in m.items()}, dtype="int64")
 
 
-def durations(cases: pd.DataFrame, transition: str, asof, mask: pd.Series | None = None) -> pd.Series:
-    """Days of one completed transition (both dates on or before `asof`; negative spans, i.e. bad dates, left out)."""
+def durations(cases: pd.DataFrame, transition: str, asof, mask: pd.Series | None = None,
+              chain: dict[str, pd.Series] | None = None) -> pd.Series:
+    """Days of one completed transition (both dates on or before `asof`; negative spans, i.e. bad dates, left out).
+    `chain`: `chain_masks(cases, asof)`, when the caller has them (one per call otherwise)."""
     _label, a, b, step = TRANSITIONS[transition]
-    done = chain_masks(cases, asof)[step]
+    done = (chain if chain is not None else chain_masks(cases, asof))[step]
     if mask is not None:
         done = done & mask
     days = (cases.loc[done, b] - cases.loc[done, a]).dt.days
@@ -170,9 +172,10 @@ def durations(cases: pd.DataFrame, transition: str, asof, mask: pd.Series | None
 def lead_times(cases: pd.DataFrame, start, end, asof) -> pd.DataFrame:
     """Per transition, for the cases signalled in [start, end]: n, median, p25, p75, p90 (days)."""
     cohort = _between(cases["signaaldatum"], start, end)
+    chain = chain_masks(cases, asof)
     rows = []
     for key, (label, _a, _b, step) in TRANSITIONS.items():
-        d = durations(cases, key, asof, cohort)
+        d = durations(cases, key, asof, cohort, chain)
         q = d.quantile([0.25, 0.5, 0.75, 0.9]) if len(d) else pd.Series([math.nan] * 4, index=[0.25, 0.5, 0.75, 0.9])
         rows.append({"overgang": key, "label": label, "stap": step, "n": int(len(d)), "mediaan": float(q[0.5]),
                      "p25": float(q[0.25]), "p75": float(q[0.75]), "p90": float(q[0.9])})
@@ -184,8 +187,9 @@ def norms(cases: pd.DataFrame, ref) -> dict[str, float]:
 
     NaN when fewer than MIN_NORM transitions were completed."""
     out = {}
+    chain = chain_masks(cases, ref)
     for key in TRANSITIONS:
-        d = durations(cases, key, ref)
+        d = durations(cases, key, ref, chain=chain)
         out[key] = float(d.quantile(0.9)) if len(d) >= MIN_NORM else math.nan
     return out
 
@@ -634,7 +638,8 @@ def _arrays(cases: pd.DataFrame, wijken: pd.DataFrame, sds: pd.DataFrame, start:
         started=_between(cases["sluiting_begin"], start, ref).to_numpy(), src_is=_value_masks(cases["signaalbron"], SOURCES),
         sig_ref=_on_or_before(cases["signaaldatum"], ref).to_numpy(),
         year_is=_value_masks(cases["signaaldatum"].dt.year, years),
-        stuck={k: v.to_numpy() for k, v in stuck_masks(cases, ref).items()}, mlist=mlist, months=months_m, years=years)
+        stuck={k: v.to_numpy() for k, v in stuck_masks(cases, ref).items()}, mlist=mlist, months=months_m, years=years,
+        norms=norms(cases, ref))
 
 
 def detail_shown(policy: Policy, wijk: str | None) -> bool:
@@ -821,8 +826,16 @@ def _fingerprint(*frames: pd.DataFrame) -> int:
     return hash(tuple(int(pd.util.hash_pandas_object(f.astype(str), index=True).sum()) for f in frames))
 
 
+def period_arrays(cases: pd.DataFrame, wijken: pd.DataFrame, sds: pd.DataFrame, start: dt.date, end: dt.date,
+                  data_end: dt.date) -> SimpleNamespace:
+    """What every area view of one period needs (masks per area, value, month and state), computed once: the
+    page keeps it per period and passes it to `city_protection` and to every view's `build_overview`. Read
+    only."""
+    return _arrays(cases, wijken, sds, start, end, data_end)
+
+
 def city_protection(cases: pd.DataFrame, wijken: pd.DataFrame, sds: pd.DataFrame, start: dt.date, end: dt.date,
-                    data_end: dt.date, policy: Policy) -> Protection:
+                    data_end: dt.date, policy: Policy, arrays: SimpleNamespace | None = None) -> Protection:
     """Disclosure control of all area views of one period together (city, every stadsdeel, every wijk).
 
     Protecting each view on its own leaks across views: a stadsdeel's tile minus the tiles of its wijken
@@ -839,7 +852,7 @@ def city_protection(cases: pd.DataFrame, wijken: pd.DataFrame, sds: pd.DataFrame
     if ckey in _PROTECTION_CACHE:
         return _PROTECTION_CACHE[ckey]
     t0 = time.perf_counter()
-    arrays = _arrays(cases, wijken, sds, start, end, data_end)
+    arrays = arrays or _arrays(cases, wijken, sds, start, end, data_end)
     g = Cells(cases.index)
     modules: list[list] = []
     views: list[list] = []
@@ -886,18 +899,19 @@ def city_protection(cases: pd.DataFrame, wijken: pd.DataFrame, sds: pd.DataFrame
 
 def build_overview(cases: pd.DataFrame, wijken: pd.DataFrame, sds: pd.DataFrame, start: dt.date, end: dt.date,
                    stadsdeel: str | None, wijk: str | None, data_end: dt.date, policy: Policy,
-                   homes: bool = False, with_system: bool = False, protection: Protection | None = None
-                   ) -> Overview:
-    """The figures of `overview` from case rows (see there); with_system keeps the disclosure system (tests)."""
+                   homes: bool = False, with_system: bool = False, protection: Protection | None = None,
+                   arrays: SimpleNamespace | None = None) -> Overview:
+    """The figures of `overview` from case rows (see there); with_system keeps the disclosure system (tests).
+    `arrays`: the period's `period_arrays`, when the caller keeps them (else computed here)."""
     detail = detail_shown(policy, wijk)
-    c, v = view_cells(cases, wijken, sds, start, end, stadsdeel, wijk, data_end, detail=detail)
+    c, v = view_cells(cases, wijken, sds, start, end, stadsdeel, wijk, data_end, arrays, detail=detail)
     area, asof, ref, sel_key = v.area, v.asof, v.ref, v.sel_key
     t_sig, t_dis, t_theft, t_warn, t_sclose = v.t_sig, v.t_dis, v.t_theft, v.t_warn, v.t_sclose
     t_started, t_force, ptype, powner, pcell, f = v.t_started, v.t_force, v.ptype, v.powner, v.pcell, v.f
     s_sig, s_rui, mlist, years, st_keys = v.s_sig, v.s_rui, v.mlist, v.years, v.st_keys
     view = view_name(stadsdeel, wijk)
     if protection is None:
-        protection = city_protection(cases, wijken, sds, start, end, data_end, policy)
+        protection = city_protection(cases, wijken, sds, start, end, data_end, policy, arrays)
     # the view's own protection, seeded with the city-wide result (it adds nothing when that result is complete)
     hidden, failed = c.protect(policy, _rank(t_sig, t_dis), hide=protection.for_view(view, c.masks))
     failed = failed or protection.failed
@@ -947,7 +961,7 @@ def build_overview(cases: pd.DataFrame, wijken: pd.DataFrame, sds: pd.DataFrame,
         lt["verborgen"] = lt["verborgen"] | ~same
     lt["n"] = lt["n"].astype(float).where(~lt["verborgen"])
 
-    nrm = norms(cases, ref)
+    nrm = norms(cases, ref) if arrays is None else arrays.norms  # city-wide, per period
     stuck_df = pd.DataFrame([{"stap": k, "label": lab, "n": val(st_keys[k]), "verborgen": hid(st_keys[k]),
                               "norm_dagen": nrm.get(tr, math.nan)} for k, (lab, _c, tr) in STUCK_STEPS.items()])
 

@@ -132,12 +132,22 @@ def hennep_inputs(path: str, token: str) -> tuple[pd.DataFrame, pd.DataFrame, pd
     return (*hennep.protection_input(con), hennep.homes_available(con))
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def hennep_arrays(path: str, token: str, period, data_end):
+    """The masks every area view of a period needs (hennep.period_arrays): once per version and period, for
+    the period's protection and every area view of both roles (~0.1 s a view at 5M when each made its own;
+    2.3 MB at 5M, hence few entries)."""
+    cases, wijken, sds, _ = hennep_inputs(path, token)
+    return hennep.period_arrays(cases, wijken, sds, period.start, period.end, data_end)
+
+
 @st.cache_data(max_entries=16, show_spinner="Onderdrukking voor alle gebieden berekenen…")
 def hennep_protection(path: str, token: str, period, data_end, policy):
     """The city-wide disclosure control of one period (every area view at once): once per warehouse version,
     period and policy; every area view of that period takes its hidden cells from it."""
     cases, wijken, sds, _ = hennep_inputs(path, token)
-    return hennep.city_protection(cases, wijken, sds, period.start, period.end, data_end, policy)
+    return hennep.city_protection(cases, wijken, sds, period.start, period.end, data_end, policy,
+                                  hennep_arrays(path, token, period, data_end))
 
 
 @st.cache_data(max_entries=64, show_spinner="Cijfers hennepteelt berekenen…")
@@ -145,4 +155,4 @@ def hennep_overview(path: str, token: str, period, stadsdeel, wijk, data_end, po
     prot = hennep_protection(path, token, period, data_end, policy) if policy.active else None
     cases, wijken, sds, homes = hennep_inputs(path, token)
     return hennep.build_overview(cases, wijken, sds, period.start, period.end, stadsdeel, wijk, data_end, policy,
-                                 homes, protection=prot)
+                                 homes, protection=prot, arrays=hennep_arrays(path, token, period, data_end))
