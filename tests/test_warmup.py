@@ -25,7 +25,7 @@ def _clear_caches() -> None:
 def slow_calls(monkeypatch) -> dict:
     """Counts the calls of the slow computations: the city-wide disclosure control of each page, and the
     warehouse queries of the Dashboards page."""
-    from veiligheid import cyber, hennep, overview, queries
+    from veiligheid import cyber, hennep, overview, queries, signals
     from veiligheid import priorities as P
 
     counts: dict = {}
@@ -48,6 +48,7 @@ def slow_calls(monkeypatch) -> dict:
     spy(hennep, "build_overview")  # a Hennepteelt view of one selection
     for q in ("tiles", "area_table", "weekly", "weekday_hour"):
         spy(queries, q)
+    spy(signals, "weekly_counts")  # Prioriteiten per stadsdeel: what changed in the stadsdeel
     return counts
 
 
@@ -63,7 +64,8 @@ def test_after_the_warm_up_a_wijkteam_computes_no_disclosure_control_on_any_page
 
     _clear_caches()
     _visit_every_page("wijkteam")  # cold: every page computes its city-wide protection
-    assert {"protect_city", "area_view", "protection", "city_protection", "build", "build_overview"} <= set(slow_calls)
+    assert {"protect_city", "area_view", "protection", "city_protection", "build", "build_overview",
+            "weekly_counts"} <= set(slow_calls)
 
     _clear_caches()
     slow_calls.clear()
@@ -72,8 +74,8 @@ def test_after_the_warm_up_a_wijkteam_computes_no_disclosure_control_on_any_page
     assert slow_calls["protect_city"] >= 2  # what the warm-up computed: the overview's and the quarter's
     slow_calls.clear()
     _visit_every_page("wijkteam")  # a stadsdeel chosen, default period: all from the warm caches
-    assert not {"protect_city", "area_view", "protection", "city_protection", "build", "build_overview"} \
-        & set(slow_calls), slow_calls
+    assert not {"protect_city", "area_view", "protection", "city_protection", "build", "build_overview",
+                "weekly_counts"} & set(slow_calls), slow_calls
 
 
 def test_after_the_warm_up_the_analist_default_dashboard_runs_no_query(app_warehouse, slow_calls):

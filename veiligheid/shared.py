@@ -18,7 +18,7 @@ from typing import Mapping
 import pandas as pd
 import streamlit as st
 
-from . import cyber, disclosure, hennep, overview, queries, ui
+from . import cyber, disclosure, hennep, overview, queries, signals, ui
 from . import filters as F
 from . import priorities as P
 
@@ -79,6 +79,27 @@ def prio_view(path: str, token: str, quarter: str, data_start: dt.date | None, s
     view = P.area_view(prio_raw(path, token, quarter, data_start), stadsdeel)
     hidden = prio_hidden(path, token, quarter, data_start, threshold, active) if active else frozenset()
     return P.protect(view, disclosure.Policy(threshold, active), hidden)
+
+
+SIGNAL_WEEKS, SIGNAL_RECENT_WEEKS = 65, 13  # weeks read, and the recent ones compared with the rest
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def prio_signals(path: str, token: str, stadsdeel: str, data_start: dt.date | None, data_end: dt.date):
+    """What changed in a stadsdeel (signals.detect over the last SIGNAL_WEEKS weeks), unprotected: the page
+    protects it for the viewer. Once per version and stadsdeel (the warm-up does every stadsdeel)."""
+    last = signals.last_full_week(data_end)
+    weeks = SIGNAL_WEEKS
+    if data_start is not None:  # never count weeks before the data as zeros
+        first = data_start + dt.timedelta(days=(7 - data_start.isoweekday() + 1) % 7)
+        weeks = min(weeks, (last - first).days // 7 + 1)
+    if weeks < SIGNAL_RECENT_WEEKS + signals.MIN_BASELINE_WEEKS:
+        out = signals.detect(pd.DataFrame(), SIGNAL_RECENT_WEEKS)
+        need = SIGNAL_RECENT_WEEKS + signals.MIN_BASELINE_WEEKS
+        out.attrs["message"] = f"Te weinig weken data voor signalen (nodig: {need}, er zijn er {max(weeks, 0)})."
+        return out
+    weekly = signals.weekly_counts(ui._connection(path, token), stadsdeel, data_end, weeks)
+    return signals.detect(weekly, recent_weeks=SIGNAL_RECENT_WEEKS, fdr=0.10)
 
 
 # ------------------------------------------------------------------ Cybercrime

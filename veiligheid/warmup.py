@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import datetime as dt
+import importlib
 import logging
 import math
 import os
@@ -72,6 +73,10 @@ def steps(path: str, token: str, today: dt.date | None = None) -> list[tuple[str
         (f"Prioriteiten per stadsdeel: alle stadsdelen, {quarter}",
          lambda: [shared.prio_view(path, token, quarter, start, sd, default.threshold, active)
                   for sd in valid.stadsdelen for active in (True, False)]),
+        ("Prioriteiten per stadsdeel: signalen per stadsdeel",
+         lambda: [shared.prio_signals(path, token, sd, start, end) for sd in valid.stadsdelen]),
+        # the PDF library the Prioriteiten page imports (~0.35 s, once per process): not in a user's first visit
+        ("Prioriteiten per stadsdeel: vergaderstuk (PDF) laden", lambda: importlib.import_module("veiligheid.meeting_pack")),
     ]
     for p in order:  # the default period first: the first page most people open
         per = periods[p]

@@ -29,7 +29,7 @@ K_SD, K_Q, K_THEME, K_WHY = "prio_stadsdeel", "prio_kwartaal", "prio_thema", "pr
 K_W = {k: f"prio_w_{k}" for k in P.COMPONENTS}
 K_PDF, K_GOTO, K_WEIGHTS, K_FLASH = "prio_pack", "prio_goto", "prio_gewichten", "prio_melding"
 K_OWN_DEFAULT = "prio_eigen_team_standaard"  # the own team's stadsdeel was offered once this session
-SIGNAL_WEEKS, RECENT_WEEKS = 65, 13
+RECENT_WEEKS = shared.SIGNAL_RECENT_WEEKS
 
 fresh = ui.freshness()
 valid = ui.valid(fresh)
@@ -44,22 +44,6 @@ def _con(token: str):
 
 def _raw(token: str, quarter: str, data_start: dt.date | None) -> P.Raw:
     return shared.prio_raw(str(ui.warehouse_path()), token, quarter, data_start)
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def _signals(token: str, stadsdeel: str, data_start: dt.date | None, data_end: dt.date):
-    last = signals.last_full_week(data_end)
-    weeks = SIGNAL_WEEKS
-    if data_start is not None:  # never count weeks before the data as zeros
-        first = data_start + dt.timedelta(days=(7 - data_start.isoweekday() + 1) % 7)
-        weeks = min(weeks, (last - first).days // 7 + 1)
-    if weeks < RECENT_WEEKS + signals.MIN_BASELINE_WEEKS:
-        out = signals.detect(pd.DataFrame(), RECENT_WEEKS)
-        need = RECENT_WEEKS + signals.MIN_BASELINE_WEEKS
-        out.attrs["message"] = f"Te weinig weken data voor signalen (nodig: {need}, er zijn er {max(weeks, 0)})."
-        return out
-    weekly = signals.weekly_counts(_con(token), stadsdeel, data_end, weeks)
-    return signals.detect(weekly, recent_weeks=RECENT_WEEKS, fdr=0.10)
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
@@ -207,7 +191,7 @@ def _hidden_tiles() -> set:
 
 def _signal_block(view: P.AreaView) -> tuple[list[str], str]:
     """Show the signals; returns their sentences and the method note (for the meeting pack)."""
-    raw = _signals(ui.token(), view.stadsdeel, fresh.data_start, fresh.data_end)
+    raw = shared.prio_signals(str(ui.warehouse_path()), ui.token(), view.stadsdeel, fresh.data_start, fresh.data_end)
     found = signals.protect_signals(raw, policy, _hidden_tiles() if policy.active and not raw.empty else ())
     st.subheader("Wat is er veranderd in uw stadsdeel?")
     tested = int(found.attrs.get("tested", 0) or 0)
