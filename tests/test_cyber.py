@@ -514,13 +514,16 @@ def test_shared_inputs_give_the_same_profile(demo_warehouse):
 
 
 def test_quarterly_and_damage_in_one_scan(tmp_path):
-    """The version's quarterly counts per area give every area's series (the city also counts victims without a
-    stadsdeel); the medians per delict and in total come from one query."""
+    """The version's quarterly counts per area give every area's series; the medians per delict and in total
+    come from one query. The city is its stadsdelen: a victim without a stadsdeel is in no city figure (the
+    trend, the medians), as in the key figures and the protection; else the city minus its stadsdelen would
+    show how many such victims there are, a count no protection covers."""
     victims = [victim(1, "2024-01-05", "Phishing", schade=100.0), victim(2, "2024-01-06", "Phishing", schade=300.0),
                victim(3, "2024-02-01", "Onbekend delict", schade=50.0, buurt="BU99990201"),
                victim(4, "2024-04-02", "Hacken", schade=None, buurt="BU99990202"),
                victim(5, "2024-05-01", "Hacken", schade=1000.0, buurt=None, wijk="WK999902"),
-               victim(6, "2024-05-02", "Phishing", buurt=None, wijk=None)]
+               victim(6, "2024-05-02", "Phishing", buurt=None, wijk=None),
+               victim(7, "2024-05-03", "Phishing", schade=5000.0, buurt=None, wijk=None)]
     con = connect_readonly(make_warehouse(tmp_path / "w.duckdb", victims))
     try:
         q = cyber.quarterly_counts_by_area(con)
@@ -528,7 +531,10 @@ def test_quarterly_and_damage_in_one_scan(tmp_path):
                          (None, "BU99990101")]:
             want = cyber.quarterly_counts(con, sd, wijk).groupby(["jaar", "kwartaal", "delict"])["n"].sum()
             pd.testing.assert_series_equal(cyber._quarterly_of(q, sd, wijk), want)
-        assert int(cyber._quarterly_of(q).sum()) == 6
+        assert int(q["n"].sum()) == 7 and int(cyber._quarterly_of(q).sum()) == 5  # 6 and 7 are nowhere
+        city = cyber.build(con, dt.date(2024, 4, 1), dt.date(2024, 6, 30), None, None, ANALIST, dt.date(2024, 6, 30))
+        k2 = city.trend[(city.trend["bucket"] == "2024 K2") & (city.trend["delict"] == cyber.ALL)]
+        assert int(k2["n"].iloc[0]) == city.total["n"] == 2  # victims 4 and 5: the trend equals the key figure
         med = cyber.damage_medians(con, dt.date(2024, 1, 1), dt.date(2024, 12, 31))
         assert med["Phishing"] == 200.0 and med["Overig"] == 50.0 and med["Hacken"] == 1000.0
         assert med[cyber.TOTAL] == 200.0  # 50, 100, 300, 1000

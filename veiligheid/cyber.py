@@ -137,7 +137,11 @@ def _active_sql(con) -> str:
     """Withdrawn records leave every count: today the extract has no status column, but if the
     table ever gets one, 'vervallen' rows are left out. (The columns from the table's own description:
     ~0.5 ms, against ~5 ms for information_schema on every call.)"""
-    cols = {d[0] for d in con.execute("SELECT * FROM cyber_slachtoffers LIMIT 0").description}
+    cur = con.cursor()  # never the shared connection itself: other threads query it too
+    try:
+        cols = {d[0] for d in cur.execute("SELECT * FROM cyber_slachtoffers LIMIT 0").description}
+    finally:
+        cur.close()
     return "coalesce(c.status, 'actief') <> 'vervallen'" if "status" in cols else "TRUE"
 
 
@@ -154,11 +158,14 @@ def _code_sql(column: str, allowed: Sequence[str], other: str) -> str:
 
 
 def _area_sql(stadsdeel: str | None, wijk: str | None) -> tuple[str, list]:
+    """The victims of an area. The city: every victim placed in a stadsdeel, as in `victim_counts` (the
+    key figures, the protection); a victim without one is in no figure at all (counted in the city only, the
+    city minus its stadsdelen would show how many there are)."""
     if wijk:
         return "c.buurtcode = ?", [wijk]
     if stadsdeel:
         return "c.wijkcode = ?", [stadsdeel]
-    return "TRUE", []
+    return "c.wijkcode IS NOT NULL", []
 
 
 def victim_counts(con, start: dt.date, end: dt.date) -> pd.DataFrame:
@@ -235,11 +242,14 @@ def quarterly_counts_by_area(con) -> pd.DataFrame:
 
 def _quarterly_of(q: pd.DataFrame, stadsdeel: str | None = None, wijk: str | None = None) -> pd.Series:
     """An area's counts per (jaar, kwartaal, delict) from `quarterly_counts_by_area`: the same figures as
-    `quarterly_counts(con, stadsdeel, wijk)` grouped so (the city includes victims without a stadsdeel)."""
+    `quarterly_counts(con, stadsdeel, wijk)` grouped so. The city is the sum of its stadsdelen (victims
+    without a stadsdeel are left out, as in the protected trend cells and the key figures)."""
     if wijk:
         q = q[q["wijk"] == wijk]
     elif stadsdeel:
         q = q[q["stadsdeel"] == stadsdeel]
+    else:
+        q = q[q["stadsdeel"].notna()]
     return q.groupby(["jaar", "kwartaal", "delict"])["n"].sum()
 
 

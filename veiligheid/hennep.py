@@ -904,6 +904,7 @@ def build_overview(cases: pd.DataFrame, wijken: pd.DataFrame, sds: pd.DataFrame,
     """The figures of `overview` from case rows (see there); with_system keeps the disclosure system (tests).
     `arrays`: the period's `period_arrays`, when the caller keeps them (else computed here)."""
     detail = detail_shown(policy, wijk)
+    arrays = arrays or _arrays(cases, wijken, sds, start, end, data_end)
     c, v = view_cells(cases, wijken, sds, start, end, stadsdeel, wijk, data_end, arrays, detail=detail)
     area, asof, ref, sel_key = v.area, v.asof, v.ref, v.sel_key
     t_sig, t_dis, t_theft, t_warn, t_sclose = v.t_sig, v.t_dis, v.t_theft, v.t_warn, v.t_sclose
@@ -961,7 +962,7 @@ def build_overview(cases: pd.DataFrame, wijken: pd.DataFrame, sds: pd.DataFrame,
         lt["verborgen"] = lt["verborgen"] | ~same
     lt["n"] = lt["n"].astype(float).where(~lt["verborgen"])
 
-    nrm = norms(cases, ref) if arrays is None else arrays.norms  # city-wide, per period
+    nrm = arrays.norms  # city-wide, per period
     stuck_df = pd.DataFrame([{"stap": k, "label": lab, "n": val(st_keys[k]), "verborgen": hid(st_keys[k]),
                               "norm_dagen": nrm.get(tr, math.nan)} for k, (lab, _c, tr) in STUCK_STEPS.items()])
 

@@ -110,10 +110,10 @@ def cyber_base(path: str, token: str) -> cyber.Base:
     return cyber.base(ui._connection(path, token))
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_data(max_entries=16, show_spinner=False)
 def cyber_counts(path: str, token: str, start, end):
     """The victims of a period per area and profile (`cyber.victim_counts`): the protection of the period and
-    every area's profile read the same counts."""
+    every area's profile read the same counts. (Up to ~4 MB each with every combination filled.)"""
     return cyber.victim_counts(ui._connection(path, token), start, end)
 
 
