@@ -101,6 +101,27 @@ READER = textwrap.dedent("""
 """)
 
 
+def test_a_version_pruned_while_listing_is_skipped(env, buurten_rd, monkeypatch):
+    """A reader lists the versions while an ingest prunes the oldest: a file listed but gone before its stat
+    (or its note) is no version, never a FileNotFoundError (seen once in CI under load, 2026-12-07)."""
+    from veiligheid import warehouse as W
+
+    incident_file(env.inbox, 40, range(0, 10), inside(buurten_rd, "BU02680101"))
+    assert cli("ingest", "--inbox", str(env.inbox), "--warehouse", str(env.warehouse), "--json").returncode == 0
+    vdir = W.versions_dir(env.warehouse)
+    real = sorted(vdir.iterdir())
+    assert any(W._VERSION_RE.match(p.name) for p in real)
+    gone = vdir / "v999999.duckdb"  # listed, then pruned before it is looked at
+    monkeypatch.setattr(type(vdir), "iterdir", lambda self: iter([*real, gone]) if self == vdir else iter(()))
+    versions = W.list_versions(env.warehouse)
+    assert gone not in [v.path for v in versions] and any(v.current for v in versions)
+    con = W.connect_readonly(env.warehouse)
+    try:
+        assert con.execute("SELECT count(*) FROM meta").fetchone()[0] > 0
+    finally:
+        con.close()
+
+
 def test_readers_never_fail_and_never_see_half_runs(env, buurten_rd, tmp_path):
     xy = inside(buurten_rd, "BU02680101")
     script = tmp_path / "reader.py"

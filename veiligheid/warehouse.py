@@ -272,11 +272,12 @@ def list_versions(path: Path) -> list[VersionInfo]:
         m = _VERSION_RE.match(p.name)
         if not m:
             continue
-        st = p.stat()
-        note = ""
-        note_file = p.with_suffix(".txt")
-        if note_file.exists():
-            note = note_file.read_text(encoding="utf-8").strip()
+        try:  # an ingest may prune this version between the listing and here: then it is no version any more
+            st = p.stat()
+            note_file = p.with_suffix(".txt")
+            note = note_file.read_text(encoding="utf-8").strip() if note_file.exists() else ""
+        except FileNotFoundError:
+            continue
         out.append(VersionInfo(int(m.group(1)), p, dt.datetime.fromtimestamp(st.st_mtime), st.st_ino == cur, note))
     return out
 
