@@ -29,7 +29,6 @@ def repeat_flags_loop(cases: pd.DataFrame) -> pd.Series:
 
 if __name__ == "__main__":
     from veiligheid import hennep as H
-    from veiligheid.queries import _df
     from veiligheid.warehouse import connect_readonly
     for wh in sys.argv[1:]:
         con = connect_readonly(wh)

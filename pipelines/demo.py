@@ -1555,7 +1555,7 @@ def build_scaled_warehouse(warehouse: Path, incidents: int, weeks: int = 156, se
         copies = max(round(incidents / max(base, 1)), 1)
         batch = max(1, 2_000_000 // max(base, 1))  # about 2M incident rows per statement
         for kind, key in SCALE_KEYS.items():
-            extra = f", lpad(CAST((CAST(adres_id AS HUGEINT) + k * 1000003) % 10000000000000000 AS VARCHAR), 16, '0') " \
+            extra = ", lpad(CAST((CAST(adres_id AS HUGEINT) + k * 1000003) % 10000000000000000 AS VARCHAR), 16, '0') " \
                     "AS adres_id" if kind == "hennep" else ""
             for lo in range(1, copies, batch):
                 hi = min(lo + batch, copies)

@@ -10,10 +10,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
-import io
 import json
 import logging
-import os
 import shutil
 import sys
 import tempfile
@@ -768,8 +766,7 @@ def main(args) -> int:
     log.handlers[:] = [handler]
     log.setLevel(logging.WARNING if interactive else logging.INFO)
     log.propagate = False
-    bar = None
-    progress = None
+    bar = progress = None
     if interactive:
         from tqdm import tqdm
 

@@ -49,7 +49,7 @@ from scipy.stats import beta, binomtest
 
 from . import disclosure, fmt, stats
 from .contract import DELICTEN
-from .disclosure import Policy, protect, recoverable
+from .disclosure import Policy, protect
 from .queries import _df  # one cursor per query (the shared read-only connection)
 
 CITY = "__stad__"

@@ -27,7 +27,6 @@ import pandas as pd
 import highspy
 from scipy import sparse
 from scipy.linalg import null_space
-from scipy.optimize import linprog
 
 from . import fmt
 

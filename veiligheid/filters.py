@@ -135,7 +135,7 @@ def parse_params(params: Mapping, valid: Valid) -> tuple[FilterState, list[str]]
                 start, end = end, start
                 notices.append("In de link lag 'van' na 'tot'; de datums zijn omgedraaid.")
             if start < MIN_DATE or end > valid.data_end + dt.timedelta(days=366):
-                notices.append(f"De periode in de link valt buiten de beschikbare data; de standaardperiode wordt getoond.")
+                notices.append("De periode in de link valt buiten de beschikbare data; de standaardperiode wordt getoond.")
                 state = replace(state, preset=DEFAULT_PRESET)
             else:
                 state = replace(state, start=start, end=end)

@@ -221,8 +221,8 @@ def stuck(cases: pd.DataFrame, ref, norm: dict[str, float] | None = None) -> pd.
     return pd.concat(parts)
 
 
-def stuck_masks(cases: pd.DataFrame, ref) -> dict[str, pd.Series]:
-    st = stuck(cases, ref)
+def stuck_masks(cases: pd.DataFrame, ref, norm: dict[str, float] | None = None) -> dict[str, pd.Series]:
+    st = stuck(cases, ref, norm)
     return {k: pd.Series(cases.index.isin(st.index[st["stap"] == k]), index=cases.index) for k in STUCK_STEPS}
 
 
@@ -607,10 +607,13 @@ def _value_masks(col: pd.Series, values) -> dict:
     return {v: (col == v).fillna(False).to_numpy(dtype=bool) for v in values}
 
 
-def _arrays(cases: pd.DataFrame, wijken: pd.DataFrame, sds: pd.DataFrame, start: dt.date, end: dt.date,
-            data_end: dt.date) -> SimpleNamespace:
-    """What every area view of one period needs, as numpy arrays (computed once for all views)."""
+def period_arrays(cases: pd.DataFrame, wijken: pd.DataFrame, sds: pd.DataFrame, start: dt.date, end: dt.date,
+                  data_end: dt.date) -> SimpleNamespace:
+    """What every area view of one period needs (masks per area, value, month and state), as numpy arrays
+    computed once: the page keeps it per period and passes it to `city_protection` and to every view's
+    `build_overview`. Read only."""
     asof, ref = data_end, min(end, data_end)
+    norm = norms(cases, ref)
     wk, bu = cases["wijkcode"].to_numpy(), cases["buurtcode"].to_numpy()
     sig_p = _between(cases["signaaldatum"], start, ref).to_numpy()
     rui_p = _between(cases["ruimingsdatum"], start, ref).to_numpy()
@@ -638,8 +641,8 @@ def _arrays(cases: pd.DataFrame, wijken: pd.DataFrame, sds: pd.DataFrame, start:
         started=_between(cases["sluiting_begin"], start, ref).to_numpy(), src_is=_value_masks(cases["signaalbron"], SOURCES),
         sig_ref=_on_or_before(cases["signaaldatum"], ref).to_numpy(),
         year_is=_value_masks(cases["signaaldatum"].dt.year, years),
-        stuck={k: v.to_numpy() for k, v in stuck_masks(cases, ref).items()}, mlist=mlist, months=months_m, years=years,
-        norms=norms(cases, ref))
+        stuck={k: v.to_numpy() for k, v in stuck_masks(cases, ref, norm).items()}, mlist=mlist, months=months_m,
+        years=years, norms=norm)
 
 
 def detail_shown(policy: Policy, wijk: str | None) -> bool:
@@ -664,7 +667,7 @@ def view_cells(cases: pd.DataFrame, wijken: pd.DataFrame, sds: pd.DataFrame, sta
     """The cells (figures as sets of cases) and relations of one area view, unprotected; and the keys the frames need.
 
     detail=False (see `detail_shown`): only the tiles and the area cells, with the relations between them."""
-    x = arrays or _arrays(cases, wijken, sds, start, end, data_end)
+    x = arrays or period_arrays(cases, wijken, sds, start, end, data_end)
     asof, ref, sig_p, rui_p, chain, state = x.asof, x.ref, x.sig_p, x.rui_p, x.chain, x.state
     c = Cells(cases.index)
     if wijk:
@@ -826,14 +829,6 @@ def _fingerprint(*frames: pd.DataFrame) -> int:
     return hash(tuple(int(pd.util.hash_pandas_object(f.astype(str), index=True).sum()) for f in frames))
 
 
-def period_arrays(cases: pd.DataFrame, wijken: pd.DataFrame, sds: pd.DataFrame, start: dt.date, end: dt.date,
-                  data_end: dt.date) -> SimpleNamespace:
-    """What every area view of one period needs (masks per area, value, month and state), computed once: the
-    page keeps it per period and passes it to `city_protection` and to every view's `build_overview`. Read
-    only."""
-    return _arrays(cases, wijken, sds, start, end, data_end)
-
-
 def city_protection(cases: pd.DataFrame, wijken: pd.DataFrame, sds: pd.DataFrame, start: dt.date, end: dt.date,
                     data_end: dt.date, policy: Policy, arrays: SimpleNamespace | None = None) -> Protection:
     """Disclosure control of all area views of one period together (city, every stadsdeel, every wijk).
@@ -852,7 +847,7 @@ def city_protection(cases: pd.DataFrame, wijken: pd.DataFrame, sds: pd.DataFrame
     if ckey in _PROTECTION_CACHE:
         return _PROTECTION_CACHE[ckey]
     t0 = time.perf_counter()
-    arrays = arrays or _arrays(cases, wijken, sds, start, end, data_end)
+    arrays = arrays or period_arrays(cases, wijken, sds, start, end, data_end)
     g = Cells(cases.index)
     modules: list[list] = []
     views: list[list] = []
@@ -904,7 +899,7 @@ def build_overview(cases: pd.DataFrame, wijken: pd.DataFrame, sds: pd.DataFrame,
     """The figures of `overview` from case rows (see there); with_system keeps the disclosure system (tests).
     `arrays`: the period's `period_arrays`, when the caller keeps them (else computed here)."""
     detail = detail_shown(policy, wijk)
-    arrays = arrays or _arrays(cases, wijken, sds, start, end, data_end)
+    arrays = arrays or period_arrays(cases, wijken, sds, start, end, data_end)
     c, v = view_cells(cases, wijken, sds, start, end, stadsdeel, wijk, data_end, arrays, detail=detail)
     area, asof, ref, sel_key = v.area, v.asof, v.ref, v.sel_key
     t_sig, t_dis, t_theft, t_warn, t_sclose = v.t_sig, v.t_dis, v.t_theft, v.t_warn, v.t_sclose

@@ -271,7 +271,6 @@ def area_map_chart(features: list[dict], values: pd.DataFrame, value_col: str, t
     none_label = "geen cijfer (geen of bijna geen inwoners)" if rate and "inwoners" in t else "geen gegevens"
 
     feats, hatch, lines = [], [], []
-    lons = [x for f in features for ring in _rings(f["geometry"]) for x, _ in ring]
     lats = [y for f in features for ring in _rings(f["geometry"]) for _, y in ring]
     spacing = (max(lats) - min(lats)) / 70 if lats else 0.001
     any_hidden = any_none = False
