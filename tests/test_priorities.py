@@ -624,6 +624,60 @@ def test_every_quarter_a_reader_can_select_together_gives_no_hidden_count_away(d
     assert pinned == _pinned_without_any_shown_figure(values, rels, hidden, pinned)
 
 
+def test_every_quarter_cut_from_the_base_equals_its_own_load(demo_warehouse):  # noqa: F811
+    """The page reads the counts of all quarters once per version (`load_base`) and cuts each selected quarter
+    from them (`raw_of`): the same counts, catalog and areas as reading that quarter alone, the same
+    fingerprint of every quarter its views show, and so the same hidden cells and views."""
+    con = connect_readonly(demo_warehouse)
+    try:
+        f = queries.freshness(con)
+        quarters = P.available_quarters(f.data_start, f.data_end)
+        base = P.load_base(con)
+        loads = {q: P.load(con, q, f.data_start) for q in quarters}
+    finally:
+        con.close()
+    order = ["kwartaal", "bron", "thema", "buurtcode", "wijkcode"]
+    assert len(quarters) >= 3 and len(base.digests) >= len(quarters)
+    for q in quarters:
+        a, b = loads[q], P.raw_of(base, q, f.data_start)
+        assert a.digests is None and b.digests is base.digests
+        pd.testing.assert_frame_equal(a.counts.sort_values(order).reset_index(drop=True),
+                                      b.counts.sort_values(order).reset_index(drop=True))
+        for part in ("catalog", "wijken", "stadsdelen"):
+            pd.testing.assert_frame_equal(getattr(a, part), getattr(b, part))
+        assert (a.quarter, a.data_start, a.gemeente) == (b.quarter, b.data_start, b.gemeente)
+        for shown in P.shown_quarters(a):  # computed from the load's own counts, and looked up in the base
+            assert P._quarter_digest(a, shown) == P._quarter_digest(b, shown)
+    last = quarters[0]
+    a, b = loads[last], P.raw_of(base, last, f.data_start)
+    assert P.protect_city(a, WIJKTEAM) == P.protect_city(b, WIJKTEAM)
+    sd = a.stadsdelen["code"].iloc[0]
+    pd.testing.assert_frame_equal(P.protected_view(a, sd, WIJKTEAM).themes, P.protected_view(b, sd, WIJKTEAM).themes)
+
+
+def test_a_quarters_fingerprint_follows_its_own_figures_only(demo_warehouse):  # noqa: F811
+    """protect_quarter keeps its hidden cells per fingerprint of the quarter's figures: one more record in a
+    quarter changes that quarter's fingerprint and no other; a quarter without records has one too."""
+    con = connect_readonly(demo_warehouse)
+    try:
+        base = P.load_base(con)
+    finally:
+        con.close()
+    c = base.counts
+    qs = sorted(c["kwartaal"].unique())
+    changed = c.copy()
+    row = changed.index[changed["kwartaal"] == qs[-2]][0]
+    changed.loc[row, "n"] += 1
+    areas = P._areas_digest(base.catalog, base.wijken, base.stadsdelen)
+    before, after = P.quarter_digests(c, areas), P.quarter_digests(changed, areas)
+    assert before == base.digests
+    assert [q for q in qs if before[q] != after[q]] == [qs[-2]]
+    assert len(set(before.values())) == len(qs)  # every quarter its own
+    empty = P.Quarter.of(qs[0]).shift(-40)  # long before the data
+    raw = P.raw_of(base, P.Quarter.of(qs[-1]), None)
+    assert P._quarter_digest(raw, empty) == P._quarter_digest(raw, empty) != before[qs[0]]
+
+
 def test_each_quarter_is_protected_once_for_the_views_of_every_quarter(demo_warehouse):  # noqa: F811
     con = connect_readonly(demo_warehouse)
     try:

@@ -96,6 +96,43 @@ def test_after_the_warm_up_the_analist_default_dashboard_runs_no_query(app_wareh
     assert not {"build", "build_overview"} & set(slow_calls), slow_calls
 
 
+def test_after_the_warm_up_another_quarter_on_prioriteiten_solves_no_disclosure_control(app_warehouse, monkeypatch):
+    """The warm-up also computes the hidden cells of every quarter a reader can pick on Prioriteiten (from the
+    counts of all quarters, read once): a wijkteam that picks an older quarter waits only for its own view."""
+    from veiligheid import priorities as P
+    from veiligheid import warmup
+    from veiligheid.warehouse import version_token
+
+    from veiligheid import queries, shared
+    from veiligheid.warehouse import connect_readonly
+
+    _clear_caches()
+    P._CITY_CACHE.clear()
+    warmed, hidden = [], shared.prio_hidden
+    monkeypatch.setattr(shared, "prio_hidden", lambda *a, **k: warmed.append(a[2]) or hidden(*a, **k))
+    warmup.warm(str(app_warehouse), version_token(app_warehouse))
+    con = connect_readonly(app_warehouse)
+    try:
+        f = queries.freshness(con)
+    finally:
+        con.close()
+    assert sorted(set(warmed)) == sorted(q.code for q in P.available_quarters(f.data_start, f.data_end))
+    solved, read = [], []
+    original, load = P.protect_cells_modular, P.counts
+    monkeypatch.setattr(P, "protect_cells_modular", lambda *a, **k: solved.append(1) or original(*a, **k))
+    monkeypatch.setattr(P, "counts", lambda *a, **k: read.append(1) or load(*a, **k))
+    at = app_test("wijkteam", page="views/prioriteiten.py", stadsdeel="WK026803")
+    box = next(b for b in at.selectbox if b.label == "Kwartaal")
+    assert len(box.options) >= 3
+    # the oldest ones (at 5M the default quarter's trend covers the QUARTERS_TREND quarters before it; older
+    # ones add one quarter each to solve, ~0.1 s, which the warm-up did)
+    for i in (len(box.options) - 1, len(box.options) - 2):
+        at.selectbox(key=box.key).select_index(i).run()
+        assert not at.exception, at.exception
+        assert at.selectbox(key=box.key).value != box.value  # another quarter is shown
+    assert solved == [] and read == []  # neither solved again nor read from the warehouse again
+
+
 def test_a_failing_step_is_logged_and_the_rest_still_runs(app_warehouse, monkeypatch, caplog):
     from veiligheid import cyber, warmup
     from veiligheid.warehouse import version_token

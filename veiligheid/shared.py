@@ -56,9 +56,16 @@ def city_model(path: str, token: str, data_start: dt.date | None, data_end: dt.d
 
 
 # ------------------------------------------------------------------ Prioriteiten per stadsdeel
+@st.cache_resource(max_entries=2, show_spinner=False)
+def prio_base(path: str, token: str) -> P.Base:
+    """The counts of every quarter, the catalog and the areas: read once per version, then every selected
+    quarter is a slice of it (st.cache_resource: kept by reference, read only)."""
+    return P.load_base(ui._connection(path, token))
+
+
 @st.cache_data(max_entries=16, show_spinner=False)
 def prio_raw(path: str, token: str, quarter: str, data_start: dt.date | None) -> P.Raw:
-    return P.load(ui._connection(path, token), P.Quarter.parse(quarter), data_start)
+    return P.raw_of(prio_base(path, token), P.Quarter.parse(quarter), data_start)
 
 
 @st.cache_data(max_entries=16,
