@@ -615,8 +615,12 @@ def test_page_analist_switch_off_by_default_then_points_and_closures(app_warehou
     assert shown["Signalen"] == str(int(ov.tiles.set_index("key").at["signalen", "n"]))
 
     downloads.clear()
+    reads = []
+    load = hennep.load_cases
+    monkeypatch.setattr(hennep, "load_cases", lambda *a, **k: reads.append(1) or load(*a, **k))
     toggle.set_value(True).run()
     assert not at.exception, [e.value for e in at.exception]
+    assert reads == []  # the points, closures and stuck cases are cut from the cases the page keeps
     scatter = [layer for layer in _layers(at) if layer["@@type"] == "ScatterplotLayer"]
     assert len(scatter) == 1 and len(scatter[0]["data"]) == int(pts["lat"].notna().sum()) > 0
     assert any(s.value.startswith("Lopende 13b-sluitingen") for s in at.subheader)
@@ -860,7 +864,8 @@ def test_unique_rows_equals_numpy_unique_in_order_and_inverse(shape):
 
 
 def test_views_share_the_versions_cases_and_leave_them_as_loaded(app_warehouse):
-    """shared.hennep_inputs hands every session the same case frame (no copy); the views only filter it."""
+    """shared.hennep_inputs hands every session the same case frame (no copy); the views and the analist's
+    lists (shared.hennep_list) only filter it."""
     from veiligheid import shared
     from veiligheid.warehouse import version_token
 
@@ -871,6 +876,7 @@ def test_views_share_the_versions_cases_and_leave_them_as_loaded(app_warehouse):
     try:
         fresh = queries.freshness(con)
         sd, wijk = _rows_first(con)
+        checked_lists = 0
         for preset, policy in ((F.DEFAULT_PRESET, WIJKTEAM), ("52w", Policy(5, False))):
             p = F.resolve_period(F.FilterState(preset=preset), fresh.data_end)
             for area in ((None, None), (sd, None), (sd, wijk)):
@@ -888,7 +894,15 @@ def test_views_share_the_versions_cases_and_leave_them_as_loaded(app_warehouse):
                 assert got.areas.keys() == want.areas.keys()
                 for level in got.areas:
                     pd.testing.assert_frame_equal(got.areas[level], want.areas[level])
-        pd.testing.assert_frame_equal(cases, hennep.load_cases(con))  # untouched by all those views
+                # the analist's lists, cut from the shared cases, equal the lists read from the warehouse
+                ref = got.ref
+                for name, args in (("points", (p, *area, ref)), ("closures", (ref, *area)),
+                                   ("stuck_list", (ref, *area))):
+                    listed = shared.hennep_list(path, token, name, *args)
+                    pd.testing.assert_frame_equal(listed, getattr(hennep, name)(con, *args))
+                    checked_lists += len(listed)
+        assert checked_lists > 0  # some points, closures or stuck cases were compared
+        pd.testing.assert_frame_equal(cases, hennep.load_cases(con))  # untouched by all those views and lists
     finally:
         con.close()
 

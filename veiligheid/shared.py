@@ -160,6 +160,16 @@ def hennep_inputs(path: str, token: str) -> tuple[pd.DataFrame, pd.DataFrame, pd
     return (*hennep.protection_input(con), hennep.homes_available(con))
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def hennep_list(path: str, token: str, name: str, *args) -> pd.DataFrame:
+    """An analist's list of a selection (hennep.points, closures or stuck_list with `args`), cut from the
+    version's cases (hennep_inputs) instead of reading them from the warehouse again (~0.2 s each at 5M)."""
+    if name not in ("points", "closures", "stuck_list"):
+        raise ValueError(name)
+    cases, wijken, sds, _homes = hennep_inputs(path, token)
+    return getattr(hennep, name)(None, *args, cases=cases, areas=(wijken, sds))
+
+
 @st.cache_data(max_entries=8, show_spinner=False)
 def hennep_arrays(path: str, token: str, period, data_end):
     """The masks every area view of a period needs (hennep.period_arrays): once per version and period, for

@@ -23,15 +23,10 @@ POINT_COLOURS = {"Signaal, nog niet geruimd": [33, 102, 172], "Geruimd": [120, 1
                  "Gesloten (13b)": [150, 0, 40], "Heropend": [60, 150, 60]}
 
 
-@st.cache_data(max_entries=64, show_spinner="Cijfers hennepteelt berekenen…")
-def _cached(path: str, token: str, name: str, *args):
-    return getattr(hennep, name)(ui._connection(path, token), *args)
-
-
-def hq(name: str, *args):
-    """veiligheid.hennep.<name>(con, *args), cached on the warehouse version and the arguments."""
-    path = ui.warehouse_path()
-    return _cached(str(path), ui.token(), name, *args)
+def _list(name: str, *args) -> pd.DataFrame:
+    """An analist's list (hennep.points, closures, stuck_list), cached on the warehouse version and the
+    arguments, cut from the cases the page already keeps."""
+    return shared.hennep_list(str(ui.warehouse_path()), ui.token(), name, *args)
 
 
 def _count(n, hidden: bool) -> str:
@@ -185,7 +180,7 @@ else:
                    "omvat het 13b-besluit; bij een waarschuwing is er geen doorlooptijd."
                    + (f" Een mediaan over minder dan {policy.threshold} zaken wordt niet getoond." if policy.active else ""))
         if viewer.points:  # case numbers: analysts only (addresses only with the switch on)
-            sl = hq("stuck_list", ref, state.stadsdeel, state.wijk)
+            sl = _list("stuck_list", ref, state.stadsdeel, state.wijk)
             if sl.empty:
                 st.caption("Geen vastgelopen zaken.")
             else:
@@ -229,7 +224,7 @@ else:
     layers = list(base.layers)
     pts = None
     if show_points:  # only reachable for viewer.points (the switch does not exist otherwise)
-        pts = hq("points", period, state.stadsdeel, state.wijk, ref)
+        pts = _list("points", period, state.stadsdeel, state.wijk, ref)
         located = pts[pts["lat"].notna() & pts["lon"].notna()]
         rows = [{"lon": round(float(r["lon"]), 6), "lat": round(float(r["lat"]), 6), "naam": r["zaaknummer"],
                  "tt_aantal": r["status"], "tt_rate": f"Adres (BAG-id): {r['adres_id'] or '–'}",
@@ -307,7 +302,7 @@ else:
 
     if show_points:
         st.subheader(f"Lopende 13b-sluitingen op {fmt.date(ref)}")
-        cl = hq("closures", ref, state.stadsdeel, state.wijk)
+        cl = _list("closures", ref, state.stadsdeel, state.wijk)
         if cl.empty:
             st.info("Er zijn geen lopende sluitingen in dit gebied.")
         else:
