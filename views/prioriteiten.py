@@ -419,7 +419,7 @@ def register_tab(view: P.AreaView, team: T.Team, catalog: pd.DataFrame, scored: 
         return shown
 
     st.subheader("Nieuwe prioriteit vastleggen")
-    ranked = [k for k in scored["key"] if scored.set_index("key").at[k, "gescoord"]]
+    ranked = list(scored.loc[scored["gescoord"].astype(bool), "key"])  # in score order
     theme_opts = ranked + [k for k in catalog["key"] if k not in ranked]
     area_opts = [("stadsdeel", sd) for sd in team.stadsdelen] + [
         ("wijk", w) for w in sorted((w for w, sd in valid.wijken.items() if sd in team.stadsdelen),
