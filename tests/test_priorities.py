@@ -640,7 +640,7 @@ def test_every_quarter_cut_from_the_base_equals_its_own_load(demo_warehouse):  #
     assert len(quarters) >= 3 and len(base.digests) >= len(quarters)
     for q in quarters:
         a, b = loads[q], P.raw_of(base, q, f.data_start)
-        assert a.digests is None and b.digests is base.digests
+        assert a.digests is None and b.digests and set(b.digests.values()) <= set(base.digests.values())
         pd.testing.assert_frame_equal(a.counts.sort_values(order).reset_index(drop=True),
                                       b.counts.sort_values(order).reset_index(drop=True))
         for part in ("catalog", "wijken", "stadsdelen"):
@@ -673,9 +673,34 @@ def test_a_quarters_fingerprint_follows_its_own_figures_only(demo_warehouse):  #
     assert before == base.digests
     assert [q for q in qs if before[q] != after[q]] == [qs[-2]]
     assert len(set(before.values())) == len(qs)  # every quarter its own
-    empty = P.Quarter.of(qs[0]).shift(-40)  # long before the data
-    raw = P.raw_of(base, P.Quarter.of(qs[-1]), None)
-    assert P._quarter_digest(raw, empty) == P._quarter_digest(raw, empty) != before[qs[0]]
+    # a quarter without records: the same fingerprint from a Raw cut from the base and from one without
+    # precomputed fingerprints (as `load` gives), its own per quarter, never a quarter with records'
+    last = P.Quarter.of(qs[-1])
+    cut = P.raw_of(base, last, None)
+    plain = P.Raw(cut.quarter, cut.counts, cut.catalog, cut.wijken, cut.stadsdelen, None, cut.gemeente)
+    assert plain.digests is None
+    for empty in (last.shift(-40), last.shift(-41), last.shift(12)):
+        assert P._quarter_digest(cut, empty) == P._quarter_digest(plain, empty)
+        assert P._quarter_digest(cut, empty) not in before.values()
+    assert P._quarter_digest(plain, last.shift(-40)) != P._quarter_digest(plain, last.shift(-41))
+    # a short Raw (fewer quarters than the base) knows only its own quarters: one it does not hold gets the
+    # fingerprint of an empty quarter, never the real one (its hidden cells would come from an empty system)
+    short = P.raw_of(base, last, None, quarters=2)  # the quarter, the one before and a year earlier
+    outside = P.Quarter.of(qs[0])  # the oldest quarter with records
+    assert outside.start in base.digests and outside.start < last.shift(-4).start
+    assert outside.start not in set(short.counts["kwartaal"])
+    assert P._quarter_digest(short, outside) != base.digests[outside.start]
+    for q in (last, last.shift(-1)):
+        assert P._quarter_digest(short, q) == base.digests[q.start]
+    # the areas and the catalog are part of every fingerprint
+    moved = base.wijken.copy()
+    moved.loc[moved.index[0], "stadsdeel_code"] = moved["stadsdeel_code"].iloc[-1]
+    renamed = base.catalog.copy()
+    renamed.loc[renamed.index[0], "prioriteit"] = not bool(renamed["prioriteit"].iloc[0])
+    for areas in (P._areas_digest(base.catalog, moved, base.stadsdelen),
+                  P._areas_digest(renamed, base.wijken, base.stadsdelen)):
+        other = P.quarter_digests(c, areas)
+        assert all(other[q] != before[q] for q in qs)
 
 
 def test_each_quarter_is_protected_once_for_the_views_of_every_quarter(demo_warehouse):  # noqa: F811
@@ -839,12 +864,23 @@ def test_a_rerun_of_the_page_reads_no_quarter_and_the_register_form_offers_every
     ranked = table[table["Rang"] != "–"]
     scored = list(ranked.assign(r=ranked["Rang"].astype(int)).sort_values("r")["Thema"])
     assert len(scored) >= 3
+    from veiligheid.warehouse import version_token
+
     con = connect_readonly(app_warehouse)
     try:
         catalog = P.catalog(con)
+        fresh = P.load_base(con)
     finally:
         con.close()
     assert sorted(options) == sorted(P.label(k) for k in catalog["key"])  # every theme, once
+    # the Base every session shares by reference is as loaded after the page's runs
+    shared_base = shared.prio_base(str(app_warehouse), version_token(app_warehouse))
+    order = ["kwartaal", "bron", "thema", "buurtcode", "wijkcode"]  # (a GROUP BY returns rows in any order)
+    pd.testing.assert_frame_equal(shared_base.counts.sort_values(order).reset_index(drop=True),
+                                  fresh.counts.sort_values(order).reset_index(drop=True))
+    for part in ("catalog", "wijken", "stadsdelen"):
+        pd.testing.assert_frame_equal(getattr(shared_base, part), getattr(fresh, part))
+    assert shared_base.digests == fresh.digests
     assert options[:len(scored)] == scored
 
 
