@@ -670,11 +670,12 @@ def _quarter_digest(raw: Raw, q: Quarter) -> str:
     the load of another selected quarter: equal key)."""
     if raw.digests is not None and q.start in raw.digests:
         return raw.digests[q.start]
-    found = quarter_digests(raw.counts, _areas_digest(raw.catalog, raw.wijken, raw.stadsdelen), [q.start])
+    areas = _areas_digest(raw.catalog, raw.wijken, raw.stadsdelen)
+    found = quarter_digests(raw.counts, areas, [q.start])
     if q.start in found:
         return found[q.start]
     h = hashlib.sha256(b"leeg")  # no records in the quarter
-    h.update(_areas_digest(raw.catalog, raw.wijken, raw.stadsdelen))
+    h.update(areas)
     h.update(q.code.encode())
     return h.hexdigest()
 
