@@ -3,6 +3,7 @@
 roles, is a valid Vega-Lite spec, and the helper sends exactly the spec st.altair_chart would."""
 from __future__ import annotations
 
+import copy
 import importlib
 import json
 
@@ -10,6 +11,7 @@ import pytest
 from altair.vegalite.v6.schema import core as vl
 
 from tests.conftest_app import app_test, app_warehouse, demo_warehouse  # noqa: F401  (fixtures)
+from tests.test_priorities import demo_city  # noqa: F401  (fixture)
 
 PAGES = ["views/dashboards_veiligheid.py", "views/prioriteiten.py", "views/cybercrime.py", "views/hennepteelt.py"]
 
@@ -195,3 +197,146 @@ def _build_every_time():
                 self.class_dict[self.hash_schema(tp._schema)].append(tp)
 
     return __init__
+
+
+# ------------------------------------------------------------------ specs from a template (ui.spec_from_template)
+def _pairs(demo_city):
+    """(view, theme order) of the demo's last full quarter: a wijkteam's (hidden cells) and an analist's, for a
+    stadsdeel with few wijken and one with many."""
+    from tests.test_priorities import OPEN, WIJKTEAM
+    from veiligheid import priorities as P
+
+    raw, hidden = demo_city
+    for sd in ("WK026801", "WK026807"):
+        view = P.area_view(raw, sd)
+        for pv in (P.protect(view, WIJKTEAM, hidden), P.protect(view, OPEN, frozenset())):
+            yield pv, tuple(P.score(pv.themes, P.WEIGHTS, exclude=pv.themes["n_verborgen"])["key"])
+
+
+def test_a_template_spec_equals_the_altair_built_one(demo_city):
+    """The page's grid and trend charts come from a template (Altair builds each kind once, then the values and
+    data are filled in): exactly the spec Altair builds for the same figures, for both sources, both roles,
+    hidden cells, every theme's trend."""
+    from veiligheid import priorities as P
+    from veiligheid import ui
+
+    grids = trends = hidden = 0
+    for pv, order in _pairs(demo_city):
+        for bron in P.BRONNEN:
+            own = tuple(k for k in order if P.split_key(k)[0] == bron)
+            built = ui._altair_spec(P.dutch_grid_chart(pv.grids[bron], pv.policy, own))
+            frames, structure = P.grid_display(pv.grids[bron], pv.policy, own)
+            assert ui.spec_from_template(P.dutch_grid_layers, frames, structure) == built
+            grids += 1
+            g = pv.grids[bron]
+            hidden += int(g["verborgen"].sum()) if "verborgen" in g.columns else 0
+        for k in order:
+            built = ui._altair_spec(P.dutch(P.trend_chart(pv, k, height=300)))
+            made = ui.spec_from_template(P.dutch_trend_layers, *P.trend_display(
+                P.trend_frame(pv, k), f"Stadsdeel {pv.naam}", f"Heel {pv.gemeente}", 300, P.label(k)))
+            assert made == built
+            trends += 1
+    assert grids == 8 and trends > 40 and hidden > 0  # the wijkteam's grids had hidden cells to show as '<5'
+    # without a title (the meeting pack's trend): another kind of chart, also equal
+    pv, order = next(_pairs(demo_city))
+    (long,), structure = P.trend_display(P.trend_frame(pv, order[0]), "a", "b", 220)
+    assert "title" not in structure
+    assert ui.spec_from_template(P.trend_layers, (long,), structure) == ui._altair_spec(
+        P.trend_layers(long, **structure))
+
+
+def test_altair_builds_each_kind_of_template_once(monkeypatch, demo_city):
+    from veiligheid import priorities as P
+    from veiligheid import ui
+
+    ui._skeleton.cache_clear()
+    calls = []
+    real = P.grid_layers
+    monkeypatch.setattr(P, "grid_layers", lambda *a, **k: calls.append(1) or real(*a, **k))
+    specs = [ui.spec_from_template(P.dutch_grid_layers, *P.grid_display(pv.grids[b], pv.policy, order))
+             for pv, order in _pairs(demo_city) for b in P.BRONNEN]
+    assert len(calls) == 1 and len(specs) == 8
+    # and every spec carries its own data: the names are the hashes of the Arrow bytes
+    names = [next(iter(s["datasets"])) for s in specs]
+    assert len(set(names)) == 8 and all(s["data"] == {"name": n} for s, n in zip(specs, names))
+
+
+def _computes_with_its_structure(frame, order: list[str], height: int):
+    import altair as alt
+
+    return alt.Chart(frame).mark_bar().encode(x=alt.X("a:N", sort=sorted(order)), y="b:Q").properties(
+        height=height * 2)
+
+
+def _ignores_its_structure(frame, order: list[str]):
+    import altair as alt
+
+    return alt.Chart(frame).mark_bar().encode(x="a:N", y="b:Q")
+
+
+def test_a_builder_that_does_not_pass_its_structure_through_is_refused():
+    """A marker that does not reach the spec as given (the builder computed with it, or left it out) would give
+    a wrong chart when filled: refused when the template is made."""
+    import pandas as pd
+
+    from veiligheid import ui
+
+    frame = pd.DataFrame({"a": ["x", "y"], "b": [1, 2]})
+    with pytest.raises(ValueError, match="height"):
+        ui.spec_from_template(_computes_with_its_structure, (frame,), {"order": ["y", "x"], "height": 100})
+    with pytest.raises(ValueError, match="order"):
+        ui.spec_from_template(_ignores_its_structure, (frame,), {"order": ["y", "x"]})
+    with pytest.raises(TypeError):
+        ui.spec_from_template(_ignores_its_structure, (frame,), {"order": {"x": 1}})
+
+
+@pytest.mark.parametrize("role", ["wijkteam", "analist"])
+def test_every_template_chart_the_pages_draw_equals_its_altair_build(app_warehouse, monkeypatch, role):
+    """Every chart the pages draw through ui.template_chart (Prioriteiten: grids and trend; Cybercrime: risk and
+    trend, per quarter and per year) is exactly the spec Altair builds from the same frames and structure."""
+    from veiligheid import ui
+
+    calls = []
+    made = ui.spec_from_template
+
+    def recording(layers, frames, structure):
+        spec = made(layers, frames, structure)
+        calls.append((layers, frames, structure, copy.deepcopy(spec)))  # (Streamlit edits the spec it is given)
+        return spec
+
+    monkeypatch.setattr(ui, "spec_from_template", recording)
+    ui._template_spec.clear()
+    at = app_test(role, page="views/prioriteiten.py", stadsdeel="WK026803")
+    assert not at.exception, at.exception
+    at = app_test(role, page="views/cybercrime.py")  # the whole city: groups large enough for a risk chart
+    assert not at.exception, at.exception
+    at.radio(key="cy_per").set_value("jaar").run()
+    assert not at.exception, at.exception
+    drawn = {layers.__name__ for layers, *_ in calls}
+    assert drawn == {"dutch_grid_layers", "dutch_trend_layers", "cyber_risk_layers", "cyber_trend_layers"}, drawn
+    assert {s["title"] for layers, _, s, _ in calls if layers.__name__ == "cyber_trend_layers"} == {"Kwartaal", "Jaar"}
+    for layers, frames, structure, spec in calls:
+        assert spec == ui._altair_spec(layers(*frames, **structure)), layers.__name__
+
+
+def test_the_cyber_trend_template_with_and_without_hidden_counts():
+    """The trend's hidden counts are a third layer with its own data: a template of its own, equal to Altair's."""
+    import pandas as pd
+
+    from veiligheid import charts, ui
+
+    shown = pd.DataFrame({"bucket": ["2025", "2026"], "n": [40, 12], "tekst": ["40", "12"],
+                          "volledigheid": [charts.CYBER_FULL[0], charts.CYBER_FULL[1]]})
+    hidden = pd.DataFrame({"bucket": ["2024"], "tekst": ["<5"], "volledigheid": [charts.CYBER_FULL[1]], "y0": [0.0]})
+    for hid in (hidden, hidden.iloc[:0]):
+        args = (shown, hid, ("2024", "2025", "2026"), "jaar")
+        spec = ui.spec_from_template(charts.cyber_trend_layers, *charts.cyber_trend_display(*args))
+        assert spec == ui._altair_spec(charts.cyber_trend(*args))
+        assert len(spec["layer"]) == (3 if len(hid) else 2) and len(spec["datasets"]) == (2 if len(hid) else 1)
+    # the risk chart's own dataset (the dashed line at 1) is kept beside the filled-in frame
+    data = pd.DataFrame({"groep": ["a", "b"], "indeling": ["x", "x"], "x_rr": [0.5, 2.0], "x_rr_lo": [0.3, 1.5],
+                         "x_rr_hi": [0.9, 2.6], "uitkomst": [charts.RISK_OUTCOMES[2], charts.RISK_OUTCOMES[0]],
+                         "tt_n": ["5", "9"], "tt_rate": ["1", "2"], "tt_rr": ["0,5", "2"], "tt_bi": ["", ""]})
+    args = (data, ("b", "a"), (0.27, 2.86))
+    spec = ui.spec_from_template(charts.cyber_risk_layers, *charts.cyber_risk_display(*args))
+    assert spec == ui._altair_spec(charts.cyber_risk(*args)) and len(spec["datasets"]) == 2

@@ -123,9 +123,21 @@ def cyber_risk(data: pd.DataFrame, order: tuple[str, ...], x_domain: tuple[float
 
     data: groep, indeling, x_rr, x_rr_lo, x_rr_hi (clipped at the left edge), uitkomst (RISK_OUTCOMES), and
     the tooltip texts tt_n, tt_rate, tt_rr, tt_bi."""
+    frames, structure = cyber_risk_display(data, order, x_domain)
+    return cyber_risk_layers(*frames, **structure)
+
+
+def cyber_risk_display(data: pd.DataFrame, order: tuple[str, ...], x_domain: tuple[float, float]):
+    """cyber_risk's frame and structure, for ui.template_chart with cyber_risk_layers."""
+    # the height includes legend and axes (Streamlit fits the chart into it): about 32 px per group
+    return (data,), {"order": list(order), "x_lo": float(x_domain[0]), "x_hi": float(x_domain[1]),
+                     "height": 110 + 32 * len(data)}
+
+
+def cyber_risk_layers(data: pd.DataFrame, order: list[str], x_lo: float, x_hi: float, height: int) -> alt.LayerChart:
     colour = alt.Color("uitkomst:N", scale=alt.Scale(domain=list(RISK_OUTCOMES), range=["#c0392b", "#8c8c8c", "#2c7bb6"]))
     y = alt.Y("groep:N", sort=list(order), title=None, axis=alt.Axis(labelLimit=220))
-    x_scale = alt.Scale(type="log", domain=list(x_domain), nice=False)
+    x_scale = alt.Scale(type="log", domain=[x_lo, x_hi], nice=False)
     tip = [alt.Tooltip("groep:N", title="Groep"), alt.Tooltip("indeling:N", title="Indeling"),
            alt.Tooltip("tt_n:N", title="Slachtoffers"), alt.Tooltip("tt_rate:N", title="Per 1.000 inwoners"),
            alt.Tooltip("tt_rr:N", title="Relatief risico"), alt.Tooltip("tt_bi:N", title="95%-interval"),
@@ -137,8 +149,7 @@ def cyber_risk(data: pd.DataFrame, order: tuple[str, ...], x_domain: tuple[float
         x2="x_rr_hi:Q", y=y, color=colour, tooltip=tip)
     dots = base.mark_circle(size=140, opacity=1).encode(x="x_rr:Q", y=y, color=colour, tooltip=tip)
     one = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(color="#333", strokeDash=[4, 3]).encode(x="x:Q")
-    # the height includes legend and axes (Streamlit fits the chart into it): about 32 px per group
-    return dutch(alt.layer(bars, dots, one).properties(height=110 + 32 * len(data)), legend=CYBER_LEGEND)
+    return dutch(alt.layer(bars, dots, one).properties(height=height), legend=CYBER_LEGEND)
 
 
 def cyber_delict_rates(data: pd.DataFrame) -> alt.Chart:
@@ -158,15 +169,26 @@ def cyber_trend(shown: pd.DataFrame, hidden: pd.DataFrame, buckets: tuple[str, .
     on top; hidden counts as their label on the zero line.
 
     shown: bucket, n, tekst, volledigheid (CYBER_FULL); hidden: bucket, tekst, volledigheid, y0."""
+    frames, structure = cyber_trend_display(shown, hidden, buckets, soort)
+    return cyber_trend_layers(*frames, **structure)
+
+
+def cyber_trend_display(shown: pd.DataFrame, hidden: pd.DataFrame, buckets: tuple[str, ...], soort: str):
+    """cyber_trend's frames (without `hidden` when nothing is hidden) and structure, for ui.template_chart."""
+    return ((shown,) if hidden.empty else (shown, hidden)), {"buckets": list(buckets), "title": soort.capitalize()}
+
+
+def cyber_trend_layers(shown: pd.DataFrame, hidden: pd.DataFrame | None = None, *, buckets: list[str],
+                       title: str) -> alt.LayerChart:
     x = alt.X("bucket:N", sort=list(buckets), title=None, axis=alt.Axis(labelAngle=0))
-    tip = [alt.Tooltip("bucket:N", title=soort.capitalize()), alt.Tooltip("tekst:N", title="Slachtoffers"),
+    tip = [alt.Tooltip("bucket:N", title=title), alt.Tooltip("tekst:N", title="Slachtoffers"),
            alt.Tooltip("volledigheid:N", title="Periode")]
     bars = alt.Chart(shown).mark_bar().encode(
         x=x, y=alt.Y("n:Q", title="slachtoffers", axis=alt.Axis(format=",.0f")),
         color=alt.Color("volledigheid:N", scale=alt.Scale(domain=list(CYBER_FULL), range=["#4a7ab5", "#b9cde5"])),
         tooltip=tip)
     layers = [bars, alt.Chart(shown).mark_text(dy=-8, fontSize=11, color="#333").encode(x=x, y="n:Q", text="tekst:N")]
-    if not hidden.empty:
+    if hidden is not None:
         layers.append(alt.Chart(hidden).mark_text(dy=-8, fontSize=11, color="#666").encode(
             x=x, y=alt.Y("y0:Q"), text="tekst:N", tooltip=tip))
     return dutch(alt.layer(*layers).properties(height=300), legend=CYBER_LEGEND)

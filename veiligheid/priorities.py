@@ -1112,19 +1112,28 @@ def grid_chart(view: AreaView, bron: str, order: list[str] | None = None, height
 
 
 def dutch_grid_chart(grid: pd.DataFrame, policy: disclosure.Policy | None, order: tuple[str, ...]) -> alt.Chart:
-    """The page's grid chart (Dutch) from exactly what it shows: for ui.cached_chart."""
+    """The page's grid chart (Dutch) from exactly what it shows, built by Altair (the page draws the same spec
+    through ui.template_chart with grid_display and dutch_grid_layers)."""
     return dutch(grid_chart_of(grid, policy, order))
 
 
 def grid_chart_of(grid: pd.DataFrame, policy: disclosure.Policy | None, order: tuple[str, ...] = (),
                   height_per_row: int = 30) -> alt.Chart:
     """grid_chart from the view's grid of one source and its policy."""
+    (g,), structure = grid_display(grid, policy, order, height_per_row)
+    return grid_layers(g, **structure)
+
+
+def grid_display(grid: pd.DataFrame, policy: disclosure.Policy | None, order: tuple[str, ...] = (),
+                 height_per_row: int = 30) -> tuple[tuple[pd.DataFrame], dict]:
+    """What the grid chart shows: its one frame (display fields only) and its structure for grid_layers."""
     g = grid.copy()
     policy = policy or disclosure.Policy(active=False)
     if "verborgen" not in g.columns:
         g["verborgen"] = False
-    cols = ["Alle thema's", *[split_key(k)[1] for k in (order or []) if k in set(g["key"]) and k != ALL]]
-    cols += [t for t in dict.fromkeys(g["thema"]) if t not in cols]
+    present = set(g["key"].tolist())  # (lists: iterating an Arrow string column costs ~1 µs an item)
+    cols = ["Alle thema's", *[split_key(k)[1] for k in (order or []) if k in present and k != ALL]]
+    cols += [t for t in dict.fromkeys(g["thema"].tolist()) if t not in cols]
     g["kleur"] = g["index"].clip(SCALE_MIN, SCALE_MAX)
     g["tekst"] = [policy.label if h else ("–" if pd.isna(i) else fmt.integer(i))
                   for h, i in zip(g["verborgen"], g["index"])]
@@ -1141,10 +1150,16 @@ def grid_chart_of(grid: pd.DataFrame, policy: disclosure.Policy | None, order: t
     # only display fields go into the chart (its data is sent to the browser): never the raw counts
     g = g[["wijk_naam", "thema", "kleur", "tekst", "tt_aantal", "tt_index", "tt_interval", "tt_eb", "tt_zeker",
            "opacity"]]
-    wijk_order = list(dict.fromkeys(g["wijk_naam"]))
-    x = alt.X("thema:N", sort=cols, title=None,
+    wijk_order = list(dict.fromkeys(g["wijk_naam"].tolist()))
+    return (g,), {"cols": cols, "wijk_order": wijk_order, "height": height_per_row * max(len(wijk_order), 1)}
+
+
+def grid_layers(g: pd.DataFrame, cols: list[str], wijk_order: list[str], height: int) -> alt.Chart:
+    """Wijk x theme heatmap of grid_display's frame (Altair). Puts cols, wijk_order and height into the spec as
+    they are (ui.spec_from_template relies on it)."""
+    x = alt.X("thema:N", sort=list(cols), title=None,
               axis=alt.Axis(labelAngle=-35, labelLimit=150, orient="top", labelOverlap=False, labelFontSize=11))
-    y = alt.Y("wijk_naam:N", sort=wijk_order, title=None, axis=alt.Axis(labelLimit=200, labelOverlap=False))
+    y = alt.Y("wijk_naam:N", sort=list(wijk_order), title=None, axis=alt.Axis(labelLimit=200, labelOverlap=False))
     tip = [alt.Tooltip("wijk_naam:N", title="Wijk"), alt.Tooltip("thema:N", title="Thema"),
            alt.Tooltip("tt_aantal:N", title="Aantal"), alt.Tooltip("tt_index:N", title="Index (stad = 100)"),
            alt.Tooltip("tt_interval:N", title="95%-interval"),
@@ -1164,8 +1179,12 @@ def grid_chart_of(grid: pd.DataFrame, policy: disclosure.Policy | None, order: t
     text = base.mark_text(fontSize=11).encode(
         x=x, y=y, text="tekst:N", tooltip=tip,
         color=alt.condition("datum.kleur > 250 || datum.kleur < 40", alt.value("white"), alt.value("#222")))
-    n_rows = max(len(wijk_order), 1)
-    return alt.layer(grey, shown, text, data=g).properties(height=height_per_row * n_rows)
+    return alt.layer(grey, shown, text, data=g).properties(height=height)
+
+
+def dutch_grid_layers(g: pd.DataFrame, cols: list[str], wijk_order: list[str], height: int) -> alt.Chart:
+    """grid_layers in Dutch (the page's grid chart): for ui.template_chart."""
+    return dutch(grid_layers(g, cols, wijk_order, height))
 
 
 def dutch(chart):
@@ -1191,24 +1210,42 @@ def trend_frame(view: AreaView, k: str) -> pd.DataFrame:
 
 def trend_chart(view: AreaView, k: str, height: int = 220, title: bool = True) -> alt.Chart:
     """Quarterly rate per 1,000 inhabitants: the stadsdeel against the whole city."""
-    f = trend_frame(view, k)
-    area_name, city_name = f"Stadsdeel {view.naam}", f"Heel {view.gemeente}"
+    (long,), structure = trend_display(trend_frame(view, k), f"Stadsdeel {view.naam}", f"Heel {view.gemeente}",
+                                       height, label(k) if title else None)
+    return trend_layers(long, **structure)
+
+
+def trend_display(f: pd.DataFrame, area_name: str, city_name: str, height: int,
+                  title: str | None = None) -> tuple[tuple[pd.DataFrame], dict]:
+    """trend_frame `f` as the trend chart shows it (one row per quarter and line) and its structure."""
     long = pd.concat([
         pd.DataFrame({"kwartaal": f["kwartaal"], "reeks": area_name, "waarde": f["gebied"], "aantal": f["aantal"]}),
         pd.DataFrame({"kwartaal": f["kwartaal"], "reeks": city_name, "waarde": f["stad"], "aantal": f["aantal_stad"]}),
     ])
     long["waarde"] = long["waarde"].round(2)
     long = long.dropna(subset=["waarde"])
-    order = list(f["kwartaal"])
+    structure = {"order": list(f["kwartaal"]), "area_name": area_name, "city_name": city_name, "height": height}
+    return (long,), structure | ({"title": title} if title is not None else {})
+
+
+def trend_layers(long: pd.DataFrame, order: list[str], area_name: str, city_name: str, height: int,
+                 title: str | None = None) -> alt.Chart:
+    """The trend chart of trend_display's frame (Altair); puts its structure into the spec as it is."""
     return alt.Chart(long).mark_line(point=alt.OverlayMarkDef(size=40)).encode(
-        x=alt.X("kwartaal:N", sort=order, title=None, axis=alt.Axis(labelAngle=0)),
+        x=alt.X("kwartaal:N", sort=list(order), title=None, axis=alt.Axis(labelAngle=0)),
         y=alt.Y("waarde:Q", title="per 1.000 inwoners", axis=alt.Axis(format=",.1f")),
         color=alt.Color("reeks:N", scale=alt.Scale(domain=[area_name, city_name], range=["#c0392b", "#7f7f7f"]),
                         title=None, legend=alt.Legend(orient="top")),
         tooltip=[alt.Tooltip("kwartaal:N", title="Kwartaal"), alt.Tooltip("reeks:N", title="Gebied"),
                  alt.Tooltip("waarde:Q", title="Per 1.000 inwoners", format=",.2f"),
                  alt.Tooltip("aantal:N", title="Aantal")],
-    ).properties(height=height, **({"title": label(k)} if title else {}))
+    ).properties(height=height, **({"title": title} if title is not None else {}))
+
+
+def dutch_trend_layers(long: pd.DataFrame, order: list[str], area_name: str, city_name: str, height: int,
+                       title: str | None = None) -> alt.Chart:
+    """trend_layers in Dutch (the page's trend chart): for ui.template_chart."""
+    return dutch(trend_layers(long, order, area_name, city_name, height, title))
 
 
 def map_table(view: AreaView, k: str) -> pd.DataFrame:

@@ -91,12 +91,121 @@ def cached_chart(build: Callable[..., alt.TopLevelMixin], *args, **kwargs) -> No
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def _chart_spec(builder: str, *args) -> dict:
+    return _altair_spec(_function(builder)(*args))
+
+
+def _function(name: str) -> Callable:
+    module, qualname = name.split(":")
+    return getattr(importlib.import_module(module), qualname)
+
+
+def _name(fn: Callable) -> str:
+    return f"{fn.__module__}:{fn.__qualname__}"
+
+
+def _altair_spec(chart: alt.TopLevelMixin) -> dict:
+    """What st.altair_chart sends for `chart` (data as Arrow datasets), without the schema validation."""
     from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
 
-    module, name = builder.split(":")
-    chart = getattr(importlib.import_module(module), name)(*args)
     object.__setattr__(chart, "to_dict", functools.partial(chart.to_dict, validate=False))
     return _convert_altair_to_vega_lite_spec(chart)
+
+
+def template_chart(display: Callable[..., tuple[tuple[pd.DataFrame, ...], dict]],
+                   layers: Callable[..., alt.TopLevelMixin], *args, **kwargs) -> None:
+    """cached_chart for a chart whose Altair build is the slow part: `display(*args)` gives the frames the chart
+    shows and its structure (sort orders, height, names), `layers(*frames, **structure)` the Altair chart. The
+    spec is `spec_from_template` (Altair builds each kind of chart once), kept per content of `args` like
+    cached_chart. Both must be module-level functions."""
+    st.vega_lite_chart(spec=_template_spec(_name(display), _name(layers), *args), **kwargs)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _template_spec(display: str, layers: str, *args) -> dict:
+    frames, structure = _function(display)(*args)
+    return spec_from_template(_function(layers), frames, structure)
+
+
+def spec_from_template(layers: Callable[..., alt.TopLevelMixin], frames: tuple[pd.DataFrame, ...],
+                       structure: dict) -> dict:
+    """The spec st.altair_chart would send for `layers(*frames, **structure)`, without building it in Altair.
+
+    Building an Altair chart (channel objects checked against the schema, layers deep-copied, to_dict) costs
+    ~20-40 ms for the pages' larger charts (py-spy, session 14), while the spec of one kind of chart differs only
+    in its data and a few values. So Altair builds it once per kind (`layers`, the frames' columns and dtypes,
+    the names and types of the structure) from placeholders: empty frames, and in place of each structure value
+    a unique marker (a list ["\\x00name"], a string, an int or float nobody uses). Each call then fills in the
+    real values and the frames as Arrow, named by the hash of their bytes as Streamlit names them.
+    `layers` must put every structure value into the spec as it is (a sort list, a domain, a height, a name),
+    never compute with it or look at the data: the tests compare the result with the Altair-built spec, and a
+    marker that does not reach the spec raises here."""
+    from streamlit import dataframe_util
+    from streamlit.util import calc_hash
+
+    skeleton, names, markers = _skeleton(_name(layers), tuple(_frame_kind(f) for f in frames),
+                                         tuple((k, _value_kind(v)) for k, v in structure.items()))
+    data = [dataframe_util.convert_anything_to_arrow_bytes(f) for f in frames]
+    real = [calc_hash(b) for b in data]
+    subs = {m: structure[k] for k, m in markers.items()} | dict(zip(names, real))
+    spec = _fill({k: v for k, v in skeleton.items() if k != "datasets"}, subs)
+    # datasets the builder makes itself (a constant line) stay; the placeholders' give way to the real frames'
+    spec["datasets"] = {k: v for k, v in skeleton.get("datasets", {}).items() if k not in names} | dict(zip(real, data))
+    return spec
+
+
+def _frame_kind(frame: pd.DataFrame) -> tuple:
+    return tuple((str(c), str(t)) for c, t in frame.dtypes.items())
+
+
+def _value_kind(value) -> str:
+    if isinstance(value, (list, tuple)) and all(isinstance(x, str) for x in value):
+        return "strings"
+    for kind in (str, float, int):
+        if isinstance(value, kind) and not isinstance(value, bool):
+            return kind.__name__
+    raise TypeError(f"no template marker for {type(value).__name__}: {value!r}")
+
+
+@functools.lru_cache(maxsize=64)
+def _skeleton(layers: str, frames: tuple, structure: tuple) -> tuple[dict, list[str], dict]:
+    """The spec of `layers` built by Altair from placeholders; the placeholder frames' dataset names; the marker
+    of each structure value."""
+    from streamlit import dataframe_util
+    from streamlit.util import calc_hash
+
+    empty = [pd.DataFrame({c: pd.Series([], dtype=t) for c, t in kind}) for kind in frames]
+    names = [calc_hash(dataframe_util.convert_anything_to_arrow_bytes(f)) for f in empty]
+    markers, values = {}, {}
+    for i, (k, kind) in enumerate(structure):
+        marker = {"strings": f"\x00{k}", "str": f"\x00{k}", "int": 987_654_301 + i, "float": 987_654.321 + i}[kind]
+        markers[k] = (marker,) if kind == "strings" else marker
+        values[k] = [marker] if kind == "strings" else marker
+    if len(set(names)) != len(names):
+        raise ValueError("frames of the same columns and types: their datasets could not be told apart")
+    spec = _altair_spec(_function(layers)(*empty, **values))
+    found: set = set()
+    _fill({k: v for k, v in spec.items() if k != "datasets"}, {m: m for m in [*markers.values(), *names]}, found)
+    missing = [k for k, m in markers.items() if m not in found] + [n for n in names if n not in found]
+    if missing:
+        raise ValueError(f"{layers}: {missing} not in the spec as given (computed with, or unused)")
+    return spec, names, markers
+
+
+def _fill(node, subs: dict, found: set | None = None):
+    """A copy of the spec `node` with every marker replaced (a marker list ["\\x00name"] as a whole)."""
+    if isinstance(node, dict):
+        return {k: _fill(v, subs, found) for k, v in node.items()}
+    if isinstance(node, list):
+        if len(node) == 1 and isinstance(node[0], str) and (node[0],) in subs:
+            if found is not None:
+                found.add((node[0],))
+            return list(subs[(node[0],)])
+        return [_fill(v, subs, found) for v in node]
+    if isinstance(node, (str, int, float)) and not isinstance(node, bool) and node in subs:
+        if found is not None:
+            found.add(node)
+        return subs[node]
+    return node
 
 
 # ------------------------------------------------------------------ warehouse

@@ -169,7 +169,8 @@ else:
     data = rr[["groep", "indeling", "x_rr", "x_rr_lo", "x_rr_hi", "uitkomst", "tt_rr", "tt_bi", "tt_rate", "tt_n"]]
     order = tuple(rr.sort_values("rr", ascending=False)["groep"])
     x_domain = (min(0.5, float(rr["x_rr_lo"].min()) * 0.9), max(2.0, float(rr["x_rr_hi"].max()) * 1.1))
-    ui.cached_chart(charts.cyber_risk, data.reset_index(drop=True), order, x_domain, width="stretch")
+    ui.template_chart(charts.cyber_risk_display, charts.cyber_risk_layers, data.reset_index(drop=True), order, x_domain,
+                      width="stretch")
     missing = groups[groups["dim"].isin(cyber.RR_DIMENSIONS) & (groups["waarde"] != cyber.UNKNOWN)
                      & groups["rr"].isna()]
     hidden_names = missing.loc[missing["verborgen"], "label"].tolist()
@@ -261,7 +262,8 @@ else:
     sel["y0"] = 0.0
     shown = sel[~sel["verborgen"]][["bucket", "n", "tekst", "volledigheid"]].reset_index(drop=True)
     hid = sel[sel["verborgen"]][["bucket", "tekst", "volledigheid", "y0"]].reset_index(drop=True)
-    ui.cached_chart(charts.cyber_trend, shown, hid, tuple(sel["bucket"]), soort, width="stretch")
+    ui.template_chart(charts.cyber_trend_display, charts.cyber_trend_layers, shown, hid, tuple(sel["bucket"]), soort,
+                      width="stretch")
     st.caption(f"{_first_upper(pr.profile_name)}, alle beschikbare data (vanaf {fmt.date(pr.data_first)}): het "
                "periodefilter geldt hier niet, het gebiedsfilter wel. Lichte staven: de data beslaan maar een deel van "
                f"dat {soort}." + (f" '{SMALL}' op de nullijn: te weinig slachtoffers om te tonen." if policy.active

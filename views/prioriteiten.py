@@ -314,7 +314,8 @@ def analysis(view: P.AreaView, weights: dict[str, float]) -> dict:
     # grid
     st.subheader(f"Wijken van {view.naam}: index per thema")
     order = [k for k in scored["key"] if P.split_key(k)[0] == P.INCIDENTEN]
-    ui.cached_chart(P.dutch_grid_chart, view.grids[P.INCIDENTEN], view.policy, tuple(order), width="stretch")
+    ui.template_chart(P.grid_display, P.dutch_grid_layers, view.grids[P.INCIDENTEN], view.policy, tuple(order),
+                      width="stretch")
     st.caption("Per wijk en thema: incidenten per 1.000 inwoners als index (100 = gemiddelde van de stad). Rood = "
                "hoger, blauw = lager. **Bleke vakjes**: het 95%-interval van de index bevat 100, het verschil met de "
                "stad kan dus toeval zijn (vaak bij kleine wijken en kleine aantallen). Ga met de muis over een vakje "
@@ -347,7 +348,9 @@ def analysis(view: P.AreaView, weights: dict[str, float]) -> dict:
                        + ui.ATTRIBUTION)
     with m2:
         if theme_key != P.ALL:
-            ui.altair_chart(P.dutch(P.trend_chart(view, theme_key, height=300)), width="stretch")
+            ui.template_chart(P.trend_display, P.dutch_trend_layers, P.trend_frame(view, theme_key),
+                              f"Stadsdeel {view.naam}", f"Heel {view.gemeente}", 300, P.label(theme_key),
+                              width="stretch")
             st.caption(f"Per kwartaal, per 1.000 inwoners: stadsdeel {view.naam} tegen de hele stad. Kwartalen met "
                        "een onderdrukt aantal (<5) of zonder data ontbreken in de lijn.")
 
@@ -360,7 +363,8 @@ def analysis(view: P.AreaView, weights: dict[str, float]) -> dict:
                  .rename(columns={"Thema": "Categorie", "Rang": "Plaats in de ranglijst"}),
                  hide_index=True, width="stretch", key="prio_registraties")
     reg_order = [k for k in scored["key"] if P.split_key(k)[0] == P.REGISTRATIES]
-    ui.cached_chart(P.dutch_grid_chart, view.grids[P.REGISTRATIES], view.policy, tuple(reg_order), width="stretch")
+    ui.template_chart(P.grid_display, P.dutch_grid_layers, view.grids[P.REGISTRATIES], view.policy, tuple(reg_order),
+                      width="stretch")
     st.caption("Meldingen en registraties van de gemeente (MOR, BOA's, toezicht, woningcorporaties, wijkteams) naast "
                "de incidenten van de politie. Index en bleke vakjes als hierboven.")
     return out
