@@ -967,3 +967,33 @@ def test_page_on_an_empty_warehouse(template_warehouse, tmp_path, monkeypatch):
     _ok(at)
     pdf = [c for c in calls if str(c.get("file_name", "")).endswith(".pdf")][-1]["data"]
     assert pdf[:5] == b"%PDF-"
+
+
+def test_a_rerun_ranks_nothing_again_and_new_weights_rank_once_without_building_a_chart(app_warehouse,  # noqa: F811
+                                                                                          monkeypatch):
+    """The ranking (score, both tables, the explanation) is kept per view and weights (shared.prio_ranking), and
+    the charts come from their templates: a rerun with the same selection scores nothing; new weights score
+    once, and the ranking follows them, while Altair builds no chart again (only the template is filled)."""
+    import collections
+
+    at = app_test("analist", page=PAGE, stadsdeel="WK026802")
+    _ok(at)
+    calls = collections.Counter()
+    for name in ("score", "ranking_table", "explain", "grid_layers", "trend_layers"):
+        real = getattr(P, name)
+        monkeypatch.setattr(P, name, (lambda real, name: lambda *a, **k: calls.update([name]) or real(*a, **k))(
+            real, name))
+    at.run()
+    _ok(at)
+    assert calls.get("score", 0) == 0 and calls.get("ranking_table", 0) == 0
+    assert calls.get("grid_layers", 0) == 0 and calls.get("trend_layers", 0) == 0
+    for k in P.COMPONENTS:  # only the level counts
+        at.slider(key=f"prio_w_{k}").set_value(100 if k == "niveau" else 0)
+    at.run()
+    _ok(at)
+    assert calls["score"] == 1 and calls["ranking_table"] == 2  # once for these weights (numbers and text)
+    assert calls.get("grid_layers", 0) == 0 and calls.get("trend_layers", 0) == 0
+    table = at.dataframe[0].value
+    scored = table[table["Rang"] != "–"]
+    assert len(scored) >= 3 and (scored["Score"] == scored["Niveau"]).all()
+    assert list(scored["Score"]) == sorted(scored["Score"], reverse=True)

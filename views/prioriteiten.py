@@ -251,7 +251,10 @@ RESULT_NOTE = ("Resultaat: aantal in het gebied sinds de start tegen een even la
 def analysis(view: P.AreaView, weights: dict[str, float]) -> dict:
     """Tab 1: tiles, ranking with explanation, signals, grid, map and trend, registrations."""
     themes = view.themes
-    scored = P.score(themes, weights, exclude=themes["n_verborgen"])
+    # score, both tables and the first explanation: once per view and weights (shared.prio_ranking)
+    scored, table, text_table, explanation = shared.prio_ranking(
+        str(ui.warehouse_path()), ui.token(), quarter.code, fresh.data_start, view.stadsdeel, policy.threshold,
+        policy.active, tuple(sorted(weights.items())))
     ranks = dict(zip(scored["key"], scored["rang"]))
     out: dict = {"scored": scored}
 
@@ -271,10 +274,8 @@ def analysis(view: P.AreaView, weights: dict[str, float]) -> dict:
     st.subheader("Ranglijst van alle thema's")
     top = scored[scored["gescoord"]]
     if top.empty:
-        st.info(P.explain(scored)[0], icon=":material/info:")
-        explanation = P.explain(scored)
+        st.info(explanation[0], icon=":material/info:")
     else:
-        explanation = P.explain(scored)
         st.info("**Waarom staat " + top.iloc[0]["label"] + " bovenaan?** " + " ".join(explanation),
                 icon=":material/lightbulb:")
     out["explanation"] = explanation
@@ -291,7 +292,6 @@ def analysis(view: P.AreaView, weights: dict[str, float]) -> dict:
                         f"{P.COMPONENT_HELP[k]}")
         st.caption(f"Score = gewogen gemiddelde van de vier onderdelen (0–100). Een thema heeft minstens "
                    f"{P.MIN_SCORE_N} meldingen in het kwartaal nodig om een score te krijgen.")
-    table = P.ranking_table(scored, policy, numeric=True)
     bar = {"Score": st.column_config.ProgressColumn("Score", min_value=0, max_value=100, format="%.0f",
                                                     help="Gewogen gemiddelde van de vier onderdelen (0–100)."),
            **{k.capitalize(): st.column_config.ProgressColumn(k.capitalize(), min_value=0, max_value=100, format="%.0f",
@@ -306,7 +306,7 @@ def analysis(view: P.AreaView, weights: dict[str, float]) -> dict:
         which = st.selectbox("Waarom staat een ander thema op zijn plaats?", scored_keys[1:], key=K_WHY,
                              format_func=lambda k: f"{int(ranks[k])}. {P.label(k)}")
         st.markdown(" ".join(P.explain(scored, which)))
-    out["table"] = P.ranking_table(scored, policy)
+    out["table"] = text_table
 
     # signals
     out["signals"], out["signals_note"] = _signal_block(view)
