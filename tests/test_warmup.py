@@ -98,7 +98,8 @@ def test_after_the_warm_up_the_analist_default_dashboard_runs_no_query(app_wareh
 
 def test_after_the_warm_up_another_quarter_on_prioriteiten_solves_no_disclosure_control(app_warehouse, monkeypatch):
     """The warm-up also computes the hidden cells of every quarter a reader can pick on Prioriteiten (from the
-    counts of all quarters, read once): a wijkteam that picks an older quarter waits only for its own view."""
+    counts of all quarters, read once) and every stadsdeel's view of it: a wijkteam that picks an older quarter
+    waits only for the page to be drawn."""
     from veiligheid import priorities as P
     from veiligheid import warmup
     from veiligheid.warehouse import version_token
@@ -117,10 +118,11 @@ def test_after_the_warm_up_another_quarter_on_prioriteiten_solves_no_disclosure_
     finally:
         con.close()
     assert sorted(set(warmed)) == sorted(q.code for q in P.available_quarters(f.data_start, f.data_end))
-    solved, read = [], []
-    original, load = P.protect_cells_modular, P.counts
+    solved, read, viewed = [], [], []
+    original, load, view = P.protect_cells_modular, P.counts, P.area_view
     monkeypatch.setattr(P, "protect_cells_modular", lambda *a, **k: solved.append(1) or original(*a, **k))
     monkeypatch.setattr(P, "counts", lambda *a, **k: read.append(1) or load(*a, **k))
+    monkeypatch.setattr(P, "area_view", lambda *a, **k: viewed.append(a[1]) or view(*a, **k))
     at = app_test("wijkteam", page="views/prioriteiten.py", stadsdeel="WK026803")
     box = next(b for b in at.selectbox if b.label == "Kwartaal")
     assert len(box.options) >= 3
@@ -131,6 +133,7 @@ def test_after_the_warm_up_another_quarter_on_prioriteiten_solves_no_disclosure_
         assert not at.exception, at.exception
         assert at.selectbox(key=box.key).value != box.value  # another quarter is shown
     assert solved == [] and read == []  # neither solved again nor read from the warehouse again
+    assert viewed == []  # and the stadsdeel's view of each quarter was made by the warm-up too
 
 
 def test_a_failing_step_is_logged_and_the_rest_still_runs(app_warehouse, monkeypatch, caplog):

@@ -78,7 +78,7 @@ def prio_hidden(path: str, token: str, quarter: str, data_start: dt.date | None,
     return P.protect_city(prio_raw(path, token, quarter, data_start), disclosure.Policy(threshold, active))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=256, show_spinner=False)  # the warm-up makes every quarter x stadsdeel x role (~220)
 def prio_view(path: str, token: str, quarter: str, data_start: dt.date | None, stadsdeel: str, threshold: int,
               active: bool) -> P.AreaView:
     """One stadsdeel's view of a quarter (figures per theme and wijk, trend), protected with the city-wide

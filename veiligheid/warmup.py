@@ -107,6 +107,12 @@ def steps(path: str, token: str, today: dt.date | None = None) -> list[tuple[str
     # one costs only its stadsdeel's view
     out.append(("Prioriteiten per stadsdeel: onderdrukking overige kwartalen",
                 lambda: [shared.prio_hidden(path, token, q, start, default.threshold, True) for q in quarters[1:]]))
+    # and then every stadsdeel's view of those quarters for both roles (~60 ms each at 5M): picking another
+    # quarter or stadsdeel then costs only drawing it
+    for q in quarters[1:]:
+        out.append((f"Prioriteiten per stadsdeel: alle stadsdelen, {q}",
+                    lambda q=q: [shared.prio_view(path, token, q, start, sd, default.threshold, active)
+                                 for sd in valid.stadsdelen for active in (True, False)]))
     return out
 
 
