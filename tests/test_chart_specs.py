@@ -249,7 +249,7 @@ def test_altair_builds_each_kind_of_template_once(monkeypatch, demo_city):
     from veiligheid import priorities as P
     from veiligheid import ui
 
-    ui._skeleton.cache_clear()
+    ui._skeletons.clear()
     calls = []
     real = P.grid_layers
     monkeypatch.setattr(P, "grid_layers", lambda *a, **k: calls.append(1) or real(*a, **k))
@@ -268,6 +268,18 @@ def _computes_with_its_structure(frame, order: list[str], height: int):
         height=height * 2)
 
 
+def _sorts_its_structure(frame, order: list[str]):
+    import altair as alt
+
+    return alt.Chart(frame).mark_bar().encode(x=alt.X("a:N", sort=sorted(order)), y="b:Q")
+
+
+def _writes_its_structure_into_a_text(frame, name: str):
+    import altair as alt
+
+    return alt.Chart(frame).mark_bar().encode(x="a:N", y="b:Q").transform_filter(f"datum.a != '{name}'")
+
+
 def _ignores_its_structure(frame, order: list[str]):
     import altair as alt
 
@@ -275,8 +287,8 @@ def _ignores_its_structure(frame, order: list[str]):
 
 
 def test_a_builder_that_does_not_pass_its_structure_through_is_refused():
-    """A marker that does not reach the spec as given (the builder computed with it, or left it out) would give
-    a wrong chart when filled: refused when the template is made."""
+    """A marker that does not reach the spec whole and as given (the builder computed with it, sorted it, wrote it
+    into a longer text, or left it out) would give a wrong chart when filled: refused when the template is made."""
     import pandas as pd
 
     from veiligheid import ui
@@ -286,6 +298,10 @@ def test_a_builder_that_does_not_pass_its_structure_through_is_refused():
         ui.spec_from_template(_computes_with_its_structure, (frame,), {"order": ["y", "x"], "height": 100})
     with pytest.raises(ValueError, match="order"):
         ui.spec_from_template(_ignores_its_structure, (frame,), {"order": ["y", "x"]})
+    with pytest.raises(ValueError, match="order"):  # sorted: the list reaches the spec, but not as given
+        ui.spec_from_template(_sorts_its_structure, (frame,), {"order": ["y", "x"]})
+    with pytest.raises(ValueError):  # inside a longer text, where filling in would not reach it
+        ui.spec_from_template(_writes_its_structure_into_a_text, (frame,), {"name": "x"})
     with pytest.raises(TypeError):
         ui.spec_from_template(_ignores_its_structure, (frame,), {"order": {"x": 1}})
 
@@ -340,3 +356,23 @@ def test_the_cyber_trend_template_with_and_without_hidden_counts():
     args = (data, ("b", "a"), (0.27, 2.86))
     spec = ui.spec_from_template(charts.cyber_risk_layers, *charts.cyber_risk_display(*args))
     assert spec == ui._altair_spec(charts.cyber_risk(*args)) and len(spec["datasets"]) == 2
+
+
+def test_a_template_takes_any_column_type_of_its_frame():
+    """The placeholder is the frame itself without rows, so any column type works (a dictionary-encoded Arrow
+    column could not be rebuilt from its dtype's name)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    from veiligheid import ui
+
+    frame = pd.DataFrame({"a": pd.Series(["x", "y"], dtype=pd.ArrowDtype(pa.dictionary(pa.int8(), pa.string()))),
+                          "b": [1, 2]})
+    spec = ui.spec_from_template(_sorted_by_its_structure, (frame,), {"order": ["y", "x"]})
+    assert spec == ui._altair_spec(_sorted_by_its_structure(frame, ["y", "x"]))
+
+
+def _sorted_by_its_structure(frame, order: list[str]):
+    import altair as alt
+
+    return alt.Chart(frame).mark_bar().encode(x=alt.X("a:N", sort=list(order)), y="b:Q")

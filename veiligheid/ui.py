@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import importlib
+import json
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -133,17 +135,26 @@ def spec_from_template(layers: Callable[..., alt.TopLevelMixin], frames: tuple[p
     Building an Altair chart (channel objects checked against the schema, layers deep-copied, to_dict) costs
     ~20-40 ms for the pages' larger charts (py-spy, session 14), while the spec of one kind of chart differs only
     in its data and a few values. So Altair builds it once per kind (`layers`, the frames' columns and dtypes,
-    the names and types of the structure) from placeholders: empty frames, and in place of each structure value
-    a unique marker (a list ["\\x00name"], a string, an int or float nobody uses). Each call then fills in the
-    real values and the frames as Arrow, named by the hash of their bytes as Streamlit names them.
-    `layers` must put every structure value into the spec as it is (a sort list, a domain, a height, a name),
-    never compute with it or look at the data: the tests compare the result with the Altair-built spec, and a
-    marker that does not reach the spec raises here."""
+    the names and types of the structure) from placeholders: the frames without rows, and in place of each
+    structure value a unique marker (a list of two marker strings in descending order, a string, an int or float
+    nobody uses). Each call then fills in the real values and the frames as Arrow, named by the hash of their
+    bytes as Streamlit names them. `layers` must put every structure value into the spec as it is (a sort list,
+    a domain, a height, a name), never compute with it or look at the data: the tests compare the result with
+    the Altair-built spec, and a marker that does not reach the spec whole and unchanged raises here."""
     from streamlit import dataframe_util
     from streamlit.util import calc_hash
 
-    skeleton, names, markers = _skeleton(_name(layers), tuple(_frame_kind(f) for f in frames),
-                                         tuple((k, _value_kind(v)) for k, v in structure.items()))
+    key = (_name(layers), tuple(_frame_kind(f) for f in frames),
+           tuple((k, _value_kind(v)) for k, v in structure.items()))
+    with _skeletons_lock:
+        made = _skeletons.get(key)
+    if made is None:
+        made = _skeleton(layers, tuple(f.iloc[:0] for f in frames), key[2])
+        with _skeletons_lock:
+            if len(_skeletons) >= 64:
+                _skeletons.clear()
+            _skeletons[key] = made
+    skeleton, names, markers = made
     data = [dataframe_util.convert_anything_to_arrow_bytes(f) for f in frames]
     real = [calc_hash(b) for b in data]
     subs = {m: structure[k] for k, m in markers.items()} | dict(zip(names, real))
@@ -151,6 +162,10 @@ def spec_from_template(layers: Callable[..., alt.TopLevelMixin], frames: tuple[p
     # datasets the builder makes itself (a constant line) stay; the placeholders' give way to the real frames'
     spec["datasets"] = {k: v for k, v in skeleton.get("datasets", {}).items() if k not in names} | dict(zip(real, data))
     return spec
+
+
+_skeletons: dict[tuple, tuple[dict, list[str], dict]] = {}
+_skeletons_lock = threading.Lock()
 
 
 def _frame_kind(frame: pd.DataFrame) -> tuple:
@@ -166,40 +181,43 @@ def _value_kind(value) -> str:
     raise TypeError(f"no template marker for {type(value).__name__}: {value!r}")
 
 
-@functools.lru_cache(maxsize=64)
-def _skeleton(layers: str, frames: tuple, structure: tuple) -> tuple[dict, list[str], dict]:
-    """The spec of `layers` built by Altair from placeholders; the placeholder frames' dataset names; the marker
-    of each structure value."""
+def _skeleton(layers: Callable[..., alt.TopLevelMixin], empty: tuple[pd.DataFrame, ...],
+              structure: tuple) -> tuple[dict, list[str], dict]:
+    """The spec of `layers` built by Altair from placeholders (`empty`: the frames without rows); the placeholder
+    frames' dataset names; the marker of each structure value."""
     from streamlit import dataframe_util
     from streamlit.util import calc_hash
 
-    empty = [pd.DataFrame({c: pd.Series([], dtype=t) for c, t in kind}) for kind in frames]
     names = [calc_hash(dataframe_util.convert_anything_to_arrow_bytes(f)) for f in empty]
     markers, values = {}, {}
     for i, (k, kind) in enumerate(structure):
-        marker = {"strings": f"\x00{k}", "str": f"\x00{k}", "int": 987_654_301 + i, "float": 987_654.321 + i}[kind]
-        markers[k] = (marker,) if kind == "strings" else marker
-        values[k] = [marker] if kind == "strings" else marker
+        if kind == "strings":  # two, descending: a builder that sorts, reverses or drops one changes them
+            markers[k] = (f"\x00{k}\x002", f"\x00{k}\x001")
+        else:
+            markers[k] = {"str": f"\x00{k}", "int": 987_654_301 + i, "float": 987_654.321 + i}[kind]
+        values[k] = list(markers[k]) if kind == "strings" else markers[k]
     if len(set(names)) != len(names):
         raise ValueError("frames of the same columns and types: their datasets could not be told apart")
-    spec = _altair_spec(_function(layers)(*empty, **values))
+    spec = _altair_spec(layers(*empty, **values))
     found: set = set()
-    _fill({k: v for k, v in spec.items() if k != "datasets"}, {m: m for m in [*markers.values(), *names]}, found)
+    probe = _fill({k: v for k, v in spec.items() if k != "datasets"},
+                  {m: ["ok"] if isinstance(m, tuple) else "ok" for m in [*markers.values(), *names]}, found)
     missing = [k for k, m in markers.items() if m not in found] + [n for n in names if n not in found]
-    if missing:
-        raise ValueError(f"{layers}: {missing} not in the spec as given (computed with, or unused)")
+    if missing or "\\u0000" in json.dumps(probe):  # a marker not in the spec whole, or changed, or in a text
+        raise ValueError(f"{_name(layers)}: {missing or 'a marker'} not in the spec as given (computed with, "
+                         "or unused)")
     return spec, names, markers
 
 
 def _fill(node, subs: dict, found: set | None = None):
-    """A copy of the spec `node` with every marker replaced (a marker list ["\\x00name"] as a whole)."""
+    """A copy of the spec `node` with every marker replaced (a marker list as a whole)."""
     if isinstance(node, dict):
         return {k: _fill(v, subs, found) for k, v in node.items()}
     if isinstance(node, list):
-        if len(node) == 1 and isinstance(node[0], str) and (node[0],) in subs:
+        if len(node) == 2 and all(isinstance(x, str) for x in node) and tuple(node) in subs:
             if found is not None:
-                found.add((node[0],))
-            return list(subs[(node[0],)])
+                found.add(tuple(node))
+            return list(subs[tuple(node)])
         return [_fill(v, subs, found) for v in node]
     if isinstance(node, (str, int, float)) and not isinstance(node, bool) and node in subs:
         if found is not None:
