@@ -111,7 +111,12 @@ def test_after_the_warm_up_another_quarter_on_prioriteiten_solves_no_disclosure_
     P._CITY_CACHE.clear()
     warmed, hidden = [], shared.prio_hidden
     monkeypatch.setattr(shared, "prio_hidden", lambda *a, **k: warmed.append(a[2]) or hidden(*a, **k))
+    made, area_view = [], P.area_view
+    monkeypatch.setattr(P, "area_view", lambda raw, sd: made.append((raw.quarter, sd)) or area_view(raw, sd))
     warmup.warm(str(app_warehouse), version_token(app_warehouse))
+    monkeypatch.setattr(P, "area_view", area_view)
+    # every stadsdeel of every quarter, computed once for both roles
+    assert len(made) == len(set(made)) and len({q for q, _ in made}) >= 3 and len({sd for _, sd in made}) >= 8
     con = connect_readonly(app_warehouse)
     try:
         f = queries.freshness(con)

@@ -107,8 +107,8 @@ def steps(path: str, token: str, today: dt.date | None = None) -> list[tuple[str
     # one costs only its stadsdeel's view
     out.append(("Prioriteiten per stadsdeel: onderdrukking overige kwartalen",
                 lambda: [shared.prio_hidden(path, token, q, start, default.threshold, True) for q in quarters[1:]]))
-    # and then every stadsdeel's view of those quarters for both roles (~60 ms each at 5M): picking another
-    # quarter or stadsdeel then costs only drawing it
+    # and then every stadsdeel's view of those quarters for both roles (~60 ms each at 5M, once for the two:
+    # shared.prio_area): picking another quarter or stadsdeel then costs only drawing it
     for q in quarters[1:]:
         out.append((f"Prioriteiten per stadsdeel: alle stadsdelen, {q}",
                     lambda q=q: [shared.prio_view(path, token, q, start, sd, default.threshold, active)
@@ -184,6 +184,7 @@ def forget_old_versions() -> None:
     shared.city_model.clear()
     shared.hennep_inputs.clear()
     shared.prio_base.clear()  # small (counts per quarter, theme and buurt), but of an old version
+    shared.prio_area.clear()
 
 
 _versions_lock = threading.Lock()
