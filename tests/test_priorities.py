@@ -997,3 +997,20 @@ def test_a_rerun_ranks_nothing_again_and_new_weights_rank_once_without_building_
     scored = table[table["Rang"] != "–"]
     assert len(scored) >= 3 and (scored["Score"] == scored["Niveau"]).all()
     assert list(scored["Score"]) == sorted(scored["Score"], reverse=True)
+
+
+def test_the_grid_leaves_room_for_its_rows_under_the_theme_labels(demo_city):
+    """Streamlit fits the whole grid chart (the rotated theme labels on top, the legend) into its height: a
+    stadsdeel of two wijken once got 60 px and showed no cells at all. Every row keeps 30 px under the labels."""
+    raw, hidden = demo_city
+    for sd in raw.stadsdelen["code"]:
+        view = P.protect(P.area_view(raw, sd), WIJKTEAM, hidden)
+        for bron in P.BRONNEN:
+            (g,), structure = P.grid_display(view.grids[bron], view.policy)
+            rows = g["wijk_naam"].nunique()
+            assert structure["height"] >= P.GRID_LABELS + 30 * rows and structure["height"] >= P.GRID_MIN_HEIGHT
+            assert ui_height_of(P.dutch_grid_chart(view.grids[bron], view.policy, ())) == structure["height"]
+
+
+def ui_height_of(chart) -> int:
+    return chart.to_dict(validate=False)["height"]

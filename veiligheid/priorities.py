@@ -1116,6 +1116,7 @@ def _interval(lo, hi) -> str:
 
 # ------------------------------------------------------------------ charts
 SCALE_MIN, SCALE_MAX = 25.0, 400.0
+GRID_LABELS, GRID_MIN_HEIGHT = 100, 300  # px: the grid's rotated theme labels; room for its colour legend
 
 
 def grid_chart(view: AreaView, bron: str, order: list[str] | None = None, height_per_row: int = 30) -> alt.Chart:
@@ -1164,7 +1165,10 @@ def grid_display(grid: pd.DataFrame, policy: disclosure.Policy | None, order: tu
     g = g[["wijk_naam", "thema", "kleur", "tekst", "tt_aantal", "tt_index", "tt_interval", "tt_eb", "tt_zeker",
            "opacity"]]
     wijk_order = list(dict.fromkeys(g["wijk_naam"].tolist()))
-    return (g,), {"cols": cols, "wijk_order": wijk_order, "height": height_per_row * max(len(wijk_order), 1)}
+    # Streamlit fits the whole chart into `height`, the theme labels on top (~90 px) and the legend included: a
+    # stadsdeel of two wijken got 60 px and showed no cells at all
+    height = max(GRID_LABELS + height_per_row * max(len(wijk_order), 1), GRID_MIN_HEIGHT)
+    return (g,), {"cols": cols, "wijk_order": wijk_order, "height": height}
 
 
 def grid_layers(g: pd.DataFrame, cols: list[str], wijk_order: list[str], height: int) -> alt.Chart:
