@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.bench_scale import p95, server_pid  # noqa: E402
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, PASSWORDS, run_server  # noqa: E402
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, MAP_AREA, PASSWORDS, run_server  # noqa: E402
 
 OBSERVER = """
 (() => {
@@ -109,7 +109,7 @@ async def session(i: int, browser, url: str, role: str, actions: int, deadline: 
     ctx = await browser.new_context(viewport={"width": 1280, "height": 1000}, locale="nl-NL")
     try:
         page, t = await login_page(ctx, url, role)
-        await page.wait_for_selector('[data-testid="stDeckGlJsonChart"] canvas', state="visible", timeout=180_000)
+        await page.wait_for_selector(MAP_AREA, state="visible", timeout=180_000)
         rec["login_s"] = time.perf_counter() - t
         nav = page.get_by_test_id("stSidebarNav")
         for k in range(actions):

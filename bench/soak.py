@@ -41,7 +41,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.bench_scale import TODAY, p95, server_pid  # noqa: E402
 from bench.load import PAGES, PERIODS, Sampler, _errors_on, _finished, login_page  # noqa: E402
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, run_server  # noqa: E402
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, MAP_AREA, run_server  # noqa: E402
 
 KINDS = ("incidenten", "registraties", "cyber_slachtoffers", "hennep")
 
@@ -123,7 +123,7 @@ async def browse(url: str, n: int, stop: threading.Event, out: dict) -> None:
         ctx = await browser.new_context(viewport={"width": 1280, "height": 1000}, locale="nl-NL")
         try:
             page, _ = await login_page(ctx, url, role)
-            await page.wait_for_selector('[data-testid="stDeckGlJsonChart"] canvas', state="visible", timeout=180_000)
+            await page.wait_for_selector(MAP_AREA, state="visible", timeout=180_000)
             nav = page.get_by_test_id("stSidebarNav")
             k = 0
             while not stop.is_set():

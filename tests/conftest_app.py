@@ -125,3 +125,27 @@ def record_downloads(monkeypatch) -> list[dict]:
 
     monkeypatch.setattr(streamlit, "download_button", recorder)
     return calls
+
+
+# ------------------------------------------------------------------ the area maps (veiligheid.maps.chart)
+def map_specs(at) -> list[dict]:
+    """The Vega-Lite specs of the area maps on a page (the charts with a projection)."""
+    import json
+
+    return [s for s in (json.loads(v.proto.spec) for v in at.get("vega_lite_chart")) if "projection" in s]
+
+
+def map_areas(at) -> list[dict]:
+    """Every area drawn on the page's maps: {code, naam, kleur, tt (tooltip: title and rows), geometry, ...}."""
+    return [a for s in map_specs(at) for a in s["layer"][0]["data"]["values"]]
+
+
+def map_points(at) -> list[dict]:
+    """The dots on the page's maps (hennep cases, for roles that may see locations)."""
+    return [p for s in map_specs(at) for layer in s["layer"] if layer["mark"]["type"] == "circle"
+            for p in layer["data"]["values"]]
+
+
+def map_texts(at) -> list[str]:
+    """Each area's tooltip as the user reads it: "row: value" lines."""
+    return ["\n".join(f"{k}: {v}" for k, v in a["tt"].items()) for a in map_areas(at)]

@@ -7,7 +7,6 @@ appears, and the hidden area counts cannot be recomputed from the shown ones.
 from __future__ import annotations
 
 import io
-import json
 import re
 import time
 
@@ -18,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest_app import APP, app_test, app_warehouse, demo_warehouse, record_downloads  # noqa: F401
+from tests.conftest_app import APP, app_test, app_warehouse, demo_warehouse, map_areas, map_texts, record_downloads  # noqa: F401
 from veiligheid import audit, queries
 from veiligheid.auth import Users
 from veiligheid.disclosure import TOTAL, recoverable
@@ -57,7 +56,7 @@ def test_every_page_shows_only_the_login_until_authenticated(app_warehouse, url_
     assert not at.exception
     assert [t.value for t in at.title] == ["Dashboards Veiligheid"]
     assert [ti.label for ti in at.text_input] == ["Gebruikersnaam", "Wachtwoord"]
-    assert not at.dataframe and not at.get("vega_lite_chart") and not at.get("deck_gl_json_chart")
+    assert not at.dataframe and not at.get("vega_lite_chart")
     assert not at.get("download_button") and not at.sidebar.selectbox  # no filters, no data, no navigation
     assert "Demodata" not in _text(at)  # not even the freshness banner
 
@@ -173,12 +172,10 @@ def _shown_counts(at: AppTest, calls: list[dict]) -> list[tuple[str, float]]:
             if c.startswith("Aantal"):  # numbers, or text ("<5", "1.234") where something is hidden
                 out += [(f"tabel {c}", float(v.replace(".", "")) if isinstance(v, str) else float(v))
                         for v in df.value[c].dropna() if not isinstance(v, str) or v[:1].isdigit()]
-    for d in at.get("deck_gl_json_chart"):
-        for f in json.loads(d.proto.json)["layers"][0]["data"]["features"]:
-            p = f["properties"]
-            for x in re.findall(r"Aantal: ([\d.]+)", p["tt_aantal"]) + re.findall(r"([\d.]+) → ([\d.]+)", p["tt_change"]):
-                for v in (x if isinstance(x, tuple) else (x,)):
-                    out.append(("kaart", float(v.replace(".", ""))))
+    for text in map_texts(at):
+        for x in re.findall(r"Aantal: ([\d.]+)", text) + re.findall(r"([\d.]+) → ([\d.]+)", text):
+            for v in (x if isinstance(x, tuple) else (x,)):
+                out.append(("kaart", float(v.replace(".", ""))))
     for v in at.get("vega_lite_chart"):
         for ds in v.proto.datasets:
             t = pa.ipc.open_stream(io.BytesIO(ds.data.data)).read_all().to_pandas()
@@ -236,8 +233,7 @@ def test_property_wijkteam_never_sees_small_counts_and_cannot_subtract(app_wareh
     levels = {}
     for level in ("wijk", "stadsdeel"):
         view = app_test("wijkteam", **{**params, "kaart": level})
-        feats = json.loads(view.get("deck_gl_json_chart")[0].proto.json)["layers"][0]["data"]["features"]
-        levels[level] = {f["properties"]["code"]: f["properties"]["tt_aantal"].split(": ")[1] for f in feats}
+        levels[level] = {a["code"]: a["tt"]["Aantal"] for a in map_areas(view)}
     total_tile = re.findall(r"font-size:2rem;font-weight:600'>([^<]+)<", [m.value for m in at.markdown
                                                                           if "2rem" in m.value][-1])[0]
     con = connect_readonly(app_warehouse)
@@ -280,7 +276,7 @@ def test_oidc_logged_out_gets_the_sign_in_button_only(oidc):
     at = _oidc_app({"is_logged_in": False}, stadsdeel="WK026807")
     assert not at.exception
     assert [b.label for b in at.button] == ["Inloggen met uw organisatie-account"]
-    assert not at.text_input and not at.dataframe and not at.get("deck_gl_json_chart")
+    assert not at.text_input and not at.dataframe
 
 
 def test_oidc_roles_come_from_the_mapping_file(oidc):
@@ -297,7 +293,7 @@ def test_oidc_user_without_a_role_is_refused_and_logged(oidc):
     at = _oidc_app({"is_logged_in": True, "email": "onbekend@elders.example"})
     assert not at.exception
     assert "geen rol" in at.error[0].value
-    assert not at.dataframe and not at.get("deck_gl_json_chart") and not at.sidebar.selectbox
+    assert not at.dataframe and not at.sidebar.selectbox
     row = audit.read().iloc[0]
     assert row["gebeurtenis"] == "Toegang geweigerd" and row["gebruiker"] == "onbekend@elders.example"
 
@@ -309,7 +305,7 @@ def test_oidc_idle_timeout_also_ends_the_identity_session(oidc):
     at.run()
     # st.logout() ended the provider session too: no silent re-login, the sign-in button is back
     assert [b.label for b in at.button] == ["Inloggen met uw organisatie-account"]
-    assert not at.dataframe and not at.get("deck_gl_json_chart")
+    assert not at.dataframe
     assert list(audit.read()["gebeurtenis"])[:2] == ["Sessie verlopen", "Ingelogd"]
 
 

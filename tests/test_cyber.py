@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from tests.conftest_app import app_test, app_warehouse, demo_warehouse  # noqa: F401  (fixtures)
+from tests.conftest_app import app_test, app_warehouse, demo_warehouse, map_areas, map_specs  # noqa: F401  (fixtures)
 from veiligheid import cyber, disclosure, ui
 from veiligheid.disclosure import Policy
 from veiligheid.warehouse import connect_readonly, create_schema, load_spatial
@@ -711,8 +711,7 @@ def test_page_wijkteam_never_shows_a_small_count(app_warehouse, monkeypatch):
             for c in ("tt_n", "tekst"):
                 if c in df.columns:
                     assert all(_count_ok(v) for v in df[c]), df[c]
-        deck = at.get("deck_gl_json_chart")[0].proto.json
-        aantallen = re.findall(r"Aantal: ([^\"]+)\"", deck)
+        aantallen = [a["tt"]["Aantal"] for a in map_areas(at)]
         assert aantallen and all(_count_ok(a) for a in aantallen)
         assert len(downloads) == 4
         for name, data in downloads:
@@ -764,7 +763,7 @@ def test_page_wijkteam_counts_match_the_warehouse(app_warehouse, monkeypatch):
     assert ":gray-badge[Niet te toetsen] **Daling" in md  # 60 weeks of demo data: no two complete years
     assert "Jongeren van 15–25 jaar het kwetsbaarst" in md and "Hoogopgeleiden het kwetsbaarst" in md
     assert not at.info or all("Voor één wijk" not in i.value for i in at.info)
-    assert len(at.get("vega_lite_chart")) == 3 and len(at.get("deck_gl_json_chart")) == 1
+    assert len(at.get("vega_lite_chart")) == 4 and len(map_specs(at)) == 1
 
 
 def test_page_wijk_filter_and_themes(app_warehouse, monkeypatch):

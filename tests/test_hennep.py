@@ -30,7 +30,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from tests.conftest_app import app_test, app_warehouse, demo_warehouse  # noqa: F401  (fixtures)
+from tests.conftest_app import app_test, app_warehouse, demo_warehouse, map_areas, map_points, map_specs, map_texts  # noqa: F401  (fixtures)
 from veiligheid import disclosure, filters as F, hennep, queries, ui
 from veiligheid.disclosure import Policy
 from veiligheid.warehouse import connect_readonly
@@ -499,10 +499,6 @@ def _open(role: str, monkeypatch, preset: str | None = None, **params):
     return at, downloads
 
 
-def _layers(at) -> list[dict]:
-    return [layer for d in at.get("deck_gl_json_chart") for layer in json.loads(d.proto.json)["layers"]]
-
-
 def _datasets(at) -> list[pd.DataFrame]:
     out = []
     for chart in at.get("vega_lite_chart"):
@@ -536,12 +532,9 @@ def _page_counts(at, downloads) -> list[tuple[str, int]]:
             if col in t.columns:
                 out += [("grafiek tekst", _integer(x.split(" ")[0])) for x in t[col] if _integer(x.split(" ")[0])
                         is not None]
-    for layer in _layers(at):
-        if layer["@@type"] == "GeoJsonLayer":
-            for f in layer["data"]["features"]:
-                for x in re.findall(r": ([\d.]+)$", f["properties"]["tt_aantal"] + "\n" + f["properties"]["tt_change"],
-                                    flags=re.M):
-                    out.append(("kaart", int(x.replace(".", ""))))
+    for text in map_texts(at):
+        for x in re.findall(r"^(?:Ruimingen|Herhaalde adressen[^:]*): ([\d.]+)$", text, flags=re.M):
+            out.append(("kaart", int(x.replace(".", ""))))
     for name, data in downloads:
         t = pd.read_csv(io.BytesIO(data), sep=";", encoding="utf-8-sig", dtype=str, keep_default_na=False)
         for col in t.columns:
@@ -555,7 +548,7 @@ def _page_counts(at, downloads) -> list[tuple[str, int]]:
 def _all_text(at, downloads) -> str:
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [m.value for m in at.metric]
     parts += [df.value.to_csv() for df in at.dataframe]
-    parts += [d.proto.json for d in at.get("deck_gl_json_chart")]
+    parts += [json.dumps(s) for s in map_specs(at)]
     parts += [t.to_csv() for t in _datasets(at)]
     parts += [data.decode("utf-8-sig") for _, data in downloads]
     return "\n".join(parts)
@@ -566,7 +559,7 @@ def test_page_wijkteam(app_warehouse, monkeypatch):
         at, downloads = _open("wijkteam", monkeypatch, preset)
         assert at.title[0].value == "Hennepteelt"
         assert not at.toggle, "the address switch does not exist for the wijkteam"
-        assert {layer["@@type"] for layer in _layers(at)} == {"GeoJsonLayer", "TextLayer"}
+        assert map_areas(at) and not map_points(at)
         assert not any(s.value.startswith("Lopende 13b-sluitingen") for s in at.subheader)
         cols = {c for df in at.dataframe for c in df.value.columns}
         assert not cols & {"Zaak", "Adres (BAG-id)", "Gesloten tot"}
@@ -598,7 +591,7 @@ def test_page_analist_switch_off_by_default_then_points_and_closures(app_warehou
     at, downloads = _open("analist", monkeypatch, "52w")
     toggle = at.toggle(key="hennep_punten")
     assert toggle.label == "Toon adressen en punten (alleen analisten)" and toggle.value is False
-    assert "ScatterplotLayer" not in {layer["@@type"] for layer in _layers(at)}
+    assert map_areas(at) and not map_points(at)
     assert not any(s.value.startswith("Lopende 13b-sluitingen") for s in at.subheader)
     assert not BAG.search(_all_text(at, downloads))
     # the analist sees the true figures
@@ -621,8 +614,7 @@ def test_page_analist_switch_off_by_default_then_points_and_closures(app_warehou
     toggle.set_value(True).run()
     assert not at.exception, [e.value for e in at.exception]
     assert reads == []  # the points, closures and stuck cases are cut from the cases the page keeps
-    scatter = [layer for layer in _layers(at) if layer["@@type"] == "ScatterplotLayer"]
-    assert len(scatter) == 1 and len(scatter[0]["data"]) == int(pts["lat"].notna().sum()) > 0
+    assert len(map_points(at)) == int(pts["lat"].notna().sum()) > 0
     assert any(s.value.startswith("Lopende 13b-sluitingen") for s in at.subheader)
     closures = next(df.value for df in at.dataframe if "Gesloten tot" in df.value.columns)
     assert len(closures) == len(cl) > 0 and closures["Adres (BAG-id)"].str.fullmatch(r"\d{16}").all()
@@ -634,8 +626,7 @@ def test_page_map_levels(app_warehouse, monkeypatch):
     assert at.radio(key="hennep_indeling").value == "wijk"  # the shared state's level (default: wijken)
     at.radio(key="hennep_indeling").set_value("stadsdeel").run()
     assert not at.exception, [e.value for e in at.exception]
-    geo = next(layer for layer in _layers(at) if layer["@@type"] == "GeoJsonLayer")
-    assert len(geo["data"]["features"]) == 9
+    assert len(map_areas(at)) == 9
     legend = "".join(h.proto.body for h in at.get("html"))
     assert "onderdrukt" in legend  # suppressed is told apart from zero
     assert at.query_params["kaart"] == "stadsdeel"
@@ -804,7 +795,7 @@ def test_wijk_view_page_explains_the_missing_breakdowns(app_warehouse, monkeypat
     assert "Kerncijfers" in heads and "Waar" in heads
     assert not any(h.startswith(("De keten", "Signaalbronnen", "Soort pand", "Verloop per maand")) for h in heads)
     assert any("alleen de kerncijfers, de kaart en de gebiedstabel" in i.value for i in at.info)
-    assert at.get("deck_gl_json_chart")
+    assert map_areas(at)
     analist, _ = _open("analist", monkeypatch, wijk=wk)
     heads = [s.value for s in analist.subheader]
     assert "De keten: van signaal tot heropening" in heads and "Verloop per maand" in heads

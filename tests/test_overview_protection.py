@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from tests.conftest_app import app_test, app_warehouse, demo_warehouse  # noqa: F401
+from tests.conftest_app import app_test, app_warehouse, demo_warehouse, map_specs  # noqa: F401
 from veiligheid import filters as F, overview, queries
 from veiligheid.disclosure import Policy, recoverable
 from veiligheid.warehouse import connect_readonly
@@ -138,10 +138,10 @@ def test_wijkteam_gets_week_presets_only_and_no_weekly_detail_for_one_wijk(app_w
     assert any("niet beschikbaar" in i.value for i in at.info)
     assert any("te klein om te tonen" in i.value for i in at.info)  # weekday x hour
     assert any("Per week zijn de aantallen van één wijk" in i.value for i in at.info)  # the trend
-    assert not at.get("vega_lite_chart")
+    assert len(at.get("vega_lite_chart")) == len(map_specs(at)) == 1  # the map only
     analist = app_test("analist", periode="jtd", stadsdeel="WK026807", wijk="BU02680735")
     assert analist.selectbox(key="w_periode").value == "jtd"
-    assert len(analist.get("vega_lite_chart")) == 2  # trend and weekday x hour
+    assert len(analist.get("vega_lite_chart")) == 3  # map, trend and weekday x hour
 
 
 def test_no_index_when_the_city_count_is_hidden():
@@ -230,7 +230,7 @@ def test_wijkteam_picks_all_themes_or_one_priority_cut_from_one_model(app_wareho
     assert not at.exception
     assert any("themakeuze" in i.value and "niet beschikbaar" in i.value for i in at.info)
     assert at.multiselect(key="w_thema").value == [] and at.multiselect(key="w_thema").options == prio
-    assert at.get("vega_lite_chart")  # all themes: trend and weekday x hour
+    assert len(at.get("vega_lite_chart")) == 3 and len(map_specs(at)) == 1  # all themes: map, trend, weekday x hour
     analist = app_test("analist", periode="13w", thema="Auto-inbraken,Cybercrime")
     assert analist.multiselect(key="w_thema").value == ["Auto-inbraken", "Cybercrime"]
     for params in ({}, {"stadsdeel": "WK026807"}):
@@ -240,7 +240,8 @@ def test_wijkteam_picks_all_themes_or_one_priority_cut_from_one_model(app_wareho
             assert not one.exception and not one.error
             tiles = _tile_texts(one)
             assert tiles["Totaal gekozen thema's"] == every[t] == tiles[t], (params, t)
-            assert not one.get("vega_lite_chart")  # no weekly trend or weekday x hour for one theme
+            # no weekly trend or weekday x hour for one theme: the map only
+            assert len(one.get("vega_lite_chart")) == len(map_specs(one)) == 1
             assert sum("niet beschikbaar" in i.value for i in one.info) == 2
     small = [v for v in every.values() if v[0].isdigit() and 0 < int(v.replace(".", "")) < 5]
     assert not small

@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import json
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
 
 from veiligheid import filters as F
 from veiligheid import fmt, maps, stats
@@ -147,8 +151,6 @@ def test_map_classes_and_legend():
     assert brk == sorted(brk) and len(brk) == 4
     leg = maps.legend(brk, "aantal")
     assert len(leg) == 5 and leg[0][1].startswith("minder dan") and leg[-1][1].endswith("of meer")
-    sel = {"indices": {"gebieden": [3]}, "objects": {"gebieden": [{"properties": {"code": "WK026801"}}]}}
-    assert maps.selected_code(sel) == "WK026801" and maps.selected_code({}) is None
 
 
 def test_map_view_and_labels():
@@ -163,24 +165,72 @@ def test_map_view_and_labels():
     assert v["longitude"] == pytest.approx(5.905) and maps.VIEW["zoom"] < v["zoom"] <= 12.8
 
 
-def test_a_map_does_not_try_the_jupyter_import_on_every_run(monkeypatch):
-    """pydeck imports its Jupyter widget four times per Deck to see whether it is installed; maps asks once per
-    process (the failed import cost 2-10 ms a map in every rerun). The map itself is unchanged."""
-    import builtins
+def _map_fixture():
+    sq = lambda x, y, d: {"type": "Polygon", "coordinates": [[[x, y], [x + d, y], [x + d, y + d], [x, y + d], [x, y]]]}  # noqa: E731
+    geo = [{"code": "A", "naam": "Noord", "geometry": sq(5.80, 51.84, 0.02), "label_lon": 5.81, "label_lat": 51.85},
+           {"code": "B", "naam": "Zuid", "geometry": sq(5.80, 51.80, 0.02), "label_lon": 5.81, "label_lat": 51.81}]
+    table = pd.DataFrame({"code": ["A", "B"], "n": [40, 3], "inwoners": [2000, 1500], "per_1000": [20.0, 2.0],
+                          "index": [150.0, 40.0], "n_vorige": [30, 5], "verandering_vorige": [1 / 3, -0.4],
+                          "significant_vorige": [False, False], "richting_vorige": [1, -1]})
+    return geo, table
 
-    fc = {"type": "FeatureCollection", "features": []}
-    first = maps.deck(fc, [], "wijk").to_json()
-    tries, real = [], builtins.__import__
 
-    def counting(name, globals=None, locals=None, fromlist=(), level=0):
-        if level and name == "widget" and (globals or {}).get("__package__", "").startswith("pydeck"):
-            tries.append(name)
-        return real(name, globals, locals, fromlist, level)
+def _signed_area(ring) -> float:
+    return sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(ring, ring[1:])) / 2
 
-    monkeypatch.setattr(builtins, "__import__", counting)
-    again = [maps.deck(fc, [], "wijk").to_json() for _ in range(3)]
-    assert tries == []
-    assert again == [first] * 3
+
+def test_map_polygons_are_wound_as_d3_reads_them():
+    """GeoJSON writes outer rings counter-clockwise; Vega's projection (d3-geo) takes such a ring for the whole
+    globe minus the area. The map turns every outer ring clockwise (holes the other way), whatever it got."""
+    ccw = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]],
+                                              [[0.2, 0.2], [0.2, 0.4], [0.4, 0.4], [0.4, 0.2], [0.2, 0.2]]]}
+    cw = {"type": "Polygon", "coordinates": [list(reversed(ccw["coordinates"][0]))]}
+    for g in (ccw, cw):
+        out = maps.d3_winding(g)
+        assert _signed_area(out["coordinates"][0]) < 0
+    assert _signed_area(maps.d3_winding(ccw)["coordinates"][1]) > 0  # the hole
+    multi = {"type": "MultiPolygon", "coordinates": [ccw["coordinates"][:1], cw["coordinates"]]}
+    assert all(_signed_area(p[0]) < 0 for p in maps.d3_winding(multi)["coordinates"])
+
+
+def test_the_map_spec_draws_each_area_with_its_colour_name_and_tooltip():
+    import vl_convert as vlc
+
+    geo, table = _map_fixture()
+    fc, brk = maps.features(geo, table, "aantal", "A", "vorige periode")
+    spec = maps.chart(fc, maps.labels(geo), "wijk")
+    areas = spec["layer"][0]["data"]["values"]
+    assert [(a["code"], a["naam"], a["lijn"]) for a in areas] == [("A", "Noord", 4), ("B", "Zuid", 1)]
+    assert areas[0]["kleur"] == maps._hex(maps.colour(40, brk, "aantal"))
+    assert areas[0]["tt"] == {"title": "Noord", "Aantal": "40", "Per 1.000 inwoners": "20,0 (index 150, stad = 100)",
+                              "vorige periode": "30 → 40 (+33%), geen significante verandering",
+                              "Klik": "om te selecteren"}
+    assert [p["name"] for p in spec["layer"][0]["params"]] == [maps.HOVER_PARAM, maps.SELECT_PARAM]
+    assert maps.SELECT_PARAM not in json.dumps(maps.chart(fc, [], "wijk", clickable=False))
+    # drawn (offline, as the PDF charts are): each area is its own patch, not a filled frame (the winding)
+    png = vlc.vegalite_to_png({**spec, "width": 300, "height": 300}, scale=1)
+    img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(float)
+    seen = {code: [int(a["kleur"][i:i + 2], 16) * a["alpha"] + 255 * (1 - a["alpha"]) for i in (1, 3, 5)]
+            for code, a in zip("AB", areas)}  # the colour on white
+    half = img.shape[0] // 2
+    share = {(code, part): float((np.abs(px - rgb).sum(2) < 8).mean())
+             for code, rgb in seen.items() for part, px in (("north", img[:half]), ("south", img[half:]))}
+    assert share["A", "north"] > 0.04 and share["B", "south"] > 0.04 and share["A", "south"] == share["B", "north"] == 0
+    assert (img.min(2) > 250).mean() > 0.6  # around them: white (wound the GeoJSON way, each fills all but itself)
+
+
+def test_the_map_fits_the_focus_and_reads_its_selection():
+    import shapely.geometry
+
+    geo, table = _map_fixture()
+    fc, _ = maps.features(geo, table, "aantal", None, "vorige periode", focus={"B"})
+    x0, y0, x1, y1 = shapely.geometry.shape(maps.chart(fc, [], "wijk", focus={"B"})["projection"]["fit"]["geometry"]).bounds
+    assert x0 < 5.80 and x1 > 5.82 and y0 < 51.80 and 51.82 < y1 < 51.84  # B with a margin; A (north) not in view
+    x0, y0, x1, y1 = shapely.geometry.shape(maps.chart(fc, [], "wijk")["projection"]["fit"]["geometry"]).bounds
+    assert y0 < 51.80 and y1 > 51.86
+    assert maps.selected_code({maps.SELECT_PARAM: [{"code": "WK026801"}]}) == "WK026801"
+    for nothing in ({maps.SELECT_PARAM: []}, {maps.SELECT_PARAM: {}}, {}, None, "x"):
+        assert maps.selected_code(nothing) is None
 
 
 def test_the_vectorised_exact_test_gives_scipys_p_values_exactly():

@@ -1,34 +1,24 @@
-"""The choropleth map as plain data: classes, colours, legend, tooltip and the pydeck Deck.
+"""The choropleth map as plain data: classes, colours, legend, tooltip and the Vega-Lite map (`chart`).
 
-No basemap: `map_provider=None` (no tiles, no network). Area outlines and names make
-the map readable on its own.
+No basemap (no tiles, no network). Area outlines and names make the map readable on its own.
 """
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
 import pandas as pd
-import pydeck as pdk
-import pydeck.bindings.deck as _pdk_deck
+import shapely.geometry
+import shapely.geometry.polygon
 
 from . import fmt
 
-# pydeck asks "is the Jupyter widget installed?" four times per Deck, by importing it; without ipywidgets that
-# failed import runs again every time (2-10 ms a map, in every rerun). The answer cannot change while the app
-# runs, so it is asked once.
-if not hasattr(_pdk_deck.has_jupyter_extra, "cache_info"):
-    _pdk_deck.has_jupyter_extra = functools.cache(_pdk_deck.has_jupyter_extra)
-
-LAYER_ID = "gebieden"
 NO_DATA = [210, 210, 210, 255]
 SUPPRESSED = [140, 140, 165, 255]  # "too few to show": never confused with zero (zero has the lowest class colour)
 SEQUENTIAL = ([255, 255, 204], [254, 217, 118], [253, 141, 60], [227, 26, 28], [128, 0, 38])
 DIVERGING = ([33, 102, 172], [146, 197, 222], [247, 247, 247], [244, 165, 130], [178, 24, 43])
 INDEX_BREAKS = (50.0, 80.0, 120.0, 200.0)
 INDEX_NOTES = ("veel lager dan de stad", "lager", "rond het stadsgemiddelde", "hoger", "veel hoger dan de stad")
-CHARSET = [chr(c) for c in range(32, 127)] + list("éèëêïíóöüúáàäçñÉËÏÖÜ’")
 VIEW = {"latitude": 51.842, "longitude": 5.835, "zoom": 11.0, "pitch": 0, "bearing": 0}
 
 MEASURE_COLUMN = {"aantal": "n", "per1000": "per_1000", "index": "index"}
@@ -210,36 +200,99 @@ def labels(geo: list[dict], view: dict | None = None, only: set[str] | None = No
     return out
 
 
-def deck(fc: dict, label_rows: list[dict], level: str, view: dict | None = None, clickable: bool = True) -> pdk.Deck:
-    areas = pdk.Layer(
-        "GeoJsonLayer", fc, id=LAYER_ID, pickable=True, stroked=True, filled=True, auto_highlight=True,
-        highlight_color=[0, 90, 160, 90],
-        get_fill_color="properties.fill", get_line_color=[40, 40, 40, 255],
-        get_line_width="properties.line_width", line_width_units="'pixels'", line_width_min_pixels=1,
-    )
-    text = pdk.Layer(
-        "TextLayer", label_rows, id="namen", get_position=["lon", "lat"], get_text="naam",
-        get_size=13 if level == "stadsdeel" else 11, size_units="'pixels'", get_color=[20, 20, 20, 255],
-        get_text_anchor="'middle'", get_alignment_baseline="'center'",
-        font_family="'Arial, Helvetica, sans-serif'", font_weight=600 if level == "stadsdeel" else 400,
-        font_settings={"sdf": True}, outline_width=3, outline_color=[255, 255, 255, 230], pickable=False,
-    )
-    tooltip = {"html": "<b>{naam}</b><br/>{tt_aantal}<br/>{tt_rate}<br/>{tt_change}"
-                       + ("<br/><i>klik om te selecteren</i>" if clickable else ""),
-               "style": {"backgroundColor": "white", "color": "#222", "fontSize": "13px",
-                         "border": "1px solid #999", "padding": "6px"}}
-    return pdk.Deck(layers=[areas, text], initial_view_state=pdk.ViewState(**(view or VIEW)), map_provider=None,  # no basemap, no network (keep map_style unset!)
-                    tooltip=tooltip)
+SELECT_PARAM = "gebied"
+HOVER_PARAM = "aanwijzen"
+LINE = "#282828"
+FONT = "Arial, Helvetica, sans-serif"
+
+
+def _hex(rgb) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*(int(c) for c in rgb[:3]))
+
+
+def _tooltip(p: dict, clickable: bool) -> dict:
+    """The tooltip as vega-tooltip shows an object: `title` as its heading, every other key as a row."""
+    out = {"title": p["naam"]}
+    for default, text in (("Aantal", p["tt_aantal"]), ("Per 1.000 inwoners", p["tt_rate"]),
+                          ("Toelichting", p["tt_change"])):
+        key, sep, value = text.partition(": ")
+        out.update({key: value} if sep else {default: text[:1].lower() + text[1:]})
+    if clickable:
+        out["Klik"] = "om te selecteren"
+    return out
+
+
+def d3_winding(geometry: dict) -> dict:
+    """The geometry with its outer rings clockwise, as d3-geo (Vega's projection) reads polygons on the sphere.
+
+    GeoJSON (RFC 7946) and DuckDB write outer rings counter-clockwise; d3 takes such a ring for everything on
+    the globe except the area, and the map becomes one filled rectangle."""
+    return shapely.geometry.mapping(shapely.geometry.polygon.orient(shapely.geometry.shape(geometry), -1.0)) \
+        if geometry["type"] == "Polygon" else shapely.geometry.mapping(shapely.geometry.MultiPolygon(
+            [shapely.geometry.polygon.orient(g, -1.0) for g in shapely.geometry.shape(geometry).geoms]))
+
+
+def chart(fc: dict, label_rows: list[dict], level: str, focus: set[str] | None = None, clickable: bool = True,
+          height: int = 560, points: list[dict] | None = None) -> dict:
+    """The choropleth as a Vega-Lite spec (canvas 2D: no WebGL).
+
+    deck.gl draws with WebGL; on a computer without a graphics card (a virtual desktop, headless Chromium) the
+    browser compiles its shaders in software, ~0.5-0.8 s per layer kind, and holds the whole page meanwhile
+    (docs/performance.md, session 15). Vega draws these few dozen polygons with the canvas in milliseconds,
+    with the same runtime as the page's other charts.
+
+    The projection fits the areas in `focus` (or all areas); areas outside it are clipped at the edge.
+    A click on an area selects it (selection parameter SELECT_PARAM, read by `selected_code`). `points`: dots
+    on top, [{lon, lat, naam, kleur (rgb), tt (tooltip: title and rows)}]."""
+    feats = []
+    for f in fc["features"]:
+        p = f["properties"]
+        feats.append({"type": "Feature", "geometry": d3_winding(f["geometry"]), "code": p["code"], "naam": p["naam"],
+                      "kleur": _hex(p["fill"]), "alpha": round(p["fill"][3] / 255, 3), "lijn": p["line_width"],
+                      "tt": _tooltip(p, clickable)})
+    fit = [f["geometry"] for f in feats if focus is None or f["code"] in focus] or [f["geometry"] for f in feats]
+    x0, y0, x1, y1 = shapely.geometry.GeometryCollection([shapely.geometry.shape(g) for g in fit]).bounds
+    pad = 0.08 if focus else 0.02  # a margin around the areas in view
+    frame = shapely.geometry.box(x0 - (x1 - x0) * pad, y0 - (y1 - y0) * pad, x1 + (x1 - x0) * pad, y1 + (y1 - y0) * pad)
+    size, weight = (13, 600) if level == "stadsdeel" else (11, 400)
+    text = {"type": "text", "font": FONT, "fontSize": size, "fontWeight": weight, "clip": True}
+    pos = {"longitude": {"field": "lon", "type": "quantitative"}, "latitude": {"field": "lat", "type": "quantitative"},
+           "text": {"field": "naam", "type": "nominal"}}
+    areas = {
+        "data": {"values": feats},
+        "mark": {"type": "geoshape", "stroke": LINE, "clip": True, "tooltip": {"expr": "datum.tt"},
+                 **({"cursor": "pointer"} if clickable else {})},
+        "params": [{"name": HOVER_PARAM, "select": {"type": "point", "on": "pointerover", "clear": "pointerout",
+                                                    "fields": ["code"]}}]
+        + ([{"name": SELECT_PARAM, "select": {"type": "point", "fields": ["code"], "on": "click"}}] if clickable else []),
+        "encoding": {
+            "fill": {"field": "kleur", "type": "nominal", "scale": None, "legend": None},
+            "description": {"field": "naam", "type": "nominal"},  # the area's name for screen readers (aria-label)
+            "fillOpacity": {"field": "alpha", "type": "quantitative", "scale": None, "legend": None},
+            "strokeWidth": {"condition": {"param": HOVER_PARAM, "empty": False, "value": 3},
+                            "field": "lijn", "type": "quantitative", "scale": None, "legend": None},
+        },
+    }
+    layers = [areas,
+              {"data": {"values": label_rows}, "mark": {**text, "stroke": "white", "strokeWidth": 3,
+                                                       "strokeOpacity": 0.9, "fill": "white"}, "encoding": pos},
+              {"data": {"values": label_rows}, "mark": {**text, "fill": "#141414"}, "encoding": pos}]
+    if points:
+        layers.append({"data": {"values": [{**r, "kleur": _hex(r["kleur"])} for r in points]},
+                       "mark": {"type": "circle", "size": 70, "opacity": 1, "stroke": "white", "strokeWidth": 1,
+                                "clip": True, "tooltip": {"expr": "datum.tt"}},
+                       "encoding": {"longitude": pos["longitude"], "latitude": pos["latitude"],
+                                    "fill": {"field": "kleur", "type": "nominal", "scale": None, "legend": None},
+                                    "description": {"field": "naam", "type": "nominal"}}})
+    return {"height": height, "width": "container",
+            "projection": {"type": "mercator", "fit": {"type": "Feature", "properties": {},
+                "geometry": shapely.geometry.mapping(shapely.geometry.polygon.orient(frame, -1.0))}},
+            "layer": layers, "config": {"view": {"stroke": None}}}
 
 
 def selected_code(selection) -> str | None:
-    """The area code from a st.pydeck_chart selection state (or None)."""
-    try:
-        objs = (selection or {}).get("objects", {}).get(LAYER_ID) or []
-    except AttributeError:
-        return None
-    if not objs:
-        return None
-    obj = objs[0]
-    props = obj.get("properties", obj) if isinstance(obj, dict) else {}
-    return props.get("code")
+    """The area code from the selection state of a clickable `chart` (or None: nothing picked, a click beside)."""
+    picked = selection.get(SELECT_PARAM) if isinstance(selection, dict) else None
+    return picked[0].get("code") if isinstance(picked, list) and picked and isinstance(picked[0], dict) else None
+
+

@@ -403,7 +403,7 @@ def sync_widgets(state: F.FilterState) -> None:
 
 
 def select_area_from_map(key: str, v: F.Valid) -> None:
-    """Callback of a clickable area map (st.pydeck_chart key=`key`): a click selects that area and filters
+    """Callback of a clickable area map (a `maps.chart` with key=`key`): a click selects that area and filters
     the page; a click beside the areas goes back one level."""
     from . import maps
 

@@ -324,7 +324,8 @@ for feat in fc["features"]:
 view = maps.view_for(geo, focus)
 mcol, lcol = st.columns([3, 1])
 with mcol:
-    st.pydeck_chart(maps.deck(fc, maps.labels(geo, view, focus), level, view, clickable=False), height=520, key="cy_map")
+    st.vega_lite_chart(maps.chart(fc, maps.labels(geo, view, focus), level, focus, clickable=False, height=520),
+                       key="cy_map")
 with lcol:
     st.html(maps.legend_html(maps.legend(brk, "per1000", SMALL if policy.active else None),
                              "Slachtoffers per 1.000 inwoners"))

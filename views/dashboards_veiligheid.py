@@ -123,10 +123,10 @@ focus = set(map_table.loc[map_table["stadsdeel"] == valid.stadsdelen[state.stads
     if level == "wijk" and state.stadsdeel else None
 fc, brk = maps.features(geo, map_table, measure, selected, prev_label, focus, hidden_label=HID)
 view = maps.view_for(geo, focus)
-deck = maps.deck(fc, maps.labels(geo, view, focus), level, view)
 mcol, lcol = st.columns([3, 1])
 with mcol:
-    st.pydeck_chart(deck, height=560, key="kaart", on_select=_on_map_select, selection_mode="single-object")
+    st.vega_lite_chart(maps.chart(fc, maps.labels(geo, view, focus), level, focus), key="kaart",
+                       on_select=_on_map_select, selection_mode=[maps.SELECT_PARAM])
 with lcol:
     title = {"aantal": "Aantal incidenten", "per1000": "Incidenten per 1.000 inwoners",
              "index": "Index per 1.000 inwoners (stad = 100)"}[measure]

@@ -11,7 +11,6 @@ from dataclasses import replace
 
 import altair as alt
 import pandas as pd
-import pydeck as pdk
 import streamlit as st
 
 from veiligheid import charts, disclosure, filters as F, fmt, hennep, maps, shared, ui
@@ -220,28 +219,20 @@ else:
             p["tt_change"] = (f"Herhaalde adressen (t/m {fmt.date(ref)}): "
                               f"{_count(row['adressen'], bool(row['adressen_verborgen']))}")
     view = maps.view_for(geo, focus)
-    base = maps.deck(fc, maps.labels(geo, view, focus), level, view)
-    layers = list(base.layers)
-    pts = None
+    pts, rows = None, None
     if show_points:  # only reachable for viewer.points (the switch does not exist otherwise)
         pts = _list("points", period, state.stadsdeel, state.wijk, ref)
         located = pts[pts["lat"].notna() & pts["lon"].notna()]
         rows = [{"lon": round(float(r["lon"]), 6), "lat": round(float(r["lat"]), 6), "naam": r["zaaknummer"],
-                 "tt_aantal": r["status"], "tt_rate": f"Adres (BAG-id): {r['adres_id'] or '–'}",
-                 "tt_change": f"Signaal {fmt.date(r['signaaldatum'].date())}"
-                              + (f", ruiming {fmt.date(r['ruimingsdatum'].date())}" if not pd.isna(r["ruimingsdatum"]) else ""),
-                 "kleur": POINT_COLOURS.get(r["status"], [0, 0, 0])} for _, r in located.iterrows()]
-        layers.append(pdk.Layer("ScatterplotLayer", rows, id="zaken", get_position=["lon", "lat"],
-                                get_fill_color="kleur", get_line_color=[255, 255, 255], stroked=True,
-                                line_width_min_pixels=1, radius_min_pixels=5, radius_max_pixels=9, get_radius=30,
-                                pickable=True))
-    tooltip = {"html": "<b>{naam}</b><br/>{tt_aantal}<br/>{tt_rate}<br/>{tt_change}",
-               "style": {"backgroundColor": "white", "color": "#222", "fontSize": "13px", "border": "1px solid #999",
-                         "padding": "6px"}}
-    deck = pdk.Deck(layers=layers, initial_view_state=base.initial_view_state, map_provider=None, tooltip=tooltip)
+                 "kleur": POINT_COLOURS.get(r["status"], [0, 0, 0]),
+                 "tt": {"title": r["zaaknummer"], "Status": r["status"], "Adres (BAG-id)": r["adres_id"] or "–",
+                        "Signaal": fmt.date(r["signaaldatum"].date()),
+                        **({"Ruiming": fmt.date(r["ruimingsdatum"].date())} if not pd.isna(r["ruimingsdatum"]) else {})}}
+                for _, r in located.iterrows()]
     mcol, lcol = st.columns([3, 1])
     with mcol:
-        st.pydeck_chart(deck, height=520, key="hennep_kaart", on_select=_on_map_select, selection_mode="single-object")
+        st.vega_lite_chart(maps.chart(fc, maps.labels(geo, view, focus), level, focus, height=520, points=rows),
+                           key="hennep_kaart", on_select=_on_map_select, selection_mode=[maps.SELECT_PARAM])
     with lcol:
         items = maps.legend(brk, "per1000", policy.label if policy.active else None)
         edges = [None, *brk, None]  # hennep rates are small: the class bounds need 2 decimals

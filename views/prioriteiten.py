@@ -339,8 +339,8 @@ def analysis(view: P.AreaView, weights: dict[str, float]) -> dict:
         if geo:
             fc, brk = maps.features(geo, mt, "index", None, "vorig kwartaal", hidden_label=policy.label)
             view_state = maps.view_for(geo, set(mt["code"]), height=420, width=600)
-            st.pydeck_chart(maps.deck(fc, maps.labels(geo, view_state), "wijk", view_state, clickable=False), height=420,
-                            key="prio_kaart")
+            st.vega_lite_chart(maps.chart(fc, maps.labels(geo, view_state), "wijk", clickable=False, height=420),
+                               key="prio_kaart")
             st.html(maps.legend_html(maps.legend(brk, "index", policy.label if mt["onderdrukt"].any() else None),
                                      "Index per 1.000 inwoners (stad = 100)"))
             st.caption(f"{P.label(theme_key) if theme_key != P.ALL else 'Alle incidenten'}, {quarter.label}. "

@@ -31,7 +31,11 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 VIEWPORT = {"width": 1400, "height": 2600}
-DECK_CANVAS = '[data-testid="stDeckGlJsonChart"] canvas'
+# the area map (veiligheid.maps.chart): a Vega chart whose areas are SVG paths named after the area (aria-label)
+MAP_AREA = '[data-testid="stVegaLiteChart"] [aria-roledescription="geoshape"]'
+MAP = '[data-testid="stVegaLiteChart"]:has([aria-roledescription="geoshape"])'
+# evaluate after the map's areas are in the page: resolves once the browser has painted the frame holding them
+NEXT_PAINT = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
 VEGA = '[data-testid="stVegaLiteChart"]'
 ROLES = ("wijkteam", "analist", "beheer")
 PASSWORDS = {r: f"test-{r}-wachtwoord" for r in ROLES}
@@ -182,11 +186,11 @@ def wait_idle(page, timeout: float = 60_000) -> None:
 
 
 def wait_page(page, title: str, charts: int, tables: int) -> None:
-    """Wait for a page with a map: its heading, the deck canvas, `charts` Vega charts and `tables` drawn
+    """Wait for a page with a map: its heading, the map's areas, `charts` other Vega charts and `tables` drawn
     dataframes (tables in closed tabs do not draw until opened), then for the run to finish."""
     page.get_by_role("heading", name=title).wait_for(timeout=90_000)
-    page.wait_for_selector(DECK_CANVAS, timeout=90_000)
-    page.wait_for_function(f"() => document.querySelectorAll('{VEGA} canvas, {VEGA} svg').length >= {charts}",
+    page.wait_for_selector(MAP_AREA, timeout=90_000)
+    page.wait_for_function(f"() => document.querySelectorAll('{VEGA} canvas, {VEGA} svg').length >= {charts + 1}",
                            timeout=90_000)
     page.wait_for_function(f"""() => [...document.querySelectorAll('[data-testid="stDataFrame"]')]
                                       .filter(f => f.querySelector('canvas')).length >= {tables}""", timeout=90_000)

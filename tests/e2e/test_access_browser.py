@@ -5,7 +5,7 @@ import pytest
 
 import time
 
-from tests.e2e.browser import DECK_CANVAS, login, new_page, run_server, shot, wait_idle, wait_tables
+from tests.e2e.browser import MAP_AREA, login, new_page, run_server, shot, wait_idle, wait_tables
 
 PATHS = ["/", "/dashboards-veiligheid", "/prioriteiten", "/cybercrime", "/hennepteelt", "/data"]
 
@@ -19,7 +19,7 @@ def test_unauthenticated_browser_gets_only_the_login(app_url, page, query):
         assert page.get_by_label("Wachtwoord").is_visible()
         body = page.locator("body").inner_text()
         assert "Demodata" not in body and "Data t/m" not in body, path  # not even the banner
-        assert page.locator(DECK_CANVAS).count() == 0, path
+        assert page.locator(MAP_AREA).count() == 0, path
         assert page.locator('[data-testid="stDataFrame"]').count() == 0, path
         assert page.locator('[data-testid="stSidebarNav"]').count() == 0, path  # no navigation either
         assert page.locator('[data-testid="stDownloadButton"]').count() == 0, path
@@ -42,7 +42,7 @@ def test_wrong_password_is_refused(app_url, page):
 
 def test_wijkteam_sees_suppressed_figures_and_no_admin_sections(logged_in):
     page = logged_in("wijkteam", "/?stadsdeel=WK026807&thema=Overvallen&periode=13w")
-    page.wait_for_selector(DECK_CANVAS, timeout=90_000)
+    page.wait_for_selector(MAP_AREA, timeout=90_000)
     wait_tables(page, 1)
     wait_idle(page)
     body = page.locator("body").inner_text()
@@ -61,7 +61,7 @@ def test_wijkteam_sees_suppressed_figures_and_no_admin_sections(logged_in):
 
 def test_analist_sees_true_counts(logged_in):
     page = logged_in("analist", "/?stadsdeel=WK026807&thema=Overvallen&periode=13w")
-    page.wait_for_selector(DECK_CANVAS, timeout=90_000)
+    page.wait_for_selector(MAP_AREA, timeout=90_000)
     wait_tables(page, 1)
     body = page.locator("body").inner_text()
     assert "onderdrukt" not in body and "<5" not in body

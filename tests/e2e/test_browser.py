@@ -5,38 +5,19 @@ what each role may see is tested in test_access_browser.py.
 """
 from __future__ import annotations
 
-import math
-
 from tests.conftest_app import demo_warehouse  # noqa: F401  (fixture)
-from tests.e2e.browser import DECK_CANVAS, VEGA, login, new_page, shot as _shot, wait_idle as _wait_idle, wait_tables
-from veiligheid import maps, queries
-from veiligheid.warehouse import connect_readonly
-
-MAP_HEIGHT = 560
+from tests.e2e.browser import MAP_AREA, VEGA, login, new_page, shot as _shot, wait_idle as _wait_idle, wait_tables
 
 
 def _wait_dashboard(page) -> None:
-    page.wait_for_selector(DECK_CANVAS, timeout=90_000)
-    page.wait_for_function(f"() => document.querySelectorAll('{VEGA} canvas, {VEGA} svg').length >= 2",
+    page.wait_for_selector(MAP_AREA, timeout=90_000)
+    page.wait_for_function(f"() => document.querySelectorAll('{VEGA} canvas, {VEGA} svg').length >= 3",
                            timeout=60_000)
     _wait_idle(page)
 
 
 def _tiles(page) -> list[int]:
     return [int(t.replace(".", "")) for t in page.locator("span[style*='font-size: 2rem']").all_inner_texts()]
-
-
-def _pixel(lon: float, lat: float, box: dict) -> tuple[float, float]:
-    """Screen position of lon/lat on the deck canvas (Web Mercator, 512 px tiles, the fixed view)."""
-    world = 512 * 2 ** maps.VIEW["zoom"]
-
-    def xy(lo, la):
-        return ((lo + 180) / 360 * world,
-                (1 - math.log(math.tan(math.pi / 4 + math.radians(la) / 2)) / math.pi) / 2 * world)
-
-    cx, cy = xy(maps.VIEW["longitude"], maps.VIEW["latitude"])
-    px, py = xy(lon, lat)
-    return box["x"] + box["width"] / 2 + (px - cx), box["y"] + box["height"] / 2 + (py - cy)
 
 
 def _select(page, label: str, option: str) -> None:
@@ -54,17 +35,14 @@ def test_dashboard_loads_offline(logged_in):
     assert page.external_requests == [], "the app must not fetch anything from the internet (basemap?)"
 
 
-def test_map_click_selects_area(logged_in, demo_warehouse):
+def test_map_click_selects_area(logged_in):
     page = logged_in("analist", "/?kaart=stadsdeel")
     _wait_dashboard(page)
     before = _tiles(page)
-    geo = {g["code"]: g for g in queries.area_geojson(connect_readonly(demo_warehouse), "stadsdeel")}
-    target = geo["WK026807"]  # Dukenburg: big and away from the edges
-    box = page.locator(DECK_CANVAS).first.bounding_box()
-    x, y = _pixel(target["label_lon"], target["label_lat"] - 0.004, box)
-    page.mouse.move(x, y)
-    page.wait_for_timeout(500)
-    page.mouse.click(x, y)
+    dukenburg = page.locator(f'{MAP_AREA}[aria-label="Dukenburg"]')  # big and away from the edges
+    dukenburg.hover()
+    page.locator("#vg-tooltip-element").get_by_text("Dukenburg").wait_for(timeout=10_000)  # the tooltip names it
+    dukenburg.click()
     page.wait_for_url("**stadsdeel=WK026807**", timeout=30_000)
     page.get_by_text("stadsdeel Dukenburg").first.wait_for(timeout=30_000)
     _wait_dashboard(page)

@@ -6,7 +6,7 @@ import re
 
 import pandas as pd
 
-from tests.e2e.browser import DECK_CANVAS, VEGA, shot, wait_idle, wait_page
+from tests.e2e.browser import MAP_AREA, VEGA, shot, wait_idle, wait_page
 
 TITLE = "Cybercrime: slachtofferprofielen"
 
@@ -71,7 +71,7 @@ def test_analist_keeps_the_filters_coming_from_the_dashboard(logged_in):
     assert "zonder onderdrukking" in body and "<10" not in body
     page.get_by_text("Wijken", exact=True).first.click()  # the map by wijk
     wait_idle(page)
-    page.wait_for_selector(DECK_CANVAS, timeout=60_000)
+    page.wait_for_selector(MAP_AREA, timeout=60_000)
     page.wait_for_timeout(1500)
     shot(page, "52_cybercrime_analist_dukenburg")
     assert page.external_requests == []

@@ -1,7 +1,7 @@
 """Page "Hennepteelt" in a real browser (./run.sh on the demo warehouse, Chromium).
 
 The point layer is checked on the drawn map itself: the colour of a case that is still waiting for its
-dismantling (blue) occurs nowhere in the map's palette, so blue pixels on the map canvas are points.
+dismantling (blue) occurs nowhere in the map's palette, so blue pixels on the map are points.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from tests.e2e.browser import DECK_CANVAS, shot, wait_idle, wait_page
+from tests.e2e.browser import MAP, MAP_AREA, shot, wait_idle, wait_page
 
 TITLE = "Hennepteelt"
 SWITCH = "Toon adressen en punten (alleen analisten)"
@@ -22,12 +22,11 @@ BAG = re.compile(r"(?<![\d.,])\d{16}(?![\d.,])")
 def _wait_page(page) -> None:
     # the funnel and the monthly trend (the hit rate per year only when two years can be shown), 4 tables
     wait_page(page, TITLE, charts=2, tables=4)
-    page.wait_for_timeout(1500)  # deck.gl draws after the data arrived
 
 
 def _blue_pixels(page) -> int:
     """Pixels of the map in the colour of 'Signaal, nog niet geruimd' points (33, 102, 172), give or take."""
-    png = page.locator(DECK_CANVAS).first.screenshot()
+    png = page.locator(MAP).first.screenshot()
     a = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
     close = (np.abs(a[..., 0] - 33) < 25) & (np.abs(a[..., 1] - 102) < 25) & (np.abs(a[..., 2] - 172) < 25)
     return int(close.sum())
@@ -97,7 +96,7 @@ def test_wijkteam_wijk_view_shows_tiles_and_map_only(logged_in):
                  "Verloop per maand"):
         assert part not in body, part
     assert _counts_ok(v for k, v in _metrics(page).items() if k != "Planten geruimd")
-    assert page.locator(f"{DECK_CANVAS}").count() >= 1
+    assert page.locator(MAP_AREA).count() >= 1
     shot(page, "65_hennep_wijkteam_wijk")
     assert page.external_requests == []
 
@@ -123,7 +122,7 @@ def test_analist_switch_is_off_by_default_and_shows_points_and_closures(logged_i
     page.get_by_role("heading", name=re.compile("Lopende 13b-sluitingen op")).scroll_into_view_if_needed()
     page.wait_for_timeout(800)
     shot(page, "63_hennep_analist_sluitingen")
-    page.locator(DECK_CANVAS).first.scroll_into_view_if_needed()
+    page.locator(MAP).first.scroll_into_view_if_needed()
     page.wait_for_timeout(800)
     shot(page, "64_hennep_analist_punten")
     with page.expect_download() as dl:

@@ -8,7 +8,7 @@ import subprocess
 
 import pypdf
 
-from tests.e2e.browser import DECK_CANVAS, REPO, VEGA, shot, wait_idle
+from tests.e2e.browser import MAP_AREA, REPO, VEGA, shot, wait_idle
 
 PATH = "/prioriteiten?stadsdeel=WK026807"
 
@@ -16,8 +16,8 @@ PATH = "/prioriteiten?stadsdeel=WK026807"
 def _open(logged_in, role: str):
     page = logged_in(role, PATH)
     page.get_by_role("heading", name="Prioriteiten per stadsdeel").wait_for(timeout=90_000)
-    page.wait_for_selector(DECK_CANVAS, timeout=90_000)
-    page.wait_for_function(f"() => document.querySelectorAll('{VEGA} canvas, {VEGA} svg').length >= 3",
+    page.wait_for_selector(MAP_AREA, timeout=90_000)
+    page.wait_for_function(f"() => document.querySelectorAll('{VEGA} canvas, {VEGA} svg').length >= 4",
                            timeout=90_000)
     # the two tables of the open tab (Analyse) have drawn; tables in hidden tabs draw only when shown
     page.wait_for_function("""() => {
