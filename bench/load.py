@@ -13,7 +13,8 @@ Measured per action: from the click until Streamlit reports the run finished (th
 Errors: an exception box on the page, an action that does not finish within 120 s, or a browser error.
 Server CPU (% of one core, user+system) and memory (RSS of the streamlit process) are sampled every 0.5 s.
 The browser runs on the same 2 cores as the server, so the figures include the client's rendering cost
-(software WebGL) too: on a real deployment the browsers are on the users' machines.
+(charts and, until session 15, maps in software WebGL) too: on a real deployment the browsers are on the users'
+machines.
 Prints one JSON line per N and writes `<out>/load-<N>.json`.
 """
 from __future__ import annotations

@@ -3,7 +3,7 @@
     nice -n 10 .venv/bin/python bench/load_ws.py --warehouse /tmp/bench8/w5000000/warehouse.duckdb --sessions 5,10,20
 
 `bench/load.py` drives real browsers, but on this 2-core machine N headless Chromium contexts drawing
-maps with software WebGL use most of the CPU themselves. This client speaks the protocol the browser
+the pages (maps in software WebGL until session 15) use most of the CPU themselves. This client speaks the protocol the browser
 speaks (protobuf `BackMsg` / `ForwardMsg` on `/_stcore/stream`): it logs in through the login form
 (the form's widgets, found in the deltas), then sends what a user's clicks send: a new value for the
 `Periode` or `Stadsdeel` selectbox, or a page switch (`page_script_hash`), and times each rerun from the

@@ -137,7 +137,10 @@ def map_specs(at) -> list[dict]:
 
 def map_areas(at) -> list[dict]:
     """Every area drawn on the page's maps: {code, naam, kleur, tt (tooltip: title and rows), geometry, ...}."""
-    return [a for s in map_specs(at) for a in s["layer"][0]["data"]["values"]]
+    from veiligheid import maps
+
+    return [a for s in map_specs(at) for layer in s["layer"] if layer.get("name") == maps.AREAS
+            for a in layer["data"]["values"]]
 
 
 def map_points(at) -> list[dict]:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 import math
 
 import numpy as np
@@ -199,14 +198,19 @@ def test_the_map_spec_draws_each_area_with_its_colour_name_and_tooltip():
     geo, table = _map_fixture()
     fc, brk = maps.features(geo, table, "aantal", "A", "vorige periode")
     spec = maps.chart(fc, maps.labels(geo), "wijk")
-    areas = spec["layer"][0]["data"]["values"]
+    beside, layer = spec["layer"][:2]
+    assert beside["data"]["values"][0]["code"] == maps.BESIDE and beside["mark"]["fillOpacity"] == 0
+    assert layer["name"] == maps.AREAS
+    areas = layer["data"]["values"]
     assert [(a["code"], a["naam"], a["lijn"]) for a in areas] == [("A", "Noord", 4), ("B", "Zuid", 1)]
     assert areas[0]["kleur"] == maps._hex(maps.colour(40, brk, "aantal"))
     assert areas[0]["tt"] == {"title": "Noord", "Aantal": "40", "Per 1.000 inwoners": "20,0 (index 150, stad = 100)",
                               "vorige periode": "30 → 40 (+33%), geen significante verandering",
                               "Klik": "om te selecteren"}
-    assert [p["name"] for p in spec["layer"][0]["params"]] == [maps.HOVER_PARAM, maps.SELECT_PARAM]
-    assert maps.SELECT_PARAM not in json.dumps(maps.chart(fc, [], "wijk", clickable=False))
+    assert [p["name"] for p in layer["params"]] == [maps.HOVER_PARAM, maps.SELECT_PARAM]
+    fixed = maps.chart(fc, [], "wijk", clickable=False)
+    assert fixed["layer"][0]["name"] == maps.AREAS  # no sheet to click beside, and no click selection
+    assert [p["name"] for layer in fixed["layer"] for p in layer.get("params", [])] == [maps.HOVER_PARAM]
     # drawn (offline, as the PDF charts are): each area is its own patch, not a filled frame (the winding)
     png = vlc.vegalite_to_png({**spec, "width": 300, "height": 300}, scale=1)
     img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(float)
@@ -229,8 +233,27 @@ def test_the_map_fits_the_focus_and_reads_its_selection():
     x0, y0, x1, y1 = shapely.geometry.shape(maps.chart(fc, [], "wijk")["projection"]["fit"]["geometry"]).bounds
     assert y0 < 51.80 and y1 > 51.86
     assert maps.selected_code({maps.SELECT_PARAM: [{"code": "WK026801"}]}) == "WK026801"
-    for nothing in ({maps.SELECT_PARAM: []}, {maps.SELECT_PARAM: {}}, {}, None, "x"):
-        assert maps.selected_code(nothing) is None
+    for nothing in ({maps.SELECT_PARAM: []}, {maps.SELECT_PARAM: {}}, {}, None, "x",
+                    {maps.SELECT_PARAM: [{"code": maps.BESIDE}]}):  # the last: a click beside the areas
+        assert maps.selected_code(nothing) is None and not maps.picked_other(nothing)
+    # a click on a dot (no area code) is told apart from a click beside the areas
+    assert maps.picked_other({maps.SELECT_PARAM: [{}]}) and not maps.picked_other({maps.SELECT_PARAM: [{"code": "A"}]})
+
+
+def test_the_chosen_area_is_outlined_on_top_and_names_are_read_once():
+    geo, table = _map_fixture()
+    fc, _ = maps.features(geo, table, "aantal", "B", "vorige periode")
+    spec = maps.chart(fc, maps.labels(geo), "wijk")
+    names = [layer.get("name") for layer in spec["layer"]]
+    above = spec["layer"][names.index(maps.AREAS) + 1:]
+    tops = [layer for layer in above if layer["mark"]["type"] == "geoshape"]
+    assert len(tops) == 1 and [f["lijn"] for f in tops[0]["data"]["values"]] == [4]
+    assert tops[0]["data"]["values"][0]["geometry"] == spec["layer"][names.index(maps.AREAS)]["data"]["values"][1]["geometry"]
+    assert tops[0]["mark"]["filled"] is False
+    fc, _ = maps.features(geo, table, "aantal", None, "vorige periode")
+    assert [layer["mark"]["type"] for layer in maps.chart(fc, [], "wijk")["layer"]] == ["geoshape"] * 2 + ["text"] * 2
+    assert all(layer["mark"]["aria"] is False for layer in spec["layer"] if layer.get("name") != maps.AREAS)
+    assert maps.chart({"type": "FeatureCollection", "features": []}, [], "wijk")["layer"]  # no areas: empty map
 
 
 def test_the_vectorised_exact_test_gives_scipys_p_values_exactly():

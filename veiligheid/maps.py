@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import shapely.affinity
 import shapely.geometry
 import shapely.geometry.polygon
 
@@ -19,6 +20,7 @@ SEQUENTIAL = ([255, 255, 204], [254, 217, 118], [253, 141, 60], [227, 26, 28], [
 DIVERGING = ([33, 102, 172], [146, 197, 222], [247, 247, 247], [244, 165, 130], [178, 24, 43])
 INDEX_BREAKS = (50.0, 80.0, 120.0, 200.0)
 INDEX_NOTES = ("veel lager dan de stad", "lager", "rond het stadsgemiddelde", "hoger", "veel hoger dan de stad")
+# the view the area names are placed for (`labels`, `view_for`): centre and Web Mercator zoom of an ~800 x 560 map
 VIEW = {"latitude": 51.842, "longitude": 5.835, "zoom": 11.0, "pitch": 0, "bearing": 0}
 
 MEASURE_COLUMN = {"aantal": "n", "per1000": "per_1000", "index": "index"}
@@ -147,7 +149,7 @@ def features(geo: list[dict], table: pd.DataFrame, measure: str, selected: str |
 
 
 def _project(lon: float, lat: float, zoom: float) -> tuple[float, float]:
-    """Web Mercator pixel position (deck.gl: 512 px world at zoom 0)."""
+    """Web Mercator pixel position (a 512 px world at zoom 0, as deck.gl and `view_for` count zoom)."""
     world = 512 * 2 ** zoom
     return ((lon + 180) / 360 * world,
             (1 - math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)) / math.pi) / 2 * world)
@@ -201,6 +203,8 @@ def labels(geo: list[dict], view: dict | None = None, only: set[str] | None = No
 
 
 SELECT_PARAM = "gebied"
+BESIDE = ""  # the code of a click beside the areas
+AREAS = "gebieden"  # the name of the areas' layer
 HOVER_PARAM = "aanwijzen"
 LINE = "#282828"
 FONT = "Arial, Helvetica, sans-serif"
@@ -234,12 +238,13 @@ def d3_winding(geometry: dict) -> dict:
 
 def chart(fc: dict, label_rows: list[dict], level: str, focus: set[str] | None = None, clickable: bool = True,
           height: int = 560, points: list[dict] | None = None) -> dict:
-    """The choropleth as a Vega-Lite spec (canvas 2D: no WebGL).
+    """The choropleth as a Vega-Lite spec (Streamlit draws it as SVG: no WebGL).
 
     deck.gl draws with WebGL; on a computer without a graphics card (a virtual desktop, headless Chromium) the
     browser compiles its shaders in software, ~0.5-0.8 s per layer kind, and holds the whole page meanwhile
-    (docs/performance.md, session 15). Vega draws these few dozen polygons with the canvas in milliseconds,
-    with the same runtime as the page's other charts.
+    (docs/performance.md, session 15). Vega draws these few dozen polygons as SVG paths in milliseconds, with
+    the same runtime as the page's other charts. No pan or zoom: the view fits the city or the chosen
+    stadsdeel, and the chart's full-screen button gives a bigger map.
 
     The projection fits the areas in `focus` (or all areas); areas outside it are clipped at the edge.
     A click on an area selects it (selection parameter SELECT_PARAM, read by `selected_code`). `points`: dots
@@ -251,20 +256,25 @@ def chart(fc: dict, label_rows: list[dict], level: str, focus: set[str] | None =
                       "kleur": _hex(p["fill"]), "alpha": round(p["fill"][3] / 255, 3), "lijn": p["line_width"],
                       "tt": _tooltip(p, clickable)})
     fit = [f["geometry"] for f in feats if focus is None or f["code"] in focus] or [f["geometry"] for f in feats]
+    if not fit:  # no areas at all: an empty map, not an error
+        return {"height": height, "width": "container", "layer": [{"data": {"values": []}, "mark": "geoshape"}]}
     x0, y0, x1, y1 = shapely.geometry.GeometryCollection([shapely.geometry.shape(g) for g in fit]).bounds
     pad = 0.08 if focus else 0.02  # a margin around the areas in view
     frame = shapely.geometry.box(x0 - (x1 - x0) * pad, y0 - (y1 - y0) * pad, x1 + (x1 - x0) * pad, y1 + (y1 - y0) * pad)
     size, weight = (13, 600) if level == "stadsdeel" else (11, 400)
-    text = {"type": "text", "font": FONT, "fontSize": size, "fontWeight": weight, "clip": True}
+    # names are not read out a second time: the area itself carries its name (aria-label)
+    text = {"type": "text", "font": FONT, "fontSize": size, "fontWeight": weight, "clip": True, "aria": False}
     pos = {"longitude": {"field": "lon", "type": "quantitative"}, "latitude": {"field": "lat", "type": "quantitative"},
            "text": {"field": "naam", "type": "nominal"}}
     areas = {
+        "name": AREAS,
         "data": {"values": feats},
         "mark": {"type": "geoshape", "stroke": LINE, "clip": True, "tooltip": {"expr": "datum.tt"},
                  **({"cursor": "pointer"} if clickable else {})},
         "params": [{"name": HOVER_PARAM, "select": {"type": "point", "on": "pointerover", "clear": "pointerout",
                                                     "fields": ["code"]}}]
-        + ([{"name": SELECT_PARAM, "select": {"type": "point", "fields": ["code"], "on": "click"}}] if clickable else []),
+        + ([{"name": SELECT_PARAM, "select": {"type": "point", "fields": ["code"], "on": "click", "toggle": False}}]
+           if clickable else []),
         "encoding": {
             "fill": {"field": "kleur", "type": "nominal", "scale": None, "legend": None},
             "description": {"field": "naam", "type": "nominal"},  # the area's name for screen readers (aria-label)
@@ -273,9 +283,24 @@ def chart(fc: dict, label_rows: list[dict], level: str, focus: set[str] | None =
                             "field": "lijn", "type": "quantitative", "scale": None, "legend": None},
         },
     }
-    layers = [areas,
+    # the chosen area's outline once more on top: each area's own outline is half covered by the neighbours
+    # drawn after it (deck.gl drew all outlines above all fills)
+    chosen = [{"type": "Feature", "geometry": f["geometry"], "lijn": f["lijn"]} for f in feats if f["lijn"] > 1]
+    # beside the areas: an invisible sheet under them, so that a click there is a selection of its own (code
+    # BESIDE). Streamlit reports a selection only when it changes; emptying the selection of a map that was just
+    # drawn (nothing selected yet) would not count as a change.
+    sheet = shapely.geometry.polygon.orient(shapely.affinity.scale(frame, 4, 4), -1.0)
+    beside = {"data": {"values": [{"type": "Feature", "geometry": shapely.geometry.mapping(sheet), "code": BESIDE}]},
+              "mark": {"type": "geoshape", "fill": "white", "fillOpacity": 0, "strokeWidth": 0, "clip": True,
+                       "aria": False}}
+    layers = [*([beside] if clickable else []), areas,
+              *([{"data": {"values": chosen},
+                  "mark": {"type": "geoshape", "filled": False, "stroke": LINE, "clip": True, "aria": False},
+                  "encoding": {"strokeWidth": {"field": "lijn", "type": "quantitative", "scale": None,
+                                               "legend": None}}}] if chosen else []),
               {"data": {"values": label_rows}, "mark": {**text, "stroke": "white", "strokeWidth": 3,
-                                                       "strokeOpacity": 0.9, "fill": "white"}, "encoding": pos},
+                                                       "strokeJoin": "round", "strokeOpacity": 0.9,
+                                                       "fill": "white"}, "encoding": pos},
               {"data": {"values": label_rows}, "mark": {**text, "fill": "#141414"}, "encoding": pos}]
     if points:
         layers.append({"data": {"values": [{**r, "kleur": _hex(r["kleur"])} for r in points]},
@@ -291,8 +316,16 @@ def chart(fc: dict, label_rows: list[dict], level: str, focus: set[str] | None =
 
 
 def selected_code(selection) -> str | None:
-    """The area code from the selection state of a clickable `chart` (or None: nothing picked, a click beside)."""
+    """The area code from the selection state of a clickable `chart` (or None: nothing picked, a click beside,
+    or a click on something that is not an area, see `picked_other`)."""
     picked = selection.get(SELECT_PARAM) if isinstance(selection, dict) else None
-    return picked[0].get("code") if isinstance(picked, list) and picked and isinstance(picked[0], dict) else None
+    code = picked[0].get("code") if isinstance(picked, list) and picked and isinstance(picked[0], dict) else None
+    return code or None  # BESIDE: no area
+
+
+def picked_other(selection) -> bool:
+    """True for a click on the map that hit something other than an area (a hennep dot): not a choice."""
+    picked = selection.get(SELECT_PARAM) if isinstance(selection, dict) else None
+    return bool(isinstance(picked, list) and picked and isinstance(picked[0], dict) and "code" not in picked[0])
 
 

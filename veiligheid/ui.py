@@ -402,13 +402,23 @@ def sync_widgets(state: F.FilterState) -> None:
         st.session_state[W_RANGE] = (state.start, state.end)
 
 
+def map_key(name: str, state: F.FilterState) -> str:
+    """The widget key of a clickable map, new for every area shown: Streamlit reports a selection only when it
+    differs from the map's last one, so with one fixed key, clicking an area again after choosing another one in
+    the sidebar (or "Toon hele stad") did nothing."""
+    return f"{name}-{state.level}-{state.stadsdeel or ''}-{state.wijk or ''}"
+
+
 def select_area_from_map(key: str, v: F.Valid) -> None:
     """Callback of a clickable area map (a `maps.chart` with key=`key`): a click selects that area and filters
     the page; a click beside the areas goes back one level."""
     from . import maps
 
     state = get_state()
-    code = maps.selected_code(st.session_state.get(key, {}).get("selection"))
+    selection = st.session_state.get(key, {}).get("selection")
+    if maps.picked_other(selection):  # a click on a dot (to read it) keeps the page as it is
+        return
+    code = maps.selected_code(selection)
     if code is None:
         new = state.with_area(state.stadsdeel, None) if state.level == "wijk" else state.with_area(None, None)
     elif code in v.stadsdelen:

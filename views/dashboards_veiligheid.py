@@ -1,6 +1,7 @@
 """Page "Dashboards veiligheid": priorities, map, trend, time of day and the area table."""
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 
 import pandas as pd
@@ -16,9 +17,9 @@ policy = viewer.policy("default")
 HID = policy.label
 
 
-def _on_map_select() -> None:
+def _on_map_select(key: str) -> None:
     """A click on the map selects that area (and filters the rest of the page)."""
-    ui.select_area_from_map("kaart", valid)
+    ui.select_area_from_map(key, valid)
 
 
 def _on_view_change() -> None:
@@ -125,8 +126,9 @@ fc, brk = maps.features(geo, map_table, measure, selected, prev_label, focus, hi
 view = maps.view_for(geo, focus)
 mcol, lcol = st.columns([3, 1])
 with mcol:
-    st.vega_lite_chart(maps.chart(fc, maps.labels(geo, view, focus), level, focus), key="kaart",
-                       on_select=_on_map_select, selection_mode=[maps.SELECT_PARAM])
+    key = ui.map_key("kaart", state)
+    st.vega_lite_chart(maps.chart(fc, maps.labels(geo, view, focus), level, focus), key=key,
+                       on_select=functools.partial(_on_map_select, key), selection_mode=[maps.SELECT_PARAM])
 with lcol:
     title = {"aantal": "Aantal incidenten", "per1000": "Incidenten per 1.000 inwoners",
              "index": "Index per 1.000 inwoners (stad = 100)"}[measure]

@@ -6,6 +6,7 @@ locations, addresses and the list of current 13b closures exist only for roles w
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import replace
 
@@ -40,9 +41,9 @@ def _pct(x) -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{fmt.integer(100 * x)}%"
 
 
-def _on_map_select() -> None:
+def _on_map_select(key: str) -> None:
     """A click on the map selects that area (and filters the rest of the page)."""
-    ui.select_area_from_map("hennep_kaart", valid)
+    ui.select_area_from_map(key, valid)
 
 
 LEVEL_KEY = "hennep_indeling"  # own widget key: the overview page's radio keeps its key on that page
@@ -231,8 +232,10 @@ else:
                 for _, r in located.iterrows()]
     mcol, lcol = st.columns([3, 1])
     with mcol:
+        key = ui.map_key("hennep_kaart", ui.get_state())
         st.vega_lite_chart(maps.chart(fc, maps.labels(geo, view, focus), level, focus, height=520, points=rows),
-                           key="hennep_kaart", on_select=_on_map_select, selection_mode=[maps.SELECT_PARAM])
+                           key=key, on_select=functools.partial(_on_map_select, key),
+                           selection_mode=[maps.SELECT_PARAM])
     with lcol:
         items = maps.legend(brk, "per1000", policy.label if policy.active else None)
         edges = [None, *brk, None]  # hennep rates are small: the class bounds need 2 decimals

@@ -6,7 +6,7 @@ what each role may see is tested in test_access_browser.py.
 from __future__ import annotations
 
 from tests.conftest_app import demo_warehouse  # noqa: F401  (fixture)
-from tests.e2e.browser import MAP_AREA, VEGA, login, new_page, shot as _shot, wait_idle as _wait_idle, wait_tables
+from tests.e2e.browser import MAP, MAP_AREA, VEGA, login, new_page, shot as _shot, wait_idle as _wait_idle, wait_tables
 
 
 def _wait_dashboard(page) -> None:
@@ -49,6 +49,21 @@ def test_map_click_selects_area(logged_in):
     assert _tiles(page)[-1] < before[-1]
     assert page.get_by_role("heading", name="Wijken in stadsdeel Dukenburg").is_visible()
     _shot(page, "02_kaartklik_dukenburg")
+
+    # back to the whole city with the button, then the same area again: it is chosen again (Streamlit reports a
+    # map selection only when it changes; the map is a new widget for every area shown)
+    page.get_by_role("button", name="Toon hele stad").click()
+    page.wait_for_function("() => !location.search.includes('stadsdeel=')", timeout=30_000)
+    _wait_dashboard(page)
+    dukenburg.click()
+    page.wait_for_url("**stadsdeel=WK026807**", timeout=30_000)
+    _wait_dashboard(page)
+    # a click beside the areas goes one level up: the whole city
+    box = page.locator(MAP).first.bounding_box()
+    page.mouse.click(box["x"] + 30, box["y"] + box["height"] / 2)
+    page.wait_for_function("() => !location.search.includes('stadsdeel=')", timeout=30_000)
+    _wait_dashboard(page)
+    assert page.get_by_text("heel Nijmegen").first.is_visible()
 
 
 def test_filter_change_follows_and_link_restores(logged_in, browser):

@@ -125,6 +125,15 @@ def test_analist_switch_is_off_by_default_and_shows_points_and_closures(logged_i
     page.locator(MAP).first.scroll_into_view_if_needed()
     page.wait_for_timeout(800)
     shot(page, "64_hennep_analist_punten")
+    # a click on a case (to read its tooltip) is not a choice of area: the page stays as it is
+    url = page.url
+    dot = page.locator(f'{MAP} [aria-roledescription="circle"]').first
+    dot.hover()
+    page.locator("#vg-tooltip-element").get_by_text("Status").wait_for(timeout=10_000)
+    dot.click()
+    page.wait_for_timeout(1500)
+    wait_idle(page)
+    assert page.url == url and "stadsdeel=" not in page.url
     with page.expect_download() as dl:
         page.get_by_role("button", name="Download lopende sluitingen (CSV)").click()
     csv = pd.read_csv(io.BytesIO(open(dl.value.path(), "rb").read()), sep=";", encoding="utf-8-sig", dtype=str,
