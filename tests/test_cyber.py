@@ -800,3 +800,22 @@ def test_page_without_cyber_data_says_so(app_warehouse, monkeypatch):
     at, downloads = _open("wijkteam", monkeypatch)
     assert any("nog geen slachtoffers van cybercrime ingeladen" in w.value for w in at.warning)
     assert not at.dataframe and not downloads
+
+
+def test_the_page_makes_its_group_tables_once_per_profile_not_per_rerun(app_warehouse, monkeypatch):  # noqa: F811
+    """The check of the 2017 finding, the table per group and their CSV are made once per profile
+    (shared.cyber_tables); a rerun of the same selection, or another session on it, makes none."""
+    import streamlit as st
+
+    made = []
+    original = cyber.group_tables
+    monkeypatch.setattr(cyber, "group_tables", lambda *a, **k: made.append(1) or original(*a, **k))
+    st.cache_data.clear()
+    at = app_test("wijkteam", page=PAGE, stadsdeel="WK026807")
+    assert not at.exception and len(made) == 1
+    first = [df.value.copy() for df in at.dataframe]
+    at.run()
+    assert not at.exception and len(made) == 1
+    assert all(a.equals(b.value) for a, b in zip(first, at.dataframe)) and len(first) == len(at.dataframe)
+    assert not app_test("wijkteam", page=PAGE, stadsdeel="WK026807").exception and len(made) == 1
+    assert not app_test("analist", page=PAGE, stadsdeel="WK026807").exception and len(made) == 2  # another role

@@ -44,6 +44,7 @@ def slow_calls(monkeypatch) -> dict:
     spy(P, "area_view")  # ... and a stadsdeel's view of it
     spy(cyber, "protection")
     spy(cyber, "build")  # a Cybercrime view of one selection (area and period)
+    spy(cyber, "group_tables")  # ... and its tables per group
     spy(hennep, "city_protection")
     spy(hennep, "build_overview")  # a Hennepteelt view of one selection
     for q in ("tiles", "area_table", "weekly", "weekday_hour"):
@@ -64,7 +65,7 @@ def test_after_the_warm_up_a_wijkteam_computes_no_disclosure_control_on_any_page
 
     _clear_caches()
     _visit_every_page("wijkteam")  # cold: every page computes its city-wide protection
-    assert {"protect_city", "area_view", "protection", "city_protection", "build", "build_overview",
+    assert {"protect_city", "area_view", "protection", "city_protection", "build", "group_tables", "build_overview",
             "weekly_counts"} <= set(slow_calls)
 
     _clear_caches()
@@ -74,8 +75,8 @@ def test_after_the_warm_up_a_wijkteam_computes_no_disclosure_control_on_any_page
     assert slow_calls["protect_city"] >= 2  # what the warm-up computed: the overview's and the quarter's
     slow_calls.clear()
     _visit_every_page("wijkteam")  # a stadsdeel chosen, default period: all from the warm caches
-    assert not {"protect_city", "area_view", "protection", "city_protection", "build", "build_overview",
-                "weekly_counts"} & set(slow_calls), slow_calls
+    assert not {"protect_city", "area_view", "protection", "city_protection", "build", "group_tables",
+                "build_overview", "weekly_counts"} & set(slow_calls), slow_calls
 
 
 def test_after_the_warm_up_the_analist_default_dashboard_runs_no_query(app_warehouse, slow_calls):

@@ -882,3 +882,44 @@ def _edu_verdict(pr: Profile) -> Verdict:
     else:
         text += "Het aandeel hoogopgeleiden onder de slachtoffers is niet te tonen (kleine aantallen)."
     return Verdict("opleiding", "onbekend", text)
+
+
+# ------------------------------------------------------------------ the page's tables of a profile
+def num_text(x, decimals: int = 2) -> str:
+    return fmt.number(x, decimals)
+
+
+def interval_text(lo, hi, decimals: int = 2) -> str:
+    if pd.isna(lo) or pd.isna(hi):
+        return "–"
+    return f"{fmt.number(lo, decimals)} – {fmt.number(hi, decimals)}"
+
+
+def group_table(groups: pd.DataFrame, dim: str, policy: Policy) -> pd.DataFrame:
+    """The page's table of one dimension (age, sex, education, delict): texts as shown."""
+    g = groups[groups["dim"] == dim]
+    est = g["noemer"].isin([D_PCT, D_WIJK])
+    out = pd.DataFrame({
+        DIM_TITLES[dim]: g["label"].to_numpy(),
+        "Slachtoffers": disclosure.count_column(g["n"], g["verborgen"], policy).to_numpy(),
+        "Aandeel van alle slachtoffers": [f"{fmt.number(a * 100, 1)}%" if not pd.isna(a) else "–" for a in g["aandeel"]],
+        "Inwoners (noemer)": [("≈ " if e else "") + fmt.integer(i) if not pd.isna(i) else "–"
+                              for i, e in zip(g["inwoners"], est)],
+        "Per 1.000 inwoners": [num_text(x) for x in g["per_1000"]],
+    })
+    if dim in RR_DIMENSIONS:
+        out["Relatief risico"] = [num_text(x) for x in g["rr"]]
+        out["95%-interval"] = [interval_text(lo, hi) for lo, hi in zip(g["rr_lo"], g["rr_hi"])]
+    out["Noemer"] = g["noemer"].to_numpy()
+    return out
+
+
+def group_tables(groups: pd.DataFrame, policy: Policy) -> dict[str, pd.DataFrame]:
+    return {dim: group_table(groups, dim, policy) for dim in DIMENSIONS}
+
+
+def profile_csv(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """All group tables in one, for the CSV download: Indeling (the dimension), Groep, then the figures."""
+    out = pd.concat([tables[d].rename(columns={DIM_TITLES[d]: "Groep"}).assign(Indeling=DIM_TITLES[d])
+                     for d in DIMENSIONS], ignore_index=True)
+    return out[["Indeling", *[c for c in out.columns if c != "Indeling"]]]

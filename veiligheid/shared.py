@@ -169,6 +169,15 @@ def cyber_profile(path: str, token: str, start, end, stadsdeel, wijk, threshold:
                        cyber_counts(path, token, start, end))
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def cyber_tables(path: str, token: str, start, end, stadsdeel, wijk, threshold: int, active: bool, data_end):
+    """What the Cybercrime page derives from a profile: the check of the 2017 finding, the table per group and
+    their CSV (bytes). Once per profile: made on every rerun they were ~15 % of it (py-spy, session 15)."""
+    pr = cyber_profile(path, token, start, end, stadsdeel, wijk, threshold, active, data_end)
+    tables = cyber.group_tables(pr.groups, disclosure.Policy(threshold, active))
+    return cyber.check_2017(pr), tables, ui.csv_bytes(cyber.profile_csv(tables))
+
+
 # ------------------------------------------------------------------ Hennepteelt
 @st.cache_resource(max_entries=2, show_spinner=False)
 def hennep_inputs(path: str, token: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, bool]:

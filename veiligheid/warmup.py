@@ -82,8 +82,8 @@ def steps(path: str, token: str, today: dt.date | None = None) -> list[tuple[str
     for p in order:  # the default period first: the first page most people open
         per = periods[p]
         out.append((f"Cybercrime: onderdrukking {F.PRESETS[p].lower()}",
-                    lambda per=per: shared.cyber_profile(path, token, per.start, per.end, None, None,
-                                                         cyber_p.threshold, True, end)))
+                    lambda per=per: shared.cyber_tables(path, token, per.start, per.end, None, None,
+                                                        cyber_p.threshold, True, end)))
         out.append((f"Hennepteelt: onderdrukking {F.PRESETS[p].lower()}",
                     lambda per=per: shared.hennep_overview(path, token, per, None, None, end, hennep_p)))
     # the default period per stadsdeel (a wijkteam opens its own) and for the whole city, for both roles: the
@@ -92,7 +92,7 @@ def steps(path: str, token: str, today: dt.date | None = None) -> list[tuple[str
     for sd in [None, *valid.stadsdelen]:
         where = f"{sd or 'hele stad'}, standaardperiode, beide rollen"
         out.append((f"Cybercrime: {where}", lambda sd=sd, per=per: [
-            shared.cyber_profile(path, token, per.start, per.end, sd, None, cyber_p.threshold, active, end)
+            shared.cyber_tables(path, token, per.start, per.end, sd, None, cyber_p.threshold, active, end)
             for active in (True, False)]))
         out.append((f"Hennepteelt: {where}", lambda sd=sd, per=per: [
             shared.hennep_overview(path, token, per, sd, None, end, Policy(hennep_p.threshold, active))
