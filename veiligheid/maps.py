@@ -8,9 +8,9 @@ import math
 
 import numpy as np
 import pandas as pd
+import shapely
 import shapely.affinity
 import shapely.geometry
-import shapely.geometry.polygon
 
 from . import fmt
 
@@ -231,9 +231,7 @@ def d3_winding(geometry: dict) -> dict:
 
     GeoJSON (RFC 7946) and DuckDB write outer rings counter-clockwise; d3 takes such a ring for everything on
     the globe except the area, and the map becomes one filled rectangle."""
-    return shapely.geometry.mapping(shapely.geometry.polygon.orient(shapely.geometry.shape(geometry), -1.0)) \
-        if geometry["type"] == "Polygon" else shapely.geometry.mapping(shapely.geometry.MultiPolygon(
-            [shapely.geometry.polygon.orient(g, -1.0) for g in shapely.geometry.shape(geometry).geoms]))
+    return shapely.geometry.mapping(shapely.orient_polygons(shapely.geometry.shape(geometry), exterior_cw=True))
 
 
 def chart(fc: dict, label_rows: list[dict], level: str, focus: set[str] | None = None, clickable: bool = True,
@@ -289,8 +287,8 @@ def chart(fc: dict, label_rows: list[dict], level: str, focus: set[str] | None =
     # beside the areas: an invisible sheet under them, so that a click there is a selection of its own (code
     # BESIDE). Streamlit reports a selection only when it changes; emptying the selection of a map that was just
     # drawn (nothing selected yet) would not count as a change.
-    sheet = shapely.geometry.polygon.orient(shapely.affinity.scale(frame, 4, 4), -1.0)
-    beside = {"data": {"values": [{"type": "Feature", "geometry": shapely.geometry.mapping(sheet), "code": BESIDE}]},
+    sheet = shapely.geometry.mapping(shapely.affinity.scale(frame, 4, 4))
+    beside = {"data": {"values": [{"type": "Feature", "geometry": d3_winding(sheet), "code": BESIDE}]},
               "mark": {"type": "geoshape", "fill": "white", "fillOpacity": 0, "strokeWidth": 0, "clip": True,
                        "aria": False}}
     layers = [*([beside] if clickable else []), areas,
@@ -311,21 +309,23 @@ def chart(fc: dict, label_rows: list[dict], level: str, focus: set[str] | None =
                                     "description": {"field": "naam", "type": "nominal"}}})
     return {"height": height, "width": "container",
             "projection": {"type": "mercator", "fit": {"type": "Feature", "properties": {},
-                "geometry": shapely.geometry.mapping(shapely.geometry.polygon.orient(frame, -1.0))}},
+                                                      "geometry": d3_winding(shapely.geometry.mapping(frame))}},
             "layer": layers, "config": {"view": {"stroke": None}}}
+
+
+def _pick(selection) -> dict | None:
+    """What a click on a clickable `chart` picked (Streamlit's selection state), or None: nothing."""
+    picked = selection.get(SELECT_PARAM) if isinstance(selection, dict) else None
+    return picked[0] if isinstance(picked, list) and picked and isinstance(picked[0], dict) else None
 
 
 def selected_code(selection) -> str | None:
     """The area code from the selection state of a clickable `chart` (or None: nothing picked, a click beside,
     or a click on something that is not an area, see `picked_other`)."""
-    picked = selection.get(SELECT_PARAM) if isinstance(selection, dict) else None
-    code = picked[0].get("code") if isinstance(picked, list) and picked and isinstance(picked[0], dict) else None
-    return code or None  # BESIDE: no area
+    return (_pick(selection) or {}).get("code") or None  # BESIDE: no area
 
 
 def picked_other(selection) -> bool:
     """True for a click on the map that hit something other than an area (a hennep dot): not a choice."""
-    picked = selection.get(SELECT_PARAM) if isinstance(selection, dict) else None
-    return bool(isinstance(picked, list) and picked and isinstance(picked[0], dict) and "code" not in picked[0])
-
-
+    pick = _pick(selection)
+    return pick is not None and "code" not in pick
