@@ -1503,6 +1503,32 @@ def generate(inbox: Path, weeks: int = 156, seed: int = 0, scale: float = 1.0,
 SCALE_KEYS = {"incidenten": "registratienummer", "registraties": "registratie_id",
               "cyber_slachtoffers": "aangifte_id", "hennep": "zaaknummer"}
 
+#: copies of an incident move back by 0..SHIFT_WEEKS-1 whole weeks (see build_scaled_warehouse)
+SHIFT_WEEKS = 52
+#: the order in which the weekly ingest appends each kind's rows, about: by the day a record was first reported
+ARRIVAL_ORDER = {"incidenten": "coalesce(registratiedatum, pleegdatum), pleegdatum", "registraties": "datum",
+                 "cyber_slachtoffers": "aangiftedatum", "hennep": "signaaldatum"}
+
+
+def _incident_shift_sql(con, key: str) -> str:
+    """The REPLACE items that move a copy `k` of an incident back by whole weeks, wrapping around within the
+    data's whole weeks (counted back from the last day), so that weekday, time of day, place and the lag to
+    the registration stay. The days of an unfinished oldest week stay where they are."""
+    last, first, last_reg = con.execute(
+        "SELECT max(pleegdatum), min(pleegdatum), max(registratiedatum) FROM incidenten").fetchone()
+    if last is None:
+        return ""
+    span = 7 * (((last - first).days + 1) // 7)  # whole weeks back from the last day; older days stay put
+    if span == 0:
+        return ""
+    back = f"date_diff('day', pleegdatum, DATE '{last}')"
+    moved = f"(({back} + 7 * CAST(hash({key} || '-k' || k) % {SHIFT_WEEKS} AS INTEGER)) % {span})"
+    delta = f"CAST(CASE WHEN pleegdatum IS NULL OR {back} >= {span} THEN 0 ELSE {back} - {moved} END AS INTEGER)"
+    reg = (f"least(registratiedatum + {delta}, DATE '{last_reg}')" if last_reg is not None
+           else "registratiedatum")
+    return (f", pleegdatum + {delta} AS pleegdatum, pleegmoment + to_days({delta}) AS pleegmoment, "
+            f"{reg} AS registratiedatum")
+
 
 def build_scaled_warehouse(warehouse: Path, incidents: int, weeks: int = 156, seed: int = 0,
                            today: dt.date | None = None, base_scale: float = 1.0, keep_versions: int = 2,
@@ -1513,10 +1539,18 @@ def build_scaled_warehouse(warehouse: Path, incidents: int, weeks: int = 156, se
     in 8 rolling files: over an hour for 5M). So this *bulk builder* generates a normal demo (the
     generator above, `base_scale`, `weeks`) and loads it through the real ingest, and then writes
     the fact tables directly: every record of every kind is copied `k` times in one SQL statement per
-    batch, each copy with its own key (`<key>-k<n>`) and, for hennep, its own BAG address id. Dates,
-    places (buurt, coordinates), mix, seasonality and the proportions between the four kinds stay
-    those of the generator: a region with k times the city's crime on the city's map. Lineage columns
-    are those of the original record. For benchmarks only; the product never calls it.
+    batch, each copy with its own key (`<key>-k<n>`) and, for hennep, its own BAG address id. Places
+    (buurt, coordinates), mix and the proportions between the four kinds stay those of the generator: a
+    region with k times the city's crime on the city's map. Lineage columns are those of the original record.
+    For benchmarks only; the product never calls it.
+
+    Each copy of an incident moves back by 0 to SHIFT_WEEKS-1 whole weeks (by its key; wrapping around within
+    the data's weeks), keeping its weekday, time, place and registration lag. Copies on the very same day
+    would leave the per-day counts (DAY_COUNTS: day x wijk x theme) as sparse as the small base: 32,000 rows
+    at 5M, where real data of that size fills about 500,000. The season evens out.
+
+    Every kind is then stored in arrival order (ARRIVAL_ORDER), as 156 weekly ingests would have appended it:
+    copy after copy, each row group would hold every date, and a date filter could skip none of them.
 
     `base_cache`: a file where the ingested demo is kept (and reused when present), so that building
     several sizes runs the ingest of the base demo once.
@@ -1557,12 +1591,19 @@ def build_scaled_warehouse(warehouse: Path, incidents: int, weeks: int = 156, se
         for kind, key in SCALE_KEYS.items():
             extra = ", lpad(CAST((CAST(adres_id AS HUGEINT) + k * 1000003) % 10000000000000000 AS VARCHAR), 16, '0') " \
                     "AS adres_id" if kind == "hennep" else ""
+            if kind == "incidenten":
+                extra = _incident_shift_sql(con, key)
             for lo in range(1, copies, batch):
                 hi = min(lo + batch, copies)
                 con.execute(f"""
                     INSERT INTO {kind}
                     SELECT t.* REPLACE ({key} || '-k' || k AS {key}{extra})
                     FROM (SELECT * FROM {kind} WHERE {key} NOT LIKE '%-k%') t, range({lo}, {hi}) r(k)""")
+            # stored in arrival order, as weekly ingests leave them (the copies were appended copy after copy)
+            con.execute(f"CREATE TEMP TABLE arrived AS SELECT * FROM {kind} ORDER BY {ARRIVAL_ORDER[kind]}, {key}")
+            con.execute(f"DELETE FROM {kind}")
+            con.execute(f"INSERT INTO {kind} SELECT * FROM arrived")
+            con.execute("DROP TABLE arrived")
             counts[kind] = con.execute(f"SELECT count(*) FROM {kind}").fetchone()[0]
             say(f"{kind}: x{copies} -> {counts[kind]:,}")
         con.execute("INSERT OR REPLACE INTO meta VALUES ('bench_copies', ?)", [str(copies)])

@@ -128,9 +128,26 @@ def test_bulk_scale_builder_multiplies_every_kind_with_unique_keys(tmp_path):
     try:
         for kind, key in SCALE_KEYS.items():
             assert c3.execute(f"SELECT count(DISTINCT {key}) FROM {kind}").fetchone()[0] == 3 * base[kind]
-        # same places and dates, three times over
-        q = "SELECT buurtcode, pleegdatum, soort_code, count(*) FROM incidenten GROUP BY ALL ORDER BY ALL"
-        assert [(*r[:3], 3 * r[3]) for r in c1.execute(q).fetchall()] == c3.execute(q).fetchall()
+        # same places, kinds, weekdays and times, three times over
+        q = ("SELECT buurtcode, soort_code, isodow(pleegdatum), pleegtijd, count(*) FROM incidenten "
+             "GROUP BY ALL ORDER BY ALL")
+        assert [(*r[:4], 3 * r[4]) for r in c1.execute(q).fetchall()] == c3.execute(q).fetchall()
+        # but the copies are spread over the weeks: the per-day counts fill up as real data of that size would,
+        # within the data's days, and each copy keeps its registration lag (capped at the last registration)
+        days = "SELECT count(*) FROM (SELECT DISTINCT pleegdatum, buurtcode, soort_code FROM incidenten)"
+        assert c3.execute(days).fetchone()[0] > 1.5 * c1.execute(days).fetchone()[0]
+        span = "SELECT min(pleegdatum), max(pleegdatum), max(registratiedatum) FROM incidenten"
+        assert c3.execute(span).fetchone() == c1.execute(span).fetchone()
+        assert c3.execute("SELECT count(*) FROM incidenten WHERE registratiedatum < pleegdatum "
+                          "OR CAST(pleegmoment AS DATE) <> pleegdatum").fetchone()[0] == 0
+        moved = c3.execute("""SELECT count(*) FROM incidenten c JOIN incidenten o
+                              ON c.registratienummer LIKE o.registratienummer || '-k%'
+                              WHERE c.pleegdatum <> o.pleegdatum""").fetchone()[0]
+        assert moved > base["incidenten"]  # most of the 2 x base copies moved
+        # stored in arrival order (as weekly ingests append them), not copy after copy
+        for kind, order in (("incidenten", "coalesce(registratiedatum, pleegdatum)"), ("hennep", "signaaldatum")):
+            assert c3.execute(f"""SELECT count(*) FROM (SELECT {order} AS d, lag({order}) OVER (ORDER BY rowid) AS e
+                                  FROM {kind}) WHERE d < e""").fetchone()[0] == 0
         if base["hennep"]:
             ids = c3.execute("SELECT adres_id FROM hennep WHERE adres_id IS NOT NULL").fetchall()
             assert all(len(a) == 16 and a.isdigit() for (a,) in ids)
