@@ -9,13 +9,17 @@ element tree afterwards, so it measures more than a user waits for. This script 
 page, sends what a user's clicks send: a new Stadsdeel together with a new Periode (on Prioriteiten: a new
 Stadsdeel and Kwartaal), timed from the request until the server's `script_finished` (all deltas sent).
 
-1. `miss`: --runs selections, each one not seen before in this server (the figures are computed);
-2. `hit`: the same selections again (the figures come from the caches: a user going back and forth).
+1. `miss`: --runs selections, each one not seen before in this session (without warm-up: computed);
+2. `hit`: the same selections again (the figures come from the caches: a user going back and forth);
+3. `wijk`: --runs selections of a wijk (Stadsdeel, Wijk and Periode; not on Prioriteiten, which has no wijk
+   filter), each in a stadsdeel and period of step 1: a reader going from a stadsdeel into one of its wijken.
+   The warm-up does not make wijk views, so the wijk's own figures are computed.
 
 `--warmup ahead` runs the server as it runs in production: the app's warm-up (veiligheid.warmup) on, and done
-before the first click, as on a Monday morning after the weekly load in the night. A `miss` then still
-computes the view of the new selection, but finds the period's disclosure control (and the default period's
-views) already made. Without it (`off`, the default) every miss computes everything: the worst case.
+before the first click, as on a Monday morning after the weekly load in the night. A `miss` (a stadsdeel and a
+period) then finds its view made by the warm-up (every stadsdeel and fixed period, since session 16); a `wijk`
+still computes the view of the new selection, finding only the period's disclosure control made. Without it
+(`off`, the default) every miss computes everything: the worst case.
 
 Drawing in the browser comes on top (see `bench/bench_scale.py --only browser`). Prints a JSON line per
 page and role, and a Markdown table; writes `<out>/rerun-ws.json`.
@@ -50,6 +54,24 @@ def selections(s: Session, page: str, runs: int) -> list[list[tuple[str, str]]]:
             for i in range(runs)]
 
 
+async def wijk_selections(s: Session, page: str, runs: int) -> list[list[tuple[str, str]]]:
+    """Like `selections` (the same stadsdelen and periods), but each with a wijk of the stadsdeel: views the
+    warm-up does not make. The wijken of a stadsdeel are read from the Wijk list after choosing it (untimed)."""
+    if "Wijk" not in s.widgets:  # Prioriteiten per stadsdeel has no wijk filter
+        return []
+    sd = list(s.widgets["Stadsdeel"].options)[1:]  # without "Hele stad"
+    per = list(s.widgets["Periode"].options)[:4]
+    out = []
+    for i in range(runs):
+        area = sd[(i * 3 + 1) % len(sd)]
+        await s.rerun([Session.state(s.widgets["Stadsdeel"].id, string_value=area)])
+        wijken = list(s.widgets["Wijk"].options)[1:]
+        out.append([("Stadsdeel", area), ("Wijk", wijken[i % len(wijken)]),
+                    ("Periode", per[(i // len(sd) + i) % len(per)])])
+    await s.rerun([Session.state(s.widgets["Stadsdeel"].id, string_value=s.widgets["Stadsdeel"].options[0])])
+    return out
+
+
 async def one_role(url: str, role: str, runs: int) -> list[dict]:
     s = Session(url)
     await s.login(role)
@@ -58,9 +80,13 @@ async def one_role(url: str, role: str, runs: int) -> list[dict]:
         await s.rerun(page_hash=s.pages[page])
         sels = selections(s, page, runs)
         rec = {"role": role, "page": page}
-        for phase in ("miss", "hit"):
+        for phase in ("miss", "hit", "wijk"):
+            # the wijken are read after the other phases: reading them shows stadsdelen (untimed)
+            phase_sels = await wijk_selections(s, page, runs) if phase == "wijk" else sels
+            if not phase_sels:
+                continue
             times, errors = [], 0
-            for sel in sels:
+            for sel in phase_sels:
                 states = [Session.state(s.widgets[label].id, string_value=value) for label, value in sel]
                 times.append(await s.rerun(states))
                 errors += s.exceptions
@@ -92,12 +118,13 @@ def main() -> int:
             recs += asyncio.run(one_role(srv["url"], role, args.runs))
             print(f"# {role}: {time.perf_counter() - t:.0f} s", flush=True)
     (args.out / f"rerun-ws-{args.warmup}.json").write_text(json.dumps(recs, indent=1))
-    print("\n| pagina | rol | mist: mediaan / p95 | raakt: mediaan / p95 | fouten |\n|---|---|---|---|---|")
+    print("\n| pagina | rol | mist: mediaan / p95 | raakt: mediaan / p95 | wijk: mediaan / p95 | fouten |\n"
+          "|---|---|---|---|---|---|")
     for r in recs:
-        m, h = r["miss"], r["hit"]
         fmt = lambda x: f"{x:.2f}".replace(".", ",")  # noqa: E731
-        print(f"| {r['page']} | {r['role']} | {fmt(m['median_s'])} / {fmt(m['p95_s'])} | "
-              f"{fmt(h['median_s'])} / {fmt(h['p95_s'])} | {m['errors'] + h['errors']} |")
+        cells = [f"{fmt(r[k]['median_s'])} / {fmt(r[k]['p95_s'])}" if k in r else "–" for k in ("miss", "hit", "wijk")]
+        errors = sum(r[k]["errors"] for k in ("miss", "hit", "wijk") if k in r)
+        print(f"| {r['page']} | {r['role']} | {' | '.join(cells)} | {errors} |")
     return 0
 
 

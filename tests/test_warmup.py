@@ -53,9 +53,9 @@ def slow_calls(monkeypatch) -> dict:
     return counts
 
 
-def _visit_every_page(role: str) -> None:
+def _visit_every_page(role: str, **params) -> None:
     for page in PAGES:
-        at = app_test(role, page=page, stadsdeel="WK026803")
+        at = app_test(role, page=page, stadsdeel="WK026803", **params)
         assert not at.exception, (page, at.exception)
 
 
@@ -75,8 +75,9 @@ def test_after_the_warm_up_a_wijkteam_computes_no_disclosure_control_on_any_page
     assert slow_calls["protect_city"] >= 2  # what the warm-up computed: the overview's and the quarter's
     slow_calls.clear()
     _visit_every_page("wijkteam")  # a stadsdeel chosen, default period: all from the warm caches
+    _visit_every_page("wijkteam", periode="52w")  # and another period
     assert not {"protect_city", "area_view", "protection", "city_protection", "build", "group_tables",
-                "build_overview", "weekly_counts"} & set(slow_calls), slow_calls
+                "build_overview", "weekly_counts", "tiles", "area_table"} & set(slow_calls), slow_calls
 
 
 def test_after_the_warm_up_the_analist_default_dashboard_runs_no_query(app_warehouse, slow_calls):
@@ -89,12 +90,20 @@ def test_after_the_warm_up_the_analist_default_dashboard_runs_no_query(app_wareh
     at = app_test("analist")  # the default page, whole city, default period
     assert not at.exception
     assert not slow_calls, slow_calls
-    at.sidebar.selectbox[0].select("13w").run()  # another period: the page queries it (the cache is per selection)
+    at.sidebar.selectbox[0].select("13w").run()  # another period: warm too
+    assert not at.exception and not slow_calls, slow_calls
+    for page in ("views/dashboards_veiligheid.py", "views/cybercrime.py", "views/hennepteelt.py"):
+        for preset in ("4w", "52w"):  # a stadsdeel in any fixed period: warm too
+            at = app_test("analist", page=page, stadsdeel="WK026803", periode=preset)
+            assert not at.exception, (page, at.exception)
+    assert not slow_calls, slow_calls
+    # a wijk is not warmed: the page computes it (the cache is per selection)
+    at = app_test("analist", page="views/dashboards_veiligheid.py", stadsdeel="WK026803", wijk="BU02680320")
+    assert not at.exception
     assert slow_calls.get("tiles") == 1
-    for page in ("views/cybercrime.py", "views/hennepteelt.py"):  # a stadsdeel in the default period: warm too
-        at = app_test("analist", page=page, stadsdeel="WK026803")
-        assert not at.exception, (page, at.exception)
-    assert not {"build", "build_overview"} & set(slow_calls), slow_calls
+    at = app_test("analist", page="views/cybercrime.py", stadsdeel="WK026803", wijk="BU02680320")
+    assert not at.exception
+    assert slow_calls.get("build") == 1
 
 
 def test_after_the_warm_up_another_quarter_on_prioriteiten_solves_no_disclosure_control(app_warehouse, monkeypatch):

@@ -23,6 +23,11 @@ from . import filters as F
 from . import priorities as P
 
 
+# the entries of a per-selection view: the warm-up fills 80 in Nijmegen (its 9 stadsdelen and the whole city, 4 periods,
+# 2 roles; veiligheid.warmup), and as many are left for the readers' own selections (a wijk, an own period)
+VIEWS = 160
+
+
 # ------------------------------------------------------------------ Dashboards veiligheid (and Prioriteiten)
 def dashboard_queries(state: F.FilterState, period: F.Period, fresh: queries.Freshness) -> dict[str, tuple]:
     """The warehouse queries of the Dashboards veiligheid page for a selection, as {part: (name, *args)} for
@@ -161,7 +166,7 @@ def cyber_protection(path: str, token: str, start, end, threshold: int, active: 
                             data_end, trend, cyber_base(path, token), cyber_counts(path, token, start, end))
 
 
-@st.cache_data(max_entries=64, show_spinner="Cijfers berekenen…")
+@st.cache_data(max_entries=VIEWS, show_spinner="Cijfers berekenen…")
 def cyber_profile(path: str, token: str, start, end, stadsdeel, wijk, threshold: int, active: bool, data_end):
     prot = cyber_protection(path, token, start, end, threshold, active, data_end)
     return cyber.build(ui._connection(path, token), start, end, stadsdeel, wijk,
@@ -169,7 +174,7 @@ def cyber_profile(path: str, token: str, start, end, stadsdeel, wijk, threshold:
                        cyber_counts(path, token, start, end))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=VIEWS, show_spinner=False)
 def cyber_tables(path: str, token: str, start, end, stadsdeel, wijk, threshold: int, active: bool, data_end):
     """What the Cybercrime page derives from a profile: the check of the 2017 finding, the table per group and
     their CSV (bytes). Once per profile: made on every rerun they were ~15 % of it (py-spy, session 15)."""
@@ -217,7 +222,7 @@ def hennep_protection(path: str, token: str, period, data_end, policy):
                                   hennep_arrays(path, token, period, data_end))
 
 
-@st.cache_data(max_entries=64, show_spinner="Cijfers hennepteelt berekenen…")
+@st.cache_data(max_entries=VIEWS, show_spinner="Cijfers hennepteelt berekenen…")
 def hennep_overview(path: str, token: str, period, stadsdeel, wijk, data_end, policy):
     prot = hennep_protection(path, token, period, data_end, policy) if policy.active else None
     cases, wijken, sds, homes = hennep_inputs(path, token)

@@ -24,6 +24,7 @@ import os
 import threading
 import time
 from collections import deque
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -86,22 +87,26 @@ def steps(path: str, token: str, today: dt.date | None = None) -> list[tuple[str
                                                         cyber_p.threshold, True, end)))
         out.append((f"Hennepteelt: onderdrukking {F.PRESETS[p].lower()}",
                     lambda per=per: shared.hennep_overview(path, token, per, None, None, end, hennep_p)))
-    # the default period per stadsdeel (a wijkteam opens its own) and for the whole city, for both roles: the
-    # first Cybercrime and Hennepteelt view of a selection costs ~0.5 s alone, seconds in a queue on Monday
-    per = periods[F.DEFAULT_PRESET]
-    for sd in [None, *valid.stadsdelen]:
-        where = f"{sd or 'hele stad'}, standaardperiode, beide rollen"
-        out.append((f"Cybercrime: {where}", lambda sd=sd, per=per: [
-            shared.cyber_tables(path, token, per.start, per.end, sd, None, cyber_p.threshold, active, end)
-            for active in (True, False)]))
-        out.append((f"Hennepteelt: {where}", lambda sd=sd, per=per: [
-            shared.hennep_overview(path, token, per, sd, None, end, Policy(hennep_p.threshold, active))
-            for active in (True, False)]))
-    # the first view of Dashboards veiligheid: whole city, default period, all themes (all of it for the analist;
-    # tiles, map and table also for a wijkteam, who sees them with the model's hidden cells)
+    # every stadsdeel (a wijkteam opens its own) and the whole city, for both roles: the first Cybercrime and
+    # Hennepteelt view of a selection costs ~0.5 s alone, seconds in a queue on Monday. The default period first
+    # (the first view), then the other periods: picking a stadsdeel or a period then only draws the page
     st0 = F.FilterState()
-    out.append(("Dashboards veiligheid: standaardweergave (hele stad, standaardperiode)",
-                lambda: [ui._query(path, token, *call) for call in shared.dashboard_queries(st0, per, fresh).values()]))
+    for p in order:
+        per = periods[p]
+        for sd in [None, *valid.stadsdelen]:
+            where = f"{sd or 'hele stad'}, {F.PRESETS[p].lower()}, beide rollen"
+            out.append((f"Cybercrime: {where}", lambda sd=sd, per=per: [
+                shared.cyber_tables(path, token, per.start, per.end, sd, None, cyber_p.threshold, active, end)
+                for active in (True, False)]))
+            out.append((f"Hennepteelt: {where}", lambda sd=sd, per=per: [
+                shared.hennep_overview(path, token, per, sd, None, end, Policy(hennep_p.threshold, active))
+                for active in (True, False)]))
+            # Dashboards veiligheid, all themes: all of it for the analist; tiles, map and table also for a
+            # wijkteam, who sees them with the model's hidden cells (the same queries)
+            sel = replace(st0, preset=p, stadsdeel=sd)
+            out.append((f"Dashboards veiligheid: {sd or 'hele stad'}, {F.PRESETS[p].lower()}",
+                        lambda sel=sel, per=per: [ui._query(path, token, *call)
+                                                  for call in shared.dashboard_queries(sel, per, fresh).values()]))
     # last (a less common click than the first views above): the hidden cells of every other quarter a reader
     # can pick on Prioriteiten; each adds one new quarter to solve (~0.1 s at 5M, ~0.3 s for all), so picking
     # one costs only its stadsdeel's view
