@@ -44,6 +44,7 @@ class Session:
         self.page_hash = ""
         self.exceptions = 0
         self.last_exception = ""
+        self.query_string = ""  # the app's URL query (its filters), as last sent by the server
 
     async def connect(self):
         import websockets
@@ -96,7 +97,7 @@ class Session:
                 self.pages = {p.page_name: p.page_script_hash for p in fm.navigation.app_pages}
                 self.page_hash = fm.navigation.page_script_hash or self.page_hash
             elif kind == "page_info_changed":
-                pass
+                self.query_string = fm.page_info_changed.query_string
             elif kind == "script_finished":
                 if fm.script_finished != 2:  # 2 = FINISHED_EARLY_FOR_RERUN: a new run follows
                     return time.perf_counter() - t

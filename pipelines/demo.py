@@ -1524,8 +1524,9 @@ def _incident_shift_sql(con, key: str) -> str:
     back = f"date_diff('day', pleegdatum, DATE '{last}')"
     moved = f"(({back} + 7 * CAST(hash({key} || '-k' || k) % {SHIFT_WEEKS} AS INTEGER)) % {span})"
     delta = f"CAST(CASE WHEN pleegdatum IS NULL OR {back} >= {span} THEN 0 ELSE {back} - {moved} END AS INTEGER)"
-    reg = (f"least(registratiedatum + {delta}, DATE '{last_reg}')" if last_reg is not None
-           else "registratiedatum")
+    # a copy moved forward keeps its lag, but is never registered after the data's last registration (or day)
+    cap = max(last_reg, last) if last_reg is not None else last
+    reg = f"CASE WHEN registratiedatum IS NULL THEN NULL ELSE least(registratiedatum + {delta}, DATE '{cap}') END"
     return (f", pleegdatum + {delta} AS pleegdatum, pleegmoment + to_days({delta}) AS pleegmoment, "
             f"{reg} AS registratiedatum")
 

@@ -118,6 +118,13 @@ def test_bulk_scale_builder_multiplies_every_kind_with_unique_keys(tmp_path):
     assert info1["copies"] == 1 and base_file.exists()
     base = info1["counts"]
     assert base["incidenten"] > 50 and base["registraties"] > 50
+    # an incident without a registration date (optional in the contract): its copies keep none
+    import duckdb
+
+    con = duckdb.connect(str(base_file))
+    con.execute("UPDATE incidenten SET registratiedatum = NULL WHERE registratienummer = "
+                "(SELECT min(registratienummer) FROM incidenten)")
+    con.close()
     wh3 = tmp_path / "b" / "warehouse.duckdb"
     wh3.parent.mkdir()
     info3 = build_scaled_warehouse(wh3, 3 * base["incidenten"], weeks=6, seed=2, today=dt.date(2026, 6, 30),
@@ -138,6 +145,7 @@ def test_bulk_scale_builder_multiplies_every_kind_with_unique_keys(tmp_path):
         assert c3.execute(days).fetchone()[0] > 1.5 * c1.execute(days).fetchone()[0]
         span = "SELECT min(pleegdatum), max(pleegdatum), max(registratiedatum) FROM incidenten"
         assert c3.execute(span).fetchone() == c1.execute(span).fetchone()
+        assert c3.execute("SELECT count(*) FROM incidenten WHERE registratiedatum IS NULL").fetchone()[0] == 3
         assert c3.execute("SELECT count(*) FROM incidenten WHERE registratiedatum < pleegdatum "
                           "OR CAST(pleegmoment AS DATE) <> pleegdatum").fetchone()[0] == 0
         moved = c3.execute("""SELECT count(*) FROM incidenten c JOIN incidenten o

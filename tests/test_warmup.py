@@ -71,7 +71,8 @@ def test_after_the_warm_up_a_wijkteam_computes_no_disclosure_control_on_any_page
     _clear_caches()
     slow_calls.clear()
     done = warmup.warm(str(app_warehouse), version_token(app_warehouse))
-    assert len(done) == len(warmup.steps(str(app_warehouse), version_token(app_warehouse)))  # no step failed
+    assert len(done) == len(warmup.steps(str(app_warehouse), version_token(app_warehouse)))
+    assert all(seconds is not None for _, seconds in done), done  # no step failed
     assert slow_calls["protect_city"] >= 2  # what the warm-up computed: the overview's and the quarter's
     slow_calls.clear()
     _visit_every_page("wijkteam")  # a stadsdeel chosen, default period: all from the warm caches

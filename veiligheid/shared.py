@@ -31,7 +31,7 @@ VIEWS = 160
 # ------------------------------------------------------------------ Dashboards veiligheid (and Prioriteiten)
 def dashboard_queries(state: F.FilterState, period: F.Period, fresh: queries.Freshness) -> dict[str, tuple]:
     """The warehouse queries of the Dashboards veiligheid page for a selection, as {part: (name, *args)} for
-    `ui.query`. The page runs exactly these, so the warm-up (which runs them for the default view) fills the
+    `ui.query`. The page runs exactly these, so the warm-up (which runs them for every stadsdeel and fixed period) fills the
     cache entries the page reads. The trend and time-of-day queries are only run without disclosure control."""
     themes = state.themes
     first = max(min(period.start, fresh.data_end - dt.timedelta(weeks=51)), fresh.data_start or F.MIN_DATE)

@@ -5,8 +5,10 @@ Why it covers every wijkteam view: disclosure control protects all areas of a pe
 hidden cells per warehouse version, period and policy; see veiligheid.shared). That set takes seconds at
 regional scale, but it does not depend on the stadsdeel, wijk or person. So computing it for every period a
 wijkteam member can choose, on every page, leaves only cheap work for their first click on Monday morning.
-The default period of Cybercrime and Hennepteelt is also warmed per stadsdeel, for both roles, and the
-analist's default view of Dashboards veiligheid; other selections are plain queries (tenths of a second).
+The views of Dashboards veiligheid, Cybercrime and Hennepteelt are also warmed for the whole city and every
+stadsdeel in every fixed period, for both roles (Prioriteiten: every stadsdeel and quarter), so the usual clicks
+of Monday morning (a stadsdeel, a period) only draw the page; a wijk, a theme or an own period is computed when
+asked (tenths of a second).
 
 A thread in the app's process (`start`, called by app.py on every run; it starts once) looks at the
 warehouse version every `VEILIGHEID_WARMUP_SECONDS` seconds (default 60; 0 = off) and warms each new version
