@@ -192,3 +192,53 @@ def cyber_trend_layers(shown: pd.DataFrame, hidden: pd.DataFrame | None = None, 
         layers.append(alt.Chart(hidden).mark_text(dy=-8, fontSize=11, color="#666").encode(
             x=x, y=alt.Y("y0:Q"), text="tekst:N", tooltip=tip))
     return dutch(alt.layer(*layers).properties(height=300), legend=CYBER_LEGEND)
+
+
+# ------------------------------------------------------------------ Hennepteelt (ui.template_chart)
+HENNEP_SERIES = ("Signalen", "Ruimingen")
+
+
+def hennep_funnel_display(steps: pd.DataFrame):
+    """The chain's frame (stap, volgorde, n, tekst; n missing where hidden) and the order of its steps."""
+    return (steps,), {"order": list(steps["stap"])}
+
+
+def hennep_funnel_layers(steps: pd.DataFrame, *, order: list[str]) -> alt.LayerChart:
+    y = alt.Y("stap:N", sort=order, title=None, axis=alt.Axis(labelFontSize=13, labelLimit=200))
+    bars = alt.Chart(steps).mark_bar(color="#2f6f4f").encode(
+        y=y, x=alt.X("n:Q", title="aantal zaken", axis=alt.Axis(format=",.0f", tickMinStep=1)),
+        tooltip=[alt.Tooltip("stap:N", title="Stap"), alt.Tooltip("tekst:N", title="Zaken")])
+    labels = alt.Chart(steps).mark_text(align="left", dx=4, fontSize=12).encode(y=y, x=alt.X("n:Q"), text="tekst:N")
+    zero = alt.Chart(steps).mark_text(align="left", dx=4, fontSize=12, color="#555").encode(
+        y=y, x=alt.datum(0), text="tekst:N").transform_filter("!isValid(datum.n)")
+    return dutch(alt.layer(bars, labels, zero).properties(height=200), legend=TOP_LEGEND)
+
+
+def hennep_monthly_display(months: pd.DataFrame, long: pd.DataFrame):
+    """The monthly chart's frames: the months of the period (shaded), the bars (shown counts) and, when some are
+    hidden, their markers on the zero line; and the order of the month labels."""
+    shade = months.loc[months["in_periode"], ["label"]].assign(t="gekozen periode").reset_index(drop=True)
+    bars = long.loc[long["n"].notna(), ["label", "reeks", "n", "tekst", "onvolledig"]].reset_index(drop=True)
+    marked = long.loc[long["verborgen"], ["label", "reeks", "tekst", "nul"]].reset_index(drop=True)
+    frames = (shade, bars) if marked.empty else (shade, bars, marked)
+    return frames, {"order": list(months["label"])}
+
+
+def hennep_monthly_layers(shade: pd.DataFrame, bars: pd.DataFrame, marked: pd.DataFrame | None = None, *,
+                          order: list[str]) -> alt.LayerChart:
+    colour = alt.Color("reeks:N", scale=alt.Scale(domain=list(HENNEP_SERIES), range=["#4a7ab5", "#2f6f4f"]))
+    x = alt.X("label:N", title=None, sort=order, axis=alt.Axis(labelAngle=-40))
+    offset = alt.XOffset("reeks:N", sort=list(HENNEP_SERIES))
+    tip = [alt.Tooltip("label:N", title="Maand"), alt.Tooltip("reeks:N", title="Reeks"),
+           alt.Tooltip("tekst:N", title="Aantal")]
+    layers = [
+        alt.Chart(shade).mark_rect(color="#e8eef7", opacity=0.9).encode(  # full height
+            x=x, tooltip=[alt.Tooltip("t:N", title="Gearceerd")]),
+        alt.Chart(bars).mark_bar().encode(
+            x=x, xOffset=offset,
+            y=alt.Y("n:Q", title="zaken per maand", axis=alt.Axis(format=",.0f", tickMinStep=1)), color=colour,
+            opacity=alt.condition("datum.onvolledig", alt.value(0.45), alt.value(1.0)), tooltip=tip)]
+    if marked is not None:
+        layers.append(alt.Chart(marked).mark_point(shape="triangle-up", size=45, filled=True).encode(
+            x=x, xOffset=offset, y=alt.Y("nul:Q"), color=colour, tooltip=tip))
+    return dutch(alt.layer(*layers).properties(height=260), legend=TOP_LEGEND)

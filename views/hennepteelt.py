@@ -137,15 +137,7 @@ else:
         })
         k1, k2 = st.columns([5, 4])
         with k1:
-            order = list(fdf["stap"])
-            y = alt.Y("stap:N", sort=order, title=None, axis=alt.Axis(labelFontSize=13, labelLimit=200))
-            bars = alt.Chart(fdf).mark_bar(color="#2f6f4f").encode(
-                y=y, x=alt.X("n:Q", title="aantal zaken", axis=alt.Axis(format=",.0f", tickMinStep=1)),
-                tooltip=[alt.Tooltip("stap:N", title="Stap"), alt.Tooltip("tekst:N", title="Zaken")])
-            labels = alt.Chart(fdf).mark_text(align="left", dx=4, fontSize=12).encode(y=y, x=alt.X("n:Q"), text="tekst:N")
-            zero = alt.Chart(fdf).mark_text(align="left", dx=4, fontSize=12, color="#555").encode(
-                y=y, x=alt.datum(0), text="tekst:N").transform_filter("!isValid(datum.n)")
-            ui.altair_chart(_chart(alt.layer(bars, labels, zero).properties(height=200)), width="stretch")
+            ui.template_chart(charts.hennep_funnel_display, charts.hennep_funnel_layers, fdf, width="stretch")
             split = (f"Van de 13b-besluiten: {_count(fun.at['waarschuwing', 'n'], bool(fun.at['waarschuwing', 'verborgen']))} "
                      f"waarschuwing en {_count(fun.at['sluitingsbesluit', 'n'], bool(fun.at['sluitingsbesluit', 'verborgen']))} "
                      "sluiting.")
@@ -378,24 +370,7 @@ else:
         long["tekst"] = [_count(n, bool(h)) + (" (maand nog niet compleet)" if o else "")
                          for n, h, o in zip(long["n"], long["verborgen"], long["onvolledig"])]
         long["nul"] = 0
-        colour = alt.Color("reeks:N", scale=alt.Scale(domain=["Signalen", "Ruimingen"], range=["#4a7ab5", "#2f6f4f"]))
-        order = list(mon["label"])
-        x = alt.X("label:N", title=None, sort=order, axis=alt.Axis(labelAngle=-40))
-        offset = alt.XOffset("reeks:N", sort=["Signalen", "Ruimingen"])
-        tip = [alt.Tooltip("label:N", title="Maand"), alt.Tooltip("reeks:N", title="Reeks"),
-               alt.Tooltip("tekst:N", title="Aantal")]
-        shade = alt.Chart(mon[mon["in_periode"]][["label"]].assign(t="gekozen periode")).mark_rect(
-            color="#e8eef7", opacity=0.9).encode(x=x, tooltip=[alt.Tooltip("t:N", title="Gearceerd")])  # full height
-        bars = alt.Chart(long[long["n"].notna()]).mark_bar().encode(
-            x=x, xOffset=offset,
-            y=alt.Y("n:Q", title="zaken per maand", axis=alt.Axis(format=",.0f", tickMinStep=1)), color=colour,
-            opacity=alt.condition("datum.onvolledig", alt.value(0.45), alt.value(1.0)), tooltip=tip)
-        layers = [shade, bars]
-        marked = long[long["verborgen"]]
-        if not marked.empty:
-            layers.append(alt.Chart(marked).mark_point(shape="triangle-up", size=45, filled=True).encode(
-                x=x, xOffset=offset, y=alt.Y("nul:Q"), color=colour, tooltip=tip))
-        ui.altair_chart(_chart(alt.layer(*layers).properties(height=260)), width="stretch")
+        ui.template_chart(charts.hennep_monthly_display, charts.hennep_monthly_layers, mon, long, width="stretch")
         st.caption(f"Gearceerd: de gekozen periode. {where[0].upper() + where[1:]}."
                    + (f" Een driehoekje op de nullijn: minder dan {policy.threshold} ('{policy.label}'), of verborgen "
                       "omdat het anders terug te rekenen is." if policy.active else "")
